@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Prepares this machine to run Cronium Sandbox: a Docker engine (with gVisor's runsc registered when available)
+# and debootstrap for the air-gapped image build. With --test it also brings PostgreSQL (for the multi-server
+# tests) and Chromium (for the dashboard tests). Safe to run again: it only does what is missing.
+# It installs packages only as root on a Debian/Ubuntu host; elsewhere it says what is missing and stops.
+set -euo pipefail
+
+WANT_TEST=0
+for a in "$@"; do
+  case "$a" in
+    --test) WANT_TEST=1 ;;
+    *) echo "usage: $0 [--test]" >&2; exit 2 ;;
+  esac
+done
+
+say() { echo "host-setup: $*"; }
+
+pkgs=()
+command -v dockerd >/dev/null 2>&1 || pkgs+=(docker.io)
+command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || pkgs+=(debootstrap)
+command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || pkgs+=(iptables)
+command -v runsc >/dev/null 2>&1 || pkgs+=(runsc)
+if [ "$WANT_TEST" = 1 ]; then
+  ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || pkgs+=(postgresql)
+  command -v chromium >/dev/null 2>&1 || pkgs+=(chromium)
+fi
+
+if [ "${#pkgs[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing ${pkgs[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null
+    # runsc is optional (gVisor isolation); a distribution without it still gets everything else.
+    if ! apt-get install -y -q --no-install-recommends "${pkgs[@]}" >/tmp/cronium-apt.log 2>&1; then
+      rest=()
+      for p in "${pkgs[@]}"; do [ "$p" = runsc ] || rest+=("$p"); done
+      apt-get install -y -q --no-install-recommends "${rest[@]}" >>/tmp/cronium-apt.log 2>&1 || { tail -20 /tmp/cronium-apt.log; exit 1; }
+      say "runsc (gVisor) is not available from apt here: the gvisor isolation tier will be off"
+    fi
+  else
+    say "missing: ${pkgs[*]} — install them (this script installs them itself when run as root on Debian/Ubuntu)"
+    exit 1
+  fi
+fi
+
+# Register gVisor with Docker once; the server offers isolation "gvisor" only when the engine lists it.
+if command -v runsc >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  mkdir -p /etc/docker
+  runsc_path=$(command -v runsc)
+  node -e '
+    const fs = require("fs"); const p = "/etc/docker/daemon.json";
+    let c = {}; try { c = JSON.parse(fs.readFileSync(p, "utf8")); } catch {}
+    c.runtimes = c.runtimes || {};
+    if (!c.runtimes.runsc) {
+      c.runtimes.runsc = { path: process.argv[1], runtimeArgs: ["--network=host"] };
+      fs.writeFileSync(p, JSON.stringify(c, null, 2) + "\n");
+      console.log("host-setup: registered runsc in " + p + " (restart dockerd to pick it up if it is running)");
+    }' "$runsc_path"
+fi
+
+docker_ok() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+if ! docker_ok; then
+  if [ "$(id -u)" = 0 ]; then
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-system-running >/dev/null 2>&1; then
+      systemctl start docker || true
+    fi
+    if ! docker_ok; then
+      say "starting dockerd in the background (log: /var/log/cronium-dockerd.log)"
+      nohup dockerd >/var/log/cronium-dockerd.log 2>&1 &
+    fi
+    for _ in $(seq 1 60); do docker_ok && break; sleep 1; done
+  fi
+  docker_ok || { say "no Docker engine is reachable at /var/run/docker.sock"; exit 1; }
+fi
+say "docker engine $(docker version --format '{{.Server.Version}}') is up"
+
+if [ "$WANT_TEST" = 1 ]; then
+  pg_up() { pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1; }
+  if ! pg_up; then
+    ver=$(ls /usr/lib/postgresql | sort -n | tail -1)
+    if command -v pg_ctlcluster >/dev/null 2>&1; then
+      pg_lsclusters -h | grep -q "^$ver main" || pg_createcluster "$ver" main >/dev/null
+      pg_ctlcluster "$ver" main start || true
+    fi
+    for _ in $(seq 1 30); do pg_up && break; sleep 1; done
+  fi
+  pg_up || { say "PostgreSQL did not start"; exit 1; }
+  # A role that may create a database per test; tests use a fresh database each.
+  su postgres -c "psql -q -tAc \"select 1 from pg_roles where rolname='cronium'\"" | grep -q 1 ||
+    su postgres -c "psql -q -c \"create role cronium login createdb password 'cronium'\""
+  say "postgresql is up (postgres://cronium:cronium@127.0.0.1:5432/postgres)"
+fi

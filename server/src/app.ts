@@ -1,0 +1,39 @@
+import fs from 'node:fs';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { AppContext } from './context.js';
+import { authPlugin } from './auth/plugin.js';
+import { executionRoutes } from './executions/routes.js';
+import { healthRoutes } from './health/routes.js';
+import { installErrorHandling } from './http-errors.js';
+import { openApiDocument } from './openapi.js';
+import { secretRoutes } from './secrets/routes.js';
+import { settingsRoutes } from './settings/routes.js';
+import { userRoutes } from './users/routes.js';
+import { variableRoutes } from './variables/routes.js';
+
+/** The public API: API keys only, never execution tokens. */
+export async function buildPublicApi(ctx: AppContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.log,
+    bodyLimit: ctx.config.sizes.maxScriptBytes + ctx.config.sizes.maxInputBytes + 256 * 1024,
+    trustProxy: false,
+    routerOptions: { maxParamLength: 1000 },
+  });
+  installErrorHandling(app);
+  await app.register(authPlugin, { users: ctx.users });
+  await app.register(healthRoutes, { ctx });
+  await app.register(executionRoutes, { ctx });
+  await app.register(userRoutes, { ctx });
+  await app.register(settingsRoutes, { ctx });
+  await app.register(secretRoutes, { ctx });
+  await app.register(variableRoutes, { ctx });
+  app.get('/api/v1/openapi.json', { config: { public: true } }, async () => openApiDocument());
+  app.get('/', { config: { public: true } }, async () => ({
+    name: 'Cronium Sandbox',
+    api: '/api/v1',
+    openapi: '/api/v1/openapi.json',
+    health: '/health',
+    version: JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version as string,
+  }));
+  return app;
+}

@@ -1,0 +1,107 @@
+import crypto from 'node:crypto';
+import { and, asc, eq, isNull } from 'drizzle-orm';
+import type { Db } from '../db/driver.js';
+import { apiKeys, users } from '../db/schema.js';
+import { AppError, notFound } from '../errors.js';
+import { generateApiKey, hashApiKey, keyPrefix } from './keys.js';
+
+export type Role = 'admin' | 'user';
+export interface User {
+  id: string;
+  name: string;
+  role: Role;
+  createdAt: Date;
+}
+
+export class UsersRepository {
+  constructor(private readonly db: Db) {}
+
+  async findByKey(key: string): Promise<User | null> {
+    const rows = await this.db
+      .select({ user: users, keyId: apiKeys.id })
+      .from(apiKeys)
+      .innerJoin(users, eq(users.id, apiKeys.userId))
+      .where(and(eq(apiKeys.hash, hashApiKey(key)), isNull(apiKeys.revokedAt)))
+      .limit(1);
+    const row = rows[0];
+    if (!row) return null;
+    await this.db.update(apiKeys).set({ lastUsedAt: new Date() }).where(eq(apiKeys.id, row.keyId));
+    return row.user as User;
+  }
+
+  async get(id: string): Promise<User> {
+    const [row] = await this.db.select().from(users).where(eq(users.id, id));
+    if (!row) throw notFound(`user ${id}`);
+    return row as User;
+  }
+
+  async list(): Promise<User[]> {
+    return (await this.db.select().from(users).orderBy(asc(users.createdAt))) as User[];
+  }
+
+  async create(name: string, role: Role): Promise<User> {
+    const existing = await this.db.select({ id: users.id }).from(users).where(eq(users.name, name));
+    if (existing.length) throw new AppError('CONFLICT', 409, `a user named "${name}" already exists`, 'name');
+    const [row] = await this.db.insert(users).values({ id: crypto.randomUUID(), name, role }).returning();
+    return row as User;
+  }
+
+  async issueKey(userId: string, name: string, key = generateApiKey()): Promise<{ id: string; key: string; prefix: string }> {
+    await this.get(userId);
+    const id = crypto.randomUUID();
+    await this.db.insert(apiKeys).values({ id, userId, name, prefix: keyPrefix(key), hash: hashApiKey(key) });
+    return { id, key, prefix: keyPrefix(key) };
+  }
+
+  async listKeys(userId?: string) {
+    const q = this.db
+      .select({
+        id: apiKeys.id,
+        userId: apiKeys.userId,
+        name: apiKeys.name,
+        prefix: apiKeys.prefix,
+        createdAt: apiKeys.createdAt,
+        lastUsedAt: apiKeys.lastUsedAt,
+        revokedAt: apiKeys.revokedAt,
+      })
+      .from(apiKeys);
+    return userId ? q.where(eq(apiKeys.userId, userId)).orderBy(asc(apiKeys.createdAt)) : q.orderBy(asc(apiKeys.createdAt));
+  }
+
+  async revokeKey(id: string): Promise<void> {
+    const rows = await this.db
+      .update(apiKeys)
+      .set({ revokedAt: new Date() })
+      .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+      .returning({ id: apiKeys.id });
+    if (!rows.length) throw notFound(`active API key ${id}`);
+  }
+
+  /**
+   * Makes sure an admin exists. With CRONIUM_ADMIN_KEY the admin's key is that value (added if new);
+   * without it, a key is generated on the very first start only and returned to be printed once.
+   */
+  async bootstrapAdmin(adminKey?: string): Promise<{ generatedKey?: string }> {
+    let [admin] = await this.db.select().from(users).where(eq(users.role, 'admin')).orderBy(asc(users.createdAt)).limit(1);
+    const firstStart = !admin;
+    if (!admin) {
+      [admin] = await this.db
+        .insert(users)
+        .values({ id: crypto.randomUUID(), name: 'admin', role: 'admin' })
+        .onConflictDoNothing()
+        .returning();
+      if (!admin) [admin] = await this.db.select().from(users).where(eq(users.name, 'admin'));
+    }
+    if (!admin) throw new Error('could not create the admin user');
+    if (adminKey) {
+      const known = await this.db.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.hash, hashApiKey(adminKey)));
+      if (!known.length) await this.issueKey(admin.id, 'CRONIUM_ADMIN_KEY', adminKey);
+      return {};
+    }
+    if (firstStart) {
+      const { key } = await this.issueKey(admin.id, 'initial admin key');
+      return { generatedKey: key };
+    }
+    return {};
+  }
+}

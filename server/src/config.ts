@@ -1,0 +1,219 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const bool = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(def ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const csvInts = (def: number[]) =>
+  z
+    .string()
+    .default(def.join(','))
+    .transform((s, ctx) => {
+      const out = s
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)
+        .map(Number);
+      if (out.some((n) => !Number.isInteger(n) || n < 1 || n > 65535)) {
+        ctx.addIssue({ code: 'custom', message: 'expected a comma-separated list of ports' });
+        return z.NEVER;
+      }
+      return out;
+    });
+
+/** Every environment variable the server reads, parsed once at start. */
+const envSchema = z.object({
+  NODE_ENV: z.string().default('development'),
+  CRONIUM_HOST: z.string().default('127.0.0.1'),
+  CRONIUM_PORT: int(8080),
+  CRONIUM_DATA_DIR: z.string().default('./.cronium'),
+  DATABASE_URL: z.string().url().optional(),
+  CRONIUM_ADMIN_KEY: z.string().min(20, 'must be at least 20 characters').optional(),
+  CRONIUM_ENCRYPTION_KEY: z.string().optional(),
+  CRONIUM_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  CRONIUM_NODE_ID: z.string().min(1).optional(),
+  CRONIUM_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
+  CRONIUM_SANDBOX_NETWORK: z.string().default('cronium-sandbox'),
+  CRONIUM_SANDBOX_SUBNET: z.string().optional(),
+  CRONIUM_RUNTIME_HOST: z.string().optional(),
+  CRONIUM_RUNTIME_PORT: int(8081),
+  CRONIUM_RUNTIME_URL: z.string().url().optional(),
+  CRONIUM_IMAGE_BASH: z.string().default('cronium/runtime-bash:latest'),
+  CRONIUM_IMAGE_PYTHON: z.string().default('cronium/runtime-python:latest'),
+  CRONIUM_IMAGE_NODE: z.string().default('cronium/runtime-node:latest'),
+  CRONIUM_GVISOR_RUNTIME: z.string().default('runsc'),
+  CRONIUM_SECCOMP_PROFILE: z.string().optional(),
+  CRONIUM_DEFAULT_ISOLATION: z.enum(['standard', 'gvisor']).default('standard'),
+  CRONIUM_ALLOW_ISOLATION_CHOICE: bool(true),
+  CRONIUM_EXECUTION_POLICY: z.enum(['disabled', 'admin_only', 'all_users']).default('all_users'),
+  CRONIUM_MAX_CONCURRENCY: int(4, 1),
+  CRONIUM_MAX_CONCURRENCY_PER_USER: int(4, 1),
+  CRONIUM_MAX_QUEUE: int(1000, 1),
+  CRONIUM_DEFAULT_TIMEOUT_MS: int(30_000, 100),
+  CRONIUM_MAX_TIMEOUT_MS: int(15 * 60_000, 100),
+  CRONIUM_DEFAULT_MEMORY_MB: int(256, 16),
+  CRONIUM_MAX_MEMORY_MB: int(2048, 16),
+  CRONIUM_DEFAULT_CPUS: z.coerce.number().positive().default(1),
+  CRONIUM_MAX_CPUS: z.coerce.number().positive().default(2),
+  CRONIUM_DEFAULT_PIDS: int(128, 8),
+  CRONIUM_MAX_PIDS: int(1024, 8),
+  CRONIUM_TMPFS_MB: int(64, 1),
+  CRONIUM_MAX_SCRIPT_BYTES: int(1024 * 1024, 1),
+  CRONIUM_MAX_INPUT_BYTES: int(1024 * 1024, 1),
+  CRONIUM_MAX_LOG_BYTES: int(1024 * 1024, 1024),
+  CRONIUM_MAX_OUTPUT_BYTES: int(1024 * 1024, 1),
+  CRONIUM_MAX_VARIABLE_BYTES: int(256 * 1024, 1),
+  CRONIUM_MAX_SECRET_BYTES: int(64 * 1024, 1),
+  CRONIUM_TOKEN_GRACE_MS: int(30_000, 0),
+  CRONIUM_EGRESS_BLOCKED_PORTS: csvInts([25, 465, 587]),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Limits {
+  timeoutMs: number;
+  memoryMb: number;
+  cpus: number;
+  pids: number;
+}
+
+export interface Config {
+  production: boolean;
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl?: string;
+  adminKey?: string;
+  encryptionKey?: string;
+  jwtSecret?: string;
+  nodeId: string;
+  logLevel: Env['CRONIUM_LOG_LEVEL'];
+  dockerSocket: string;
+  sandbox: {
+    network: string;
+    subnet?: string;
+    images: Record<'bash' | 'python' | 'node', string>;
+    gvisorRuntime: string;
+    tmpfsMb: number;
+    seccompProfilePath: string;
+  };
+  runtime: { host?: string; port: number; url?: string; tokenGraceMs: number };
+  /** Initial values of the admin-editable settings; the settings table overrides them. */
+  defaults: {
+    executionPolicy: Env['CRONIUM_EXECUTION_POLICY'];
+    defaultIsolation: 'standard' | 'gvisor';
+    allowIsolationChoice: boolean;
+    maxConcurrency: number;
+    maxConcurrencyPerUser: number;
+    maxQueue: number;
+    defaultLimits: Limits;
+    maxLimits: Limits;
+  };
+  sizes: {
+    maxScriptBytes: number;
+    maxInputBytes: number;
+    maxLogBytes: number;
+    maxOutputBytes: number;
+    maxVariableBytes: number;
+    maxSecretBytes: number;
+  };
+  egress: { blockedPorts: number[] };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  if (e.CRONIUM_DEFAULT_TIMEOUT_MS > e.CRONIUM_MAX_TIMEOUT_MS) problems.push('CRONIUM_DEFAULT_TIMEOUT_MS exceeds CRONIUM_MAX_TIMEOUT_MS');
+  if (e.CRONIUM_DEFAULT_MEMORY_MB > e.CRONIUM_MAX_MEMORY_MB) problems.push('CRONIUM_DEFAULT_MEMORY_MB exceeds CRONIUM_MAX_MEMORY_MB');
+  if (e.CRONIUM_DEFAULT_CPUS > e.CRONIUM_MAX_CPUS) problems.push('CRONIUM_DEFAULT_CPUS exceeds CRONIUM_MAX_CPUS');
+  if (e.CRONIUM_DEFAULT_PIDS > e.CRONIUM_MAX_PIDS) problems.push('CRONIUM_DEFAULT_PIDS exceeds CRONIUM_MAX_PIDS');
+  const production = e.NODE_ENV === 'production';
+  if (production) {
+    // A production server must not run on secrets that someone else may also have.
+    if (!e.CRONIUM_ADMIN_KEY) problems.push('CRONIUM_ADMIN_KEY is required in production');
+    if (!e.CRONIUM_ENCRYPTION_KEY) problems.push('CRONIUM_ENCRYPTION_KEY is required in production');
+    if (!e.CRONIUM_JWT_SECRET) problems.push('CRONIUM_JWT_SECRET is required in production');
+    for (const [name, value] of Object.entries({
+      CRONIUM_ADMIN_KEY: e.CRONIUM_ADMIN_KEY,
+      CRONIUM_ENCRYPTION_KEY: e.CRONIUM_ENCRYPTION_KEY,
+      CRONIUM_JWT_SECRET: e.CRONIUM_JWT_SECRET,
+    })) {
+      if (value && /change-?me|example|default/i.test(value)) problems.push(`${name} still has a placeholder value`);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  return {
+    production,
+    host: e.CRONIUM_HOST,
+    port: e.CRONIUM_PORT,
+    dataDir: path.resolve(e.CRONIUM_DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    adminKey: e.CRONIUM_ADMIN_KEY,
+    encryptionKey: e.CRONIUM_ENCRYPTION_KEY,
+    jwtSecret: e.CRONIUM_JWT_SECRET,
+    // Stable across restarts of the same server, so that a restarted server recognises its own orphans at once.
+    nodeId: e.CRONIUM_NODE_ID ?? `${os.hostname()}:${e.CRONIUM_PORT}`,
+    logLevel: e.CRONIUM_LOG_LEVEL,
+    dockerSocket: e.DOCKER_SOCKET,
+    sandbox: {
+      network: e.CRONIUM_SANDBOX_NETWORK,
+      subnet: e.CRONIUM_SANDBOX_SUBNET,
+      images: { bash: e.CRONIUM_IMAGE_BASH, python: e.CRONIUM_IMAGE_PYTHON, node: e.CRONIUM_IMAGE_NODE },
+      gvisorRuntime: e.CRONIUM_GVISOR_RUNTIME,
+      tmpfsMb: e.CRONIUM_TMPFS_MB,
+      seccompProfilePath: e.CRONIUM_SECCOMP_PROFILE ?? new URL('../../seccomp-profile.json', import.meta.url).pathname,
+    },
+    runtime: {
+      host: e.CRONIUM_RUNTIME_HOST,
+      port: e.CRONIUM_RUNTIME_PORT,
+      url: e.CRONIUM_RUNTIME_URL,
+      tokenGraceMs: e.CRONIUM_TOKEN_GRACE_MS,
+    },
+    defaults: {
+      executionPolicy: e.CRONIUM_EXECUTION_POLICY,
+      defaultIsolation: e.CRONIUM_DEFAULT_ISOLATION,
+      allowIsolationChoice: e.CRONIUM_ALLOW_ISOLATION_CHOICE,
+      maxConcurrency: e.CRONIUM_MAX_CONCURRENCY,
+      maxConcurrencyPerUser: e.CRONIUM_MAX_CONCURRENCY_PER_USER,
+      maxQueue: e.CRONIUM_MAX_QUEUE,
+      defaultLimits: {
+        timeoutMs: e.CRONIUM_DEFAULT_TIMEOUT_MS,
+        memoryMb: e.CRONIUM_DEFAULT_MEMORY_MB,
+        cpus: e.CRONIUM_DEFAULT_CPUS,
+        pids: e.CRONIUM_DEFAULT_PIDS,
+      },
+      maxLimits: {
+        timeoutMs: e.CRONIUM_MAX_TIMEOUT_MS,
+        memoryMb: e.CRONIUM_MAX_MEMORY_MB,
+        cpus: e.CRONIUM_MAX_CPUS,
+        pids: e.CRONIUM_MAX_PIDS,
+      },
+    },
+    sizes: {
+      maxScriptBytes: e.CRONIUM_MAX_SCRIPT_BYTES,
+      maxInputBytes: e.CRONIUM_MAX_INPUT_BYTES,
+      maxLogBytes: e.CRONIUM_MAX_LOG_BYTES,
+      maxOutputBytes: e.CRONIUM_MAX_OUTPUT_BYTES,
+      maxVariableBytes: e.CRONIUM_MAX_VARIABLE_BYTES,
+      maxSecretBytes: e.CRONIUM_MAX_SECRET_BYTES,
+    },
+    egress: { blockedPorts: e.CRONIUM_EGRESS_BLOCKED_PORTS },
+  };
+}

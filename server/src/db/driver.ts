@@ -1,0 +1,15 @@
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import type * as schema from './schema.js';
+
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+/** A database the server can run on: the embedded PGlite by default, PostgreSQL when DATABASE_URL is set. */
+export interface DatabaseDriver {
+  readonly kind: 'pglite' | 'postgres';
+  readonly db: Db;
+  migrate(): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const migrationsFolder = new URL('../../drizzle', import.meta.url).pathname;

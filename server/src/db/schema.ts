@@ -1,0 +1,168 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+} from 'drizzle-orm/pg-core';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const users = pgTable('users', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  role: text('role', { enum: ['admin', 'user'] }).notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    prefix: text('prefix').notNull(),
+    hash: text('hash').notNull().unique(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    lastUsedAt: ts('last_used_at'),
+    revokedAt: ts('revoked_at'),
+  },
+  (t) => [index('api_keys_user_idx').on(t.userId)],
+);
+
+export type ExecutionStatus =
+  | 'queued'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'timed_out'
+  | 'cancelled'
+  | 'oom_killed'
+  | 'error';
+
+export const executions = pgTable(
+  'executions',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id),
+    language: text('language', { enum: ['bash', 'python', 'node'] }).notNull(),
+    status: text('status').$type<ExecutionStatus>().notNull(),
+    script: text('script').notNull(),
+    input: jsonb('input'),
+    env: jsonb('env').$type<Record<string, string>>().notNull().default({}),
+    timeoutMs: integer('timeout_ms').notNull(),
+    memoryMb: integer('memory_mb').notNull(),
+    cpus: text('cpus').notNull(),
+    pids: integer('pids').notNull(),
+    isolation: text('isolation', { enum: ['standard', 'gvisor'] }).notNull(),
+    secrets: jsonb('secrets').$type<string[]>().notNull().default([]),
+    secretsRead: jsonb('secrets_read').$type<string[]>().notNull().default([]),
+    egressAllow: jsonb('egress_allow').$type<string[]>().notNull().default([]),
+    event: jsonb('event').$type<{ id?: string; name?: string; type?: string } | null>(),
+    exitCode: integer('exit_code'),
+    output: jsonb('output'),
+    hasOutput: boolean('has_output').notNull().default(false),
+    condition: boolean('condition'),
+    variablesSet: jsonb('variables_set').$type<Record<string, unknown>>().notNull().default({}),
+    error: text('error'),
+    usage: jsonb('usage').$type<{ cpuMs: number | null; memoryPeakBytes: number | null } | null>(),
+    nodeId: text('node_id'),
+    containerId: text('container_id'),
+    tokenId: text('token_id'),
+    attempt: integer('attempt').notNull().default(0),
+    cancelRequested: boolean('cancel_requested').notNull().default(false),
+    logsTruncated: boolean('logs_truncated').notNull().default(false),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    startedAt: ts('started_at'),
+    finishedAt: ts('finished_at'),
+    deadlineAt: ts('deadline_at'),
+    durationMs: integer('duration_ms'),
+  },
+  (t) => [
+    index('executions_status_created_idx').on(t.status, t.createdAt),
+    index('executions_user_created_idx').on(t.userId, t.createdAt),
+    index('executions_node_status_idx').on(t.nodeId, t.status),
+  ],
+);
+
+export const executionLogs = pgTable(
+  'execution_logs',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    executionId: text('execution_id')
+      .notNull()
+      .references(() => executions.id, { onDelete: 'cascade' }),
+    seq: integer('seq').notNull(),
+    ts: ts('ts').notNull(),
+    stream: text('stream', { enum: ['stdout', 'stderr', 'system'] }).notNull(),
+    text: text('text').notNull(),
+  },
+  (t) => [index('execution_logs_exec_seq_idx').on(t.executionId, t.seq)],
+);
+
+/** Every call an execution made to the runtime API: the audit trail of what a script did. */
+export const runtimeCalls = pgTable(
+  'runtime_calls',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    executionId: text('execution_id')
+      .notNull()
+      .references(() => executions.id, { onDelete: 'cascade' }),
+    ts: ts('ts').notNull().defaultNow(),
+    method: text('method').notNull(),
+    path: text('path').notNull(),
+    status: integer('status').notNull(),
+    detail: text('detail'),
+  },
+  (t) => [index('runtime_calls_exec_idx').on(t.executionId)],
+);
+
+export const variables = pgTable(
+  'variables',
+  {
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    value: jsonb('value').notNull(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+    updatedByExecution: text('updated_by_execution'),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.key] })],
+);
+
+export const secrets = pgTable(
+  'secrets',
+  {
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    ciphertext: text('ciphertext').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.name] })],
+);
+
+export const nodes = pgTable('nodes', {
+  id: text('id').primaryKey(),
+  hostname: text('hostname').notNull(),
+  startedAt: ts('started_at').notNull().defaultNow(),
+  heartbeatAt: ts('heartbeat_at').notNull().defaultNow(),
+});
+
+export const settings = pgTable('settings', {
+  key: text('key').primaryKey(),
+  value: jsonb('value').notNull(),
+  updatedAt: ts('updated_at').notNull().default(sql`now()`),
+});

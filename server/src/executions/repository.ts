@@ -1,0 +1,175 @@
+import { and, asc, count, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import type { Db } from '../db/driver.js';
+import { executionLogs, executions, type ExecutionStatus } from '../db/schema.js';
+import type { LogEntry } from './events.js';
+
+export type ExecutionRow = typeof executions.$inferSelect;
+export type NewExecution = typeof executions.$inferInsert;
+
+export interface ListFilter {
+  userId?: string;
+  status?: ExecutionStatus[];
+  language?: 'bash' | 'python' | 'node';
+  limit: number;
+  cursor?: { createdAt: Date; id: string };
+}
+
+export class ExecutionsRepository {
+  constructor(private readonly db: Db) {}
+
+  async insert(row: NewExecution): Promise<ExecutionRow> {
+    const [out] = await this.db.insert(executions).values(row).returning();
+    return out!;
+  }
+
+  async get(id: string): Promise<ExecutionRow | null> {
+    const [row] = await this.db.select().from(executions).where(eq(executions.id, id));
+    return row ?? null;
+  }
+
+  async list(f: ListFilter): Promise<ExecutionRow[]> {
+    const conds = [];
+    if (f.userId) conds.push(eq(executions.userId, f.userId));
+    if (f.status?.length) conds.push(inArray(executions.status, f.status));
+    if (f.language) conds.push(eq(executions.language, f.language));
+    if (f.cursor) {
+      conds.push(
+        or(
+          lt(executions.createdAt, f.cursor.createdAt),
+          and(eq(executions.createdAt, f.cursor.createdAt), lt(executions.id, f.cursor.id)),
+        ),
+      );
+    }
+    return this.db
+      .select()
+      .from(executions)
+      .where(conds.length ? and(...conds) : undefined)
+      .orderBy(desc(executions.createdAt), desc(executions.id))
+      .limit(f.limit);
+  }
+
+  async countByStatus(): Promise<Record<string, number>> {
+    const rows = await this.db.select({ status: executions.status, n: count() }).from(executions).groupBy(executions.status);
+    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  }
+
+  async queuedCount(): Promise<number> {
+    const [r] = await this.db.select({ n: count() }).from(executions).where(eq(executions.status, 'queued'));
+    return Number(r?.n ?? 0);
+  }
+
+  /**
+   * Takes the oldest queued execution whose user is under the per-user limit. SKIP LOCKED lets several servers
+   * claim side by side without taking the same row; the lock on the user row makes the per-user count exact
+   * across servers.
+   */
+  async claimNext(nodeId: string, perUserLimit: number, tokenId: string): Promise<ExecutionRow | null> {
+    return this.db.transaction(async (tx) => {
+      const [cand] = await tx
+        .select({ id: executions.id, userId: executions.userId })
+        .from(executions)
+        .where(
+          and(
+            eq(executions.status, 'queued'),
+            sql`(select count(*) from executions r where r.user_id = ${executions.userId} and r.status = 'running') < ${perUserLimit}`,
+          ),
+        )
+        .orderBy(asc(executions.createdAt), asc(executions.id))
+        .limit(1)
+        .for('update', { skipLocked: true });
+      if (!cand) return null;
+      await tx.execute(sql`select id from users where id = ${cand.userId} for update`);
+      const [running] = await tx
+        .select({ n: count() })
+        .from(executions)
+        .where(and(eq(executions.userId, cand.userId), eq(executions.status, 'running')));
+      if (Number(running?.n ?? 0) >= perUserLimit) return null;
+      const [row] = await tx
+        .update(executions)
+        .set({ status: 'running', nodeId, startedAt: new Date(), attempt: sql`${executions.attempt} + 1`, tokenId })
+        .where(and(eq(executions.id, cand.id), eq(executions.status, 'queued')))
+        .returning();
+      return row ?? null;
+    });
+  }
+
+  async update(id: string, set: Partial<NewExecution>): Promise<void> {
+    await this.db.update(executions).set(set).where(eq(executions.id, id));
+  }
+
+  /** Finishes a running execution unless something else (a cancel, a sweep) already did. */
+  async finish(id: string, nodeId: string, set: Partial<NewExecution> & { status: ExecutionStatus }): Promise<boolean> {
+    const rows = await this.db
+      .update(executions)
+      .set(set)
+      .where(and(eq(executions.id, id), eq(executions.status, 'running'), eq(executions.nodeId, nodeId)))
+      .returning({ id: executions.id });
+    return rows.length > 0;
+  }
+
+  async cancelQueued(id: string): Promise<boolean> {
+    const now = new Date();
+    const rows = await this.db
+      .update(executions)
+      .set({ status: 'cancelled', finishedAt: now, cancelRequested: true, error: 'cancelled before it started' })
+      .where(and(eq(executions.id, id), eq(executions.status, 'queued')))
+      .returning({ id: executions.id });
+    return rows.length > 0;
+  }
+
+  async requestCancel(id: string): Promise<boolean> {
+    const rows = await this.db
+      .update(executions)
+      .set({ cancelRequested: true })
+      .where(and(eq(executions.id, id), eq(executions.status, 'running')))
+      .returning({ id: executions.id });
+    return rows.length > 0;
+  }
+
+  async cancelRequestedAmong(ids: string[]): Promise<string[]> {
+    if (!ids.length) return [];
+    const rows = await this.db
+      .select({ id: executions.id })
+      .from(executions)
+      .where(and(inArray(executions.id, ids), eq(executions.cancelRequested, true)));
+    return rows.map((r) => r.id);
+  }
+
+  /** Marks as failed-by-infrastructure every running execution of the given nodes; returns their ids. */
+  async failRunningOf(nodeIds: string[], reason: string): Promise<string[]> {
+    if (!nodeIds.length) return [];
+    const rows = await this.db
+      .update(executions)
+      .set({ status: 'error', error: reason, finishedAt: new Date() })
+      .where(and(eq(executions.status, 'running'), inArray(executions.nodeId, nodeIds)))
+      .returning({ id: executions.id });
+    return rows.map((r) => r.id);
+  }
+
+  async appendLogs(executionId: string, entries: LogEntry[]): Promise<void> {
+    if (!entries.length) return;
+    await this.db.insert(executionLogs).values(
+      entries.map((e) => ({ executionId, seq: e.seq, ts: new Date(e.ts), stream: e.stream, text: e.text })),
+    );
+  }
+
+  async logs(executionId: string, afterSeq = -1, limit = 10_000): Promise<LogEntry[]> {
+    const rows = await this.db
+      .select()
+      .from(executionLogs)
+      .where(and(eq(executionLogs.executionId, executionId), sql`${executionLogs.seq} > ${afterSeq}`))
+      .orderBy(asc(executionLogs.seq))
+      .limit(limit);
+    return rows.map((r) => ({ seq: r.seq, ts: r.ts.toISOString(), stream: r.stream, text: r.text }));
+  }
+
+  async durations(): Promise<{ status: string; durationMs: number }[]> {
+    const rows = await this.db
+      .select({ status: executions.status, durationMs: executions.durationMs })
+      .from(executions)
+      .where(sql`${executions.durationMs} is not null`)
+      .orderBy(desc(executions.finishedAt))
+      .limit(1000);
+    return rows.map((r) => ({ status: r.status, durationMs: r.durationMs ?? 0 }));
+  }
+}

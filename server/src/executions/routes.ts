@@ -1,0 +1,214 @@
+import crypto from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { requireAdmin } from '../auth/plugin.js';
+import type { AppContext } from '../context.js';
+import type { ExecutionStatus } from '../db/schema.js';
+import { AppError, badRequest, forbidden, notFound, tooLarge } from '../errors.js';
+import { parse } from '../validation.js';
+import { FINAL_STATUSES, type LogEntry } from './events.js';
+import type { ExecutionRow } from './repository.js';
+import { createExecutionSchema, listExecutionsQuery } from './request.js';
+import { decodeCursor, encodeCursor, serializeExecution } from './serialize.js';
+
+const idParam = (req: FastifyRequest) => {
+  const id = (req.params as { id: string }).id;
+  if (!/^[0-9a-f-]{36}$/i.test(id)) throw notFound(`execution ${id}`);
+  return id;
+};
+
+export async function executionRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }) {
+  /** Someone else's execution is reported as missing, so ids cannot be probed. */
+  const load = async (req: FastifyRequest): Promise<ExecutionRow> => {
+    const id = idParam(req);
+    const row = await ctx.executions.get(id);
+    if (!row || (req.actor.role !== 'admin' && row.userId !== req.actor.id)) throw notFound(`execution ${id}`);
+    return row;
+  };
+
+  app.post('/api/v1/executions', async (req, reply) => {
+    const settings = await ctx.settings.get();
+    if (settings.executionPolicy === 'disabled') throw new AppError('EXECUTION_DISABLED', 403, 'executions are disabled by the administrator');
+    if (settings.executionPolicy === 'admin_only' && req.actor.role !== 'admin') {
+      throw new AppError('EXECUTION_DISABLED', 403, 'only administrators may run executions on this server');
+    }
+    const body = parse(createExecutionSchema, req.body);
+    const { sizes } = ctx.config;
+    if (Buffer.byteLength(body.script) > sizes.maxScriptBytes) {
+      throw tooLarge(`script is larger than the limit of ${sizes.maxScriptBytes} bytes`, 'script');
+    }
+    if (body.input !== undefined && Buffer.byteLength(JSON.stringify(body.input)) > sizes.maxInputBytes) {
+      throw tooLarge(`input is larger than the limit of ${sizes.maxInputBytes} bytes`, 'input');
+    }
+
+    const isolation = body.isolation ?? settings.defaultIsolation;
+    if (body.isolation && body.isolation !== settings.defaultIsolation && !settings.allowIsolationChoice && req.actor.role !== 'admin') {
+      throw new AppError('ISOLATION_NOT_ALLOWED', 403, `the administrator fixed the isolation tier to "${settings.defaultIsolation}"`, 'isolation');
+    }
+    if (isolation === 'gvisor' && !ctx.gvisorAvailable) {
+      throw new AppError('ISOLATION_NOT_AVAILABLE', 400, 'isolation "gvisor" is not available: the runsc runtime is not installed in this Docker engine', 'isolation');
+    }
+    if (body.egress?.allow.length && !settings.allowExecutionEgressRules) {
+      throw new AppError('FORBIDDEN', 403, 'the administrator does not allow per-execution egress rules', 'egress.allow');
+    }
+
+    const secrets = [...new Set(body.secrets ?? [])];
+    if (secrets.length) {
+      const have = await ctx.secrets.existing(req.actor.id, secrets);
+      const missing = secrets.filter((s) => !have.has(s));
+      if (missing.length) throw new AppError('SECRET_NOT_FOUND', 400, `unknown secret${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`, 'secrets');
+    }
+
+    // Requested limits are capped by the server's maxima; the applied values are reported on the execution.
+    const d = settings.defaultLimits;
+    const m = settings.maxLimits;
+    const timeoutMs = Math.min(body.timeoutMs ?? d.timeoutMs, m.timeoutMs);
+    const memoryMb = Math.min(body.resources?.memoryMb ?? d.memoryMb, m.memoryMb);
+    const cpus = Math.min(body.resources?.cpus ?? d.cpus, m.cpus);
+    const pids = Math.min(body.resources?.pids ?? d.pids, m.pids);
+
+    if ((await ctx.executions.queuedCount()) >= settings.maxQueue) {
+      throw new AppError('QUEUE_FULL', 503, `the execution queue is full (${settings.maxQueue} waiting); try again later`);
+    }
+
+    const row = await ctx.executions.insert({
+      id: crypto.randomUUID(),
+      userId: req.actor.id,
+      language: body.language,
+      status: 'queued',
+      script: body.script,
+      input: body.input === undefined ? null : body.input,
+      env: body.env ?? {},
+      timeoutMs,
+      memoryMb,
+      cpus: String(cpus),
+      pids,
+      isolation,
+      secrets,
+      egressAllow: body.egress?.allow ?? [],
+      event: body.event ?? null,
+      createdAt: new Date(),
+    });
+    ctx.engine.wake();
+
+    if (!body.wait) return reply.code(202).send({ id: row.id, status: row.status });
+    const abort = new AbortController();
+    req.raw.once('close', () => abort.abort());
+    await ctx.engine.waitForEnd(row.id, ctx.events, abort.signal);
+    const final = await ctx.executions.get(row.id);
+    return reply.code(200).send(serializeExecution(final!, { detail: true }));
+  });
+
+  app.get('/api/v1/executions', async (req) => {
+    const q = parse(listExecutionsQuery, req.query, 'query');
+    if (q.userId && q.userId !== req.actor.id) requireAdmin(req);
+    const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
+    if (q.cursor && !cursor) throw badRequest('cursor: not a cursor returned by this API', 'cursor');
+    const userId = req.actor.role === 'admin' ? q.userId : req.actor.id;
+    const rows = await ctx.executions.list({
+      userId,
+      status: q.status as ExecutionStatus[] | undefined,
+      language: q.language,
+      limit: q.limit + 1,
+      cursor: cursor ?? undefined,
+    });
+    const page = rows.slice(0, q.limit);
+    return {
+      items: page.map((r) => serializeExecution(r)),
+      nextCursor: rows.length > q.limit && page.length ? encodeCursor(page[page.length - 1]!) : null,
+    };
+  });
+
+  app.get('/api/v1/executions/:id', async (req) => serializeExecution(await load(req), { detail: true }));
+
+  app.post('/api/v1/executions/:id/cancel', async (req, reply) => {
+    const row = await load(req);
+    if (FINAL_STATUSES.has(row.status) || !(await ctx.engine.cancel(row.id))) {
+      const now = await ctx.executions.get(row.id);
+      throw new AppError('EXECUTION_NOT_CANCELLABLE', 409, `execution ${row.id} has already ended (${now?.status ?? row.status})`);
+    }
+    return reply.code(202).send({ id: row.id, status: 'cancelling' });
+  });
+
+  app.get('/api/v1/executions/:id/logs', async (req, reply) => {
+    const row = await load(req);
+    const accept = req.headers.accept ?? '';
+    if (!accept.includes('text/event-stream')) {
+      const entries = await ctx.executions.logs(row.id);
+      return { entries: entries.map(({ ts, stream, text, seq }) => ({ seq, ts, stream, text })), truncated: row.logsTruncated };
+    }
+    return followLogs(ctx, row, req, reply);
+  });
+}
+
+/**
+ * Live logs as Server-Sent Events: everything stored so far, then new entries as they come (from this server's
+ * runner at once, from another server's through the database), and an `end` event with the final status.
+ */
+async function followLogs(ctx: AppContext, row: ExecutionRow, req: FastifyRequest, reply: FastifyReply) {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  let lastSeq = -1;
+  let closed = false;
+  const send = (event: string, data: unknown) => {
+    if (!closed) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  };
+  const sendEntries = (entries: LogEntry[]) => {
+    for (const e of entries) {
+      if (e.seq <= lastSeq) continue;
+      lastSeq = e.seq;
+      send('log', e);
+    }
+  };
+  let pending: LogEntry[] = [];
+  let replaying = true;
+  const offLogs = ctx.events.onLogs(row.id, (entries) => {
+    if (replaying) pending.push(...entries);
+    else sendEntries(entries);
+  });
+  const finish = async (status: ExecutionStatus) => {
+    if (closed) return;
+    // The runner stores its last lines before it reports the end, so one more read catches them all.
+    sendEntries(await ctx.executions.logs(row.id, lastSeq).catch(() => []));
+    const final = await ctx.executions.get(row.id);
+    send('end', { status: final?.status ?? status, exitCode: final?.exitCode ?? null, truncated: final?.logsTruncated ?? false });
+    cleanup();
+    res.end();
+  };
+  const offStatus = ctx.events.onStatus(row.id, (status) => {
+    if (FINAL_STATUSES.has(status)) void finish(status);
+  });
+  const keepAlive = setInterval(() => !closed && res.write(': keep-alive\n\n'), 15_000);
+  const poll = setInterval(async () => {
+    if (replaying) return;
+    try {
+      sendEntries(await ctx.executions.logs(row.id, lastSeq));
+      const now = await ctx.executions.get(row.id);
+      if (now && FINAL_STATUSES.has(now.status)) await finish(now.status);
+    } catch {
+      /* next poll */
+    }
+  }, 1000);
+  const cleanup = () => {
+    if (closed) return;
+    closed = true;
+    offLogs();
+    offStatus();
+    clearInterval(keepAlive);
+    clearInterval(poll);
+  };
+  req.raw.once('close', cleanup);
+
+  send('status', { status: row.status });
+  sendEntries(await ctx.executions.logs(row.id));
+  replaying = false;
+  sendEntries(pending);
+  pending = [];
+  const now = await ctx.executions.get(row.id);
+  if (now && FINAL_STATUSES.has(now.status)) await finish(now.status);
+}

@@ -1,0 +1,170 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { ExecutionStatus } from '../db/schema.js';
+import { type SandboxDriver, SandboxError, type SandboxResult, type SandboxRun } from '../sandbox/driver.js';
+import type { SecretsRepository } from '../secrets/repository.js';
+import type { ExecutionEvents } from './events.js';
+import { commandFor } from './languages.js';
+import { LogSink } from './log-sink.js';
+import { Masker } from './masking.js';
+import type { ExecutionRow, ExecutionsRepository } from './repository.js';
+
+export interface RuntimeAccess {
+  /** The callback URL a sandbox reaches the runtime API at. */
+  url(): string;
+  /** Signs the execution's token; it expires at the deadline plus a grace period. */
+  issueToken(row: ExecutionRow, expiresAt: Date): string;
+}
+
+export interface RunnerDeps {
+  nodeId: string;
+  driver: SandboxDriver;
+  executions: ExecutionsRepository;
+  secrets: SecretsRepository;
+  events: ExecutionEvents;
+  runtime: RuntimeAccess;
+  log: FastifyBaseLogger;
+  maxLogBytes: number;
+  tmpfsMb: number;
+  tokenGraceMs: number;
+  /** Extra environment for every sandbox (the egress proxy settings, later). */
+  sandboxEnv?: (row: ExecutionRow, token: string) => Record<string, string>;
+}
+
+/** Time allowed for creating and starting a container, on top of the script's own timeout. */
+const START_ALLOWANCE_MS = 30_000;
+
+export type StopReason = 'timeout' | 'cancel' | 'shutdown';
+
+/** Runs one claimed execution from container start to its final status. */
+export class ExecutionRunner {
+  private run: SandboxRun | null = null;
+  private stopReason: StopReason | null = null;
+  private masker = new Masker([]);
+
+  constructor(
+    private readonly deps: RunnerDeps,
+    readonly row: ExecutionRow,
+  ) {}
+
+  /** Stops the execution; the first reason given wins. */
+  async stop(reason: StopReason): Promise<void> {
+    if (!this.stopReason) this.stopReason = reason;
+    await this.run?.kill().catch((err: unknown) => this.deps.log.warn({ err, executionId: this.row.id }, 'kill failed'));
+  }
+
+  /** Output values are masked like logs: a script must not launder a secret through its output. */
+  maskJson(value: unknown): unknown {
+    return this.masker.maskJson(value);
+  }
+
+  async execute(): Promise<ExecutionStatus> {
+    const { deps, row } = this;
+    const startedAt = row.startedAt ?? new Date();
+    let status: ExecutionStatus = 'error';
+    let error: string | null = null;
+    let result: SandboxResult | null = null;
+    let sink: LogSink | null = null;
+    try {
+      const granted = await deps.secrets.reveal(row.userId, row.secrets);
+      const expiresAt = new Date(Date.now() + row.timeoutMs + START_ALLOWANCE_MS + deps.tokenGraceMs);
+      const token = deps.runtime.issueToken(row, expiresAt);
+      this.masker = new Masker([...granted.values(), token]);
+      sink = new LogSink({
+        maxBytes: deps.maxLogBytes,
+        masker: this.masker,
+        persist: (entries) => this.persistLogs(entries),
+        publish: (entries) => deps.events.emitLogs(row.id, entries),
+        onTruncated: () => void deps.executions.update(row.id, { logsTruncated: true }).catch(() => undefined),
+      });
+      const { filename, argv } = commandFor(row.language, row.script);
+      const env: Record<string, string> = {
+        ...row.env,
+        ...(deps.sandboxEnv?.(row, token) ?? {}),
+        CRONIUM_API_URL: deps.runtime.url(),
+        CRONIUM_TOKEN: token,
+        CRONIUM_EXECUTION_ID: row.id,
+      };
+      const s = sink;
+      if (this.stopReason) throw new SandboxError('START_FAILED', 'stopped before the container started');
+      this.run = await deps.driver.start(
+        {
+          executionId: row.id,
+          language: row.language,
+          script: row.script,
+          filename,
+          argv,
+          env,
+          isolation: row.isolation,
+          limits: { memoryMb: row.memoryMb, cpus: Number(row.cpus), pids: row.pids, tmpfsMb: deps.tmpfsMb },
+        },
+        { stdout: (t) => s.write('stdout', t), stderr: (t) => s.write('stderr', t) },
+      );
+      const containerStarted = new Date();
+      await deps.executions.update(row.id, {
+        containerId: this.run.containerId,
+        deadlineAt: new Date(containerStarted.getTime() + row.timeoutMs),
+      });
+      if (this.stopReason) await this.run.kill();
+      const timer = setTimeout(() => void this.stop('timeout'), row.timeoutMs);
+      try {
+        result = await this.run.done;
+      } finally {
+        clearTimeout(timer);
+      }
+      if (this.stopReason === 'cancel') {
+        status = 'cancelled';
+        error = 'cancelled while running';
+      } else if (this.stopReason === 'timeout') {
+        status = 'timed_out';
+        error = `timed out after ${row.timeoutMs} ms`;
+      } else if (this.stopReason === 'shutdown') {
+        status = 'error';
+        error = 'the server shut down while this execution was running';
+      } else if (result.oomKilled) {
+        status = 'oom_killed';
+        error = `killed: out of memory (limit ${row.memoryMb} MiB)`;
+      } else if (result.exitCode === 0) {
+        status = 'succeeded';
+      } else {
+        status = 'failed';
+        error = `exited with code ${result.exitCode}`;
+      }
+    } catch (err) {
+      status = this.stopReason === 'cancel' ? 'cancelled' : 'error';
+      error = err instanceof SandboxError ? err.message : `internal error: ${(err as Error).message}`;
+      deps.log.error({ err, executionId: row.id }, 'execution failed to run');
+      sink?.system(`[cronium] ${error}`);
+    } finally {
+      await sink?.close().catch((err: unknown) => deps.log.error({ err, executionId: row.id }, 'could not store logs'));
+      await this.run?.remove().catch((err: unknown) => deps.log.warn({ err, executionId: row.id }, 'could not remove container'));
+    }
+    const finishedAt = new Date();
+    const finished = await deps.executions.finish(row.id, deps.nodeId, {
+      status,
+      error,
+      exitCode: result?.exitCode ?? null,
+      usage: result?.usage ?? null,
+      finishedAt,
+      durationMs: finishedAt.getTime() - startedAt.getTime(),
+    });
+    if (!finished) deps.log.warn({ executionId: row.id }, 'execution was finished elsewhere (swept or cancelled)');
+    deps.events.emitStatus(row.id, status);
+    return status;
+  }
+
+  private async persistLogs(entries: Parameters<ExecutionsRepository['appendLogs']>[1]) {
+    // A log line that was accepted must not be lost to a passing database hiccup.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.deps.executions.appendLogs(this.row.id, entries);
+        return;
+      } catch (err) {
+        if (attempt >= 5) {
+          this.deps.log.error({ err, executionId: this.row.id, lost: entries.length }, 'could not store log entries');
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 100 * attempt));
+      }
+    }
+  }
+}

@@ -1,0 +1,42 @@
+import type { ExecutionRow } from './repository.js';
+
+export function serializeExecution(row: ExecutionRow, opts: { detail?: boolean } = {}) {
+  return {
+    id: row.id,
+    status: row.status,
+    language: row.language,
+    userId: row.userId,
+    isolation: row.isolation,
+    exitCode: row.exitCode,
+    output: row.hasOutput ? (row.output ?? null) : null,
+    condition: row.condition,
+    variables: row.variablesSet,
+    secretsGranted: row.secrets,
+    secretsRead: row.secretsRead,
+    error: row.error,
+    usage: row.usage,
+    limits: { timeoutMs: row.timeoutMs, memoryMb: row.memoryMb, cpus: Number(row.cpus), pids: row.pids },
+    egress: { allow: row.egressAllow },
+    event: row.event ?? null,
+    attempt: row.attempt,
+    nodeId: row.nodeId,
+    logsTruncated: row.logsTruncated,
+    durationMs: row.durationMs,
+    createdAt: row.createdAt.toISOString(),
+    startedAt: row.startedAt?.toISOString() ?? null,
+    finishedAt: row.finishedAt?.toISOString() ?? null,
+    deadlineAt: row.deadlineAt?.toISOString() ?? null,
+    ...(opts.detail ? { script: row.script, input: row.input ?? null, env: Object.keys(row.env) } : {}),
+  };
+}
+
+export function encodeCursor(row: ExecutionRow): string {
+  return Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): { createdAt: Date; id: string } | null {
+  const [ts, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const createdAt = new Date(ts ?? '');
+  if (!id || Number.isNaN(createdAt.getTime())) return null;
+  return { createdAt, id };
+}

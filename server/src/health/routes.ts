@@ -1,0 +1,54 @@
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../context.js';
+
+const quantile = (sorted: number[], q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : 0);
+
+export async function healthRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }) {
+  app.get('/health', { config: { public: true } }, async (_req, reply) => {
+    const check = async (fn: () => Promise<unknown>) => {
+      const t = Date.now();
+      try {
+        await fn();
+        return { ok: true, latencyMs: Date.now() - t };
+      } catch (err) {
+        return { ok: false, error: (err as Error).message };
+      }
+    };
+    const [database, docker] = await Promise.all([check(() => ctx.database.ping()), check(() => ctx.driver.ping())]);
+    const ok = database.ok && docker.ok;
+    return reply.code(ok ? 200 : 503).send({
+      status: ok ? 'ok' : 'degraded',
+      node: ctx.config.nodeId,
+      database: { ...database, kind: ctx.database.kind },
+      docker: { ...docker, gvisor: ctx.gvisorAvailable },
+      sandboxNetwork: { name: ctx.network.name, internal: ctx.network.internal, subnet: ctx.network.subnet, gateway: ctx.network.gateway },
+      runtimeApi: { url: ctx.runtimeUrl() },
+      executions: { running: ctx.engine.runningCount },
+    });
+  });
+
+  app.get('/metrics', { config: { public: true } }, async (_req, reply) => {
+    const counts = await ctx.executions.countByStatus();
+    const durations = await ctx.executions.durations();
+    const sorted = durations.map((d) => d.durationMs / 1000).sort((a, b) => a - b);
+    const statuses = ['queued', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'oom_killed', 'error'];
+    const lines = [
+      '# HELP cronium_executions Executions in the database by status.',
+      '# TYPE cronium_executions gauge',
+      ...statuses.map((s) => `cronium_executions{status="${s}"} ${counts[s] ?? 0}`),
+      '# HELP cronium_queue_length Executions waiting to run.',
+      '# TYPE cronium_queue_length gauge',
+      `cronium_queue_length ${counts.queued ?? 0}`,
+      '# HELP cronium_running_executions Executions running on this server.',
+      '# TYPE cronium_running_executions gauge',
+      `cronium_running_executions{node="${ctx.config.nodeId}"} ${ctx.engine.runningCount}`,
+      '# HELP cronium_execution_duration_seconds Duration of the last 1000 finished executions.',
+      '# TYPE cronium_execution_duration_seconds summary',
+      ...[0.5, 0.9, 0.95, 0.99].map((q) => `cronium_execution_duration_seconds{quantile="${q}"} ${quantile(sorted, q)}`),
+      `cronium_execution_duration_seconds_sum ${sorted.reduce((a, b) => a + b, 0)}`,
+      `cronium_execution_duration_seconds_count ${sorted.length}`,
+      '',
+    ];
+    return reply.type('text/plain; version=0.0.4').send(lines.join('\n'));
+  });
+}

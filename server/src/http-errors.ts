@@ -1,0 +1,28 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { AppError } from './errors.js';
+
+/** Every error leaves the server as `{ error: { code, message, field? } }` with the right status; never a bare 500 for bad input. */
+export function installErrorHandling(app: FastifyInstance) {
+  app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
+    if (err instanceof AppError) return reply.code(err.status).send(err.toJSON());
+    const code = (err as FastifyError).code;
+    const status = (err as FastifyError).statusCode;
+    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send(new AppError('PAYLOAD_TOO_LARGE', 413, `request body is larger than the limit of ${app.initialConfig.bodyLimit} bytes`).toJSON());
+    }
+    if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reply.code(415).send({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'send the body as application/json' } });
+    }
+    if (code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || (status === 400 && err instanceof SyntaxError)) {
+      return reply.code(400).send(new AppError('VALIDATION_FAILED', 400, 'the body is not valid JSON', 'body').toJSON());
+    }
+    if (status && status >= 400 && status < 500) {
+      return reply.code(status).send({ error: { code: code ?? 'BAD_REQUEST', message: err.message } });
+    }
+    req.log.error({ err }, 'unhandled error');
+    return reply.code(500).send({ error: { code: 'INTERNAL', message: 'internal server error; the details are in the server log' } });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${req.url.split('?')[0]}` } });
+  });
+}

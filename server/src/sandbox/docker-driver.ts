@@ -1,0 +1,194 @@
+import crypto from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import Docker from 'dockerode';
+import {
+  LABEL_MANAGED,
+  type SandboxCapabilities,
+  type SandboxDriver,
+  SandboxError,
+  type SandboxJob,
+  type SandboxNetworkInfo,
+  type SandboxOutput,
+  type SandboxResult,
+  type SandboxRun,
+} from './driver.js';
+import { createDemuxer, createUsageExtractor } from './docker-stream.js';
+import { containerSpec } from './hardening.js';
+
+export interface DockerDriverOptions {
+  socketPath: string;
+  network: string;
+  subnet?: string;
+  images: Record<SandboxJob['language'], string>;
+  nodeId: string;
+  seccompProfile: string;
+  gvisorRuntime: string;
+}
+
+const isStatus = (err: unknown, code: number) => (err as { statusCode?: number })?.statusCode === code;
+
+export class DockerDriver implements SandboxDriver {
+  readonly docker: Docker;
+
+  constructor(private readonly opts: DockerDriverOptions) {
+    this.docker = new Docker({ socketPath: opts.socketPath });
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.docker.ping();
+    } catch (err) {
+      throw new SandboxError('DOCKER_UNAVAILABLE', `Docker engine unreachable at ${this.opts.socketPath}: ${(err as Error).message}`);
+    }
+  }
+
+  async capabilities(): Promise<SandboxCapabilities> {
+    const info = (await this.docker.info()) as { Runtimes?: Record<string, unknown> };
+    return { gvisor: Boolean(info.Runtimes && this.opts.gvisorRuntime in info.Runtimes) };
+  }
+
+  async ensureNetwork(): Promise<SandboxNetworkInfo> {
+    const name = this.opts.network;
+    const read = async (): Promise<SandboxNetworkInfo> => {
+      const n = (await this.docker.getNetwork(name).inspect()) as {
+        Id: string;
+        Name: string;
+        Internal: boolean;
+        IPAM?: { Config?: { Subnet?: string; Gateway?: string }[] };
+      };
+      const cfg = n.IPAM?.Config?.[0];
+      return { name: n.Name, id: n.Id, internal: n.Internal, subnet: cfg?.Subnet ?? null, gateway: cfg?.Gateway ?? null };
+    };
+    try {
+      return await read();
+    } catch (err) {
+      if (!isStatus(err, 404)) throw err;
+    }
+    try {
+      await this.docker.createNetwork({
+        Name: name,
+        Driver: 'bridge',
+        // No route out: egress is only through the allowlisting proxy on the host side of this network.
+        Internal: true,
+        CheckDuplicate: true,
+        Labels: { [LABEL_MANAGED]: 'true' },
+        // Sandboxes must not talk to one another.
+        Options: { 'com.docker.network.bridge.enable_icc': 'false' },
+        ...(this.opts.subnet ? { IPAM: { Driver: 'default', Config: [{ Subnet: this.opts.subnet }] } } : {}),
+      });
+    } catch (err) {
+      // Another server may have created it at the same moment.
+      if (!isStatus(err, 409)) throw err;
+    }
+    return read();
+  }
+
+  async missingImages(): Promise<string[]> {
+    const missing: string[] = [];
+    for (const image of new Set(Object.values(this.opts.images))) {
+      try {
+        await this.docker.getImage(image).inspect();
+      } catch (err) {
+        if (isStatus(err, 404)) missing.push(image);
+        else throw err;
+      }
+    }
+    return missing;
+  }
+
+  async start(job: SandboxJob, output: SandboxOutput): Promise<SandboxRun> {
+    const image = this.opts.images[job.language];
+    let container: Docker.Container;
+    try {
+      container = await this.docker.createContainer(
+        containerSpec(job, {
+          image,
+          network: this.opts.network,
+          nodeId: this.opts.nodeId,
+          seccompProfile: this.opts.seccompProfile,
+          gvisorRuntime: this.opts.gvisorRuntime,
+        }),
+      );
+    } catch (err) {
+      if (isStatus(err, 404)) throw new SandboxError('IMAGE_MISSING', `runtime image ${image} is missing: run "npm run images"`);
+      throw new SandboxError('START_FAILED', `could not create the sandbox container: ${(err as Error).message}`);
+    }
+
+    const remove = async () => {
+      await container.remove({ force: true, v: true }).catch((err: unknown) => {
+        if (!isStatus(err, 404) && !isStatus(err, 409)) throw err;
+      });
+    };
+
+    try {
+      const nonce = crypto.randomBytes(16).toString('hex');
+      const usage = createUsageExtractor(nonce, output.stderr);
+      const demux = createDemuxer(output.stdout, (t) => usage.push(t));
+      const stream = (await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as Duplex;
+      const streamEnded = new Promise<void>((resolve) => {
+        stream.on('data', (chunk: Buffer) => demux.push(chunk));
+        stream.once('end', resolve);
+        stream.once('close', resolve);
+        stream.once('error', () => resolve());
+      });
+      const waited = container.wait({ condition: 'next-exit' }) as Promise<{ StatusCode: number }>;
+      await container.start();
+      stream.end(JSON.stringify({ script: job.script, filename: job.filename, argv: job.argv, env: job.env, nonce }));
+
+      const done = (async (): Promise<SandboxResult> => {
+        const { StatusCode } = await waited;
+        // Output may still be in flight when the exit is reported; the attach stream closes after it.
+        await Promise.race([streamEnded, new Promise((r) => setTimeout(r, 2000))]);
+        demux.end();
+        usage.end();
+        const report = usage.report();
+        let oomKilled = false;
+        try {
+          const state = (await container.inspect()).State as { OOMKilled?: boolean };
+          oomKilled = Boolean(state.OOMKilled);
+        } catch {
+          /* already gone: rely on the launcher's report */
+        }
+        if (report?.oomKills && report.oomKills > 0) oomKilled = true;
+        return {
+          exitCode: StatusCode,
+          oomKilled,
+          usage: report
+            ? { cpuMs: report.cpuNs === null ? null : Math.round(report.cpuNs / 1e6), memoryPeakBytes: report.memoryPeakBytes }
+            : null,
+        };
+      })();
+
+      return {
+        containerId: container.id,
+        done,
+        kill: async () => {
+          await container.kill({ signal: 'SIGKILL' }).catch((err: unknown) => {
+            if (!isStatus(err, 404) && !isStatus(err, 409)) throw err;
+          });
+        },
+        remove,
+      };
+    } catch (err) {
+      await remove().catch(() => undefined);
+      if (err instanceof SandboxError) throw err;
+      const msg = (err as Error).message;
+      if (/unknown or invalid runtime/i.test(msg)) throw new SandboxError('RUNTIME_UNAVAILABLE', `isolation runtime is not installed: ${msg}`);
+      throw new SandboxError('START_FAILED', `could not start the sandbox container: ${msg}`);
+    }
+  }
+
+  async removeContainers(select: (labels: Record<string, string>) => boolean): Promise<number> {
+    const list = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`] } });
+    let n = 0;
+    for (const c of list) {
+      if (!select(c.Labels ?? {})) continue;
+      await this.docker
+        .getContainer(c.Id)
+        .remove({ force: true, v: true })
+        .then(() => n++)
+        .catch(() => undefined);
+    }
+    return n;
+  }
+}

@@ -1,0 +1,84 @@
+export type Language = 'bash' | 'python' | 'node';
+export type Isolation = 'standard' | 'gvisor';
+
+export interface SandboxLimits {
+  memoryMb: number;
+  cpus: number;
+  pids: number;
+  tmpfsMb: number;
+}
+
+/** Everything a sandbox needs to run one execution; delivered to the container on its stdin, never written to the host's disk. */
+export interface SandboxJob {
+  executionId: string;
+  language: Language;
+  script: string;
+  filename: string;
+  argv: string[];
+  env: Record<string, string>;
+  limits: SandboxLimits;
+  isolation: Isolation;
+}
+
+export interface SandboxUsage {
+  cpuMs: number | null;
+  memoryPeakBytes: number | null;
+}
+
+export interface SandboxResult {
+  exitCode: number | null;
+  oomKilled: boolean;
+  usage: SandboxUsage | null;
+}
+
+export interface SandboxOutput {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+export interface SandboxRun {
+  readonly containerId: string;
+  /** Settles when the sandbox has ended and its output has been delivered. */
+  readonly done: Promise<SandboxResult>;
+  /** Kills the sandbox at once; `done` settles afterwards. */
+  kill(): Promise<void>;
+  /** Removes every trace of the sandbox. Safe to call more than once. */
+  remove(): Promise<void>;
+}
+
+export interface SandboxCapabilities {
+  gvisor: boolean;
+}
+
+export interface SandboxNetworkInfo {
+  name: string;
+  id: string;
+  subnet: string | null;
+  gateway: string | null;
+  internal: boolean;
+}
+
+/** A place to run untrusted scripts. Docker is the implementation; the interface keeps the engine independent of it. */
+export interface SandboxDriver {
+  ping(): Promise<void>;
+  capabilities(): Promise<SandboxCapabilities>;
+  ensureNetwork(): Promise<SandboxNetworkInfo>;
+  missingImages(): Promise<string[]>;
+  start(job: SandboxJob, output: SandboxOutput): Promise<SandboxRun>;
+  /** Removes Cronium containers whose labels the predicate selects; returns how many. */
+  removeContainers(select: (labels: Record<string, string>) => boolean): Promise<number>;
+}
+
+export class SandboxError extends Error {
+  constructor(
+    readonly code: 'IMAGE_MISSING' | 'DOCKER_UNAVAILABLE' | 'START_FAILED' | 'RUNTIME_UNAVAILABLE',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SandboxError';
+  }
+}
+
+export const LABEL_MANAGED = 'io.cronium.managed';
+export const LABEL_EXECUTION = 'io.cronium.execution-id';
+export const LABEL_NODE = 'io.cronium.node';

@@ -1,0 +1,68 @@
+import type Docker from 'dockerode';
+import { LABEL_EXECUTION, LABEL_MANAGED, LABEL_NODE, type SandboxJob } from './driver.js';
+
+export const SANDBOX_UID = 10001;
+
+export interface HardeningOptions {
+  image: string;
+  network: string;
+  nodeId: string;
+  seccompProfile: string;
+  gvisorRuntime: string;
+}
+
+/**
+ * The container every execution runs in. Each line here is part of the security model documented in the README;
+ * change it only together with that section and the isolation tests.
+ */
+export function containerSpec(job: SandboxJob, opts: HardeningOptions): Docker.ContainerCreateOptions {
+  const mb = 1024 * 1024;
+  const tmpfs = `size=${job.limits.tmpfsMb}m`;
+  return {
+    Image: opts.image,
+    User: `${SANDBOX_UID}:${SANDBOX_UID}`,
+    WorkingDir: '/work',
+    // The job arrives on stdin, so the script never touches the host's disk and a pre-started container can take it.
+    OpenStdin: true,
+    StdinOnce: true,
+    AttachStdin: true,
+    AttachStdout: true,
+    AttachStderr: true,
+    Tty: false,
+    Env: [],
+    Labels: {
+      [LABEL_MANAGED]: 'true',
+      [LABEL_EXECUTION]: job.executionId,
+      [LABEL_NODE]: opts.nodeId,
+      'io.cronium.language': job.language,
+    },
+    HostConfig: {
+      ReadonlyRootfs: true,
+      Tmpfs: {
+        '/tmp': `rw,nosuid,nodev,${tmpfs},mode=1777`,
+        '/work': `rw,nosuid,nodev,${tmpfs},uid=${SANDBOX_UID},gid=${SANDBOX_UID},mode=0700`,
+      },
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges:true', ...(job.isolation === 'standard' ? [`seccomp=${opts.seccompProfile}`] : [])],
+      Memory: job.limits.memoryMb * mb,
+      MemorySwap: job.limits.memoryMb * mb,
+      MemorySwappiness: 0,
+      NanoCpus: Math.round(job.limits.cpus * 1e9),
+      PidsLimit: job.limits.pids,
+      // RLIMIT_NPROC counts per user id across the host, so it is a backstop; the pids cgroup is the real limit.
+      Ulimits: [
+        { Name: 'nofile', Soft: 1024, Hard: 1024 },
+        { Name: 'nproc', Soft: 4096, Hard: 4096 },
+        { Name: 'core', Soft: 0, Hard: 0 },
+      ],
+      NetworkMode: opts.network,
+      IpcMode: 'private',
+      Privileged: false,
+      // Output is read from the attach stream; nothing a script prints is written to the host's disk by a log driver.
+      LogConfig: { Type: 'none', Config: {} },
+      OomScoreAdj: 500,
+      Runtime: job.isolation === 'gvisor' ? opts.gvisorRuntime : 'runc',
+      AutoRemove: false,
+    },
+  };
+}

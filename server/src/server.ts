@@ -1,0 +1,159 @@
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { UsersRepository } from './auth/users-repository.js';
+import { buildPublicApi } from './app.js';
+import { NodeRegistry } from './cluster/node-registry.js';
+import type { Config } from './config.js';
+import type { AppContext } from './context.js';
+import type { DatabaseDriver } from './db/driver.js';
+import { openDatabase } from './db/open.js';
+import { ExecutionEngine } from './executions/engine.js';
+import { ExecutionEvents } from './executions/events.js';
+import { ExecutionsRepository } from './executions/repository.js';
+import { createRuntimeServer, signExecutionToken } from './runtime/server.js';
+import { DockerDriver } from './sandbox/docker-driver.js';
+import { loadOrCreateKeyFile, parseKey, SecretBox } from './secrets/crypto.js';
+import { SecretsRepository } from './secrets/repository.js';
+import { SettingsService } from './settings/service.js';
+import { VariablesRepository } from './variables/repository.js';
+
+export interface RunningServer {
+  url: string;
+  runtimeUrl: string;
+  publicApi: FastifyInstance;
+  ctx: AppContext;
+  /** Set on the very first start when no CRONIUM_ADMIN_KEY was given: printed once, never stored in clear. */
+  generatedAdminKey?: string;
+  stop(): Promise<void>;
+}
+
+export function readSeccompProfile(config: Config): string {
+  const text = fs.readFileSync(config.sandbox.seccompProfilePath, 'utf8');
+  JSON.parse(text); // fail at start, not at the first execution
+  return text;
+}
+
+/** Wires the whole server: database, Docker, the execution engine, the public API and the runtime API. */
+export async function startServer(config: Config): Promise<RunningServer> {
+  const log = pino({ level: config.logLevel, base: { node: config.nodeId } });
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const encryptionKey = config.encryptionKey
+    ? parseKey(config.encryptionKey, 'CRONIUM_ENCRYPTION_KEY')
+    : loadOrCreateKeyFile(config.dataDir, 'encryption.key');
+  const jwtSecret = config.jwtSecret ? Buffer.from(config.jwtSecret) : loadOrCreateKeyFile(config.dataDir, 'jwt.key', 48);
+
+  let database: DatabaseDriver | null = null;
+  const cleanups: (() => Promise<unknown>)[] = [];
+  try {
+    database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    const db = database;
+    cleanups.push(() => db.close());
+    await database.migrate();
+
+    const driver = new DockerDriver({
+      socketPath: config.dockerSocket,
+      network: config.sandbox.network,
+      subnet: config.sandbox.subnet,
+      images: config.sandbox.images,
+      nodeId: config.nodeId,
+      seccompProfile: readSeccompProfile(config),
+      gvisorRuntime: config.sandbox.gvisorRuntime,
+    });
+    await driver.ping();
+    const network = await driver.ensureNetwork();
+    const { gvisor } = await driver.capabilities();
+    const missing = await driver.missingImages();
+    if (missing.length) log.warn({ missing }, 'runtime images are missing: executions in those languages will fail until "npm run images" builds them');
+
+    const users = new UsersRepository(database.db);
+    const executions = new ExecutionsRepository(database.db);
+    const secrets = new SecretsRepository(database.db, new SecretBox(encryptionKey));
+    const variables = new VariablesRepository(database.db);
+    const settings = new SettingsService(database.db, config);
+    const events = new ExecutionEvents();
+    const { generatedKey } = await users.bootstrapAdmin(config.adminKey);
+
+    let runtimeUrl = '';
+    let runtimeApp: FastifyInstance | null = null;
+    const engine = new ExecutionEngine({
+      nodeId: config.nodeId,
+      driver,
+      executions,
+      secrets,
+      events,
+      settings,
+      log,
+      maxLogBytes: config.sizes.maxLogBytes,
+      tmpfsMb: config.sandbox.tmpfsMb,
+      tokenGraceMs: config.runtime.tokenGraceMs,
+      runtime: {
+        url: () => runtimeUrl,
+        issueToken: (row, expiresAt) => signExecutionToken(runtimeApp!, row, expiresAt),
+      },
+    });
+
+    runtimeApp = await createRuntimeServer({
+      db: database.db,
+      executions,
+      variables,
+      secrets,
+      engine,
+      jwtSecret,
+      log,
+      sizes: config.sizes,
+    });
+    const runtimeHost = config.runtime.host ?? network.gateway;
+    if (!runtimeHost) throw new Error(`the sandbox network ${network.name} has no gateway address; set CRONIUM_RUNTIME_HOST`);
+    await runtimeApp.listen({ host: runtimeHost, port: config.runtime.port });
+    const rt = runtimeApp;
+    cleanups.push(() => rt.close());
+    const rtPort = (runtimeApp.server.address() as AddressInfo).port;
+    runtimeUrl = config.runtime.url ?? `http://${runtimeHost}:${rtPort}`;
+
+    const registry = new NodeRegistry({ nodeId: config.nodeId, db: database.db, executions, driver, events, log });
+    await registry.start();
+    cleanups.push(() => registry.stop());
+
+    const ctx: AppContext = {
+      config,
+      log,
+      database,
+      users,
+      executions,
+      secrets,
+      variables,
+      settings,
+      events,
+      engine,
+      driver,
+      network,
+      gvisorAvailable: gvisor,
+      runtimeUrl: () => runtimeUrl,
+    };
+    const publicApi = await buildPublicApi(ctx);
+    await publicApi.listen({ host: config.host, port: config.port });
+    const pub = publicApi;
+    cleanups.push(() => pub.close());
+    const port = (publicApi.server.address() as AddressInfo).port;
+    engine.start();
+    cleanups.push(() => engine.stop());
+
+    let stopping: Promise<void> | null = null;
+    return {
+      url: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`,
+      runtimeUrl,
+      publicApi,
+      ctx,
+      generatedAdminKey: generatedKey,
+      stop: () =>
+        (stopping ??= (async () => {
+          for (const fn of cleanups.reverse()) await fn().catch((err: unknown) => log.error({ err }, 'shutdown step failed'));
+        })()),
+    };
+  } catch (err) {
+    for (const fn of cleanups.reverse()) await fn().catch(() => undefined);
+    throw err;
+  }
+}

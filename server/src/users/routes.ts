@@ -1,0 +1,51 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { requireAdmin } from '../auth/plugin.js';
+import type { AppContext } from '../context.js';
+import { parse } from '../validation.js';
+
+const createUser = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9_.@-]{1,100}$/, 'must be 1-100 letters, digits or _ . @ -'),
+    role: z.enum(['admin', 'user'], { error: 'must be "admin" or "user"' }).default('user'),
+  })
+  .strict();
+const createKey = z.object({ name: z.string().min(1).max(100).default('api key') }).strict();
+
+export async function userRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }) {
+  app.get('/api/v1/me', async (req) => req.actor);
+
+  app.get('/api/v1/users', async (req) => {
+    requireAdmin(req);
+    return { items: await ctx.users.list() };
+  });
+
+  app.post('/api/v1/users', async (req, reply) => {
+    requireAdmin(req);
+    const body = parse(createUser, req.body ?? {});
+    const user = await ctx.users.create(body.name, body.role);
+    return reply.code(201).send(user);
+  });
+
+  app.get('/api/v1/users/:id/keys', async (req) => {
+    const { id } = req.params as { id: string };
+    if (id !== req.actor.id) requireAdmin(req);
+    return { items: await ctx.users.listKeys(id) };
+  });
+
+  /** The key itself is in this answer only; the server keeps its hash. */
+  app.post('/api/v1/users/:id/keys', async (req, reply) => {
+    requireAdmin(req);
+    const { id } = req.params as { id: string };
+    const body = parse(createKey, req.body ?? {});
+    await ctx.users.get(id);
+    const key = await ctx.users.issueKey(id, body.name);
+    return reply.code(201).send({ ...key, userId: id, name: body.name });
+  });
+
+  app.delete('/api/v1/keys/:id', async (req, reply) => {
+    requireAdmin(req);
+    await ctx.users.revokeKey((req.params as { id: string }).id);
+    return reply.code(204).send();
+  });
+}

@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { containersOf, logsOf, requireDocker, run, startTestServer, stdoutOf, type TestServer } from '../helpers.js';
+
+/** What every execution gets, checked from inside real containers the way an attacker would probe it. */
+describe('execution engine: results and isolation', { concurrency: false }, () => {
+  let s: TestServer;
+  before(async () => {
+    await requireDocker();
+    s = await startTestServer({ CRONIUM_POOL_SIZE: '0' });
+  });
+  after(async () => s?.stop());
+
+  for (const [language, script] of [
+    ['bash', 'echo "hello from bash"'],
+    ['python', 'print("hello from python")'],
+    ['node', 'console.log("hello from node")'],
+  ] as const) {
+    it(`runs a hello world in ${language}`, async () => {
+      const e = await run(s.api, { language, script });
+      assert.equal(e.status, 'succeeded', JSON.stringify(e));
+      assert.equal(e.exitCode, 0);
+      assert.equal(stdoutOf(await logsOf(s.api, e.id)), `hello from ${language}`);
+      assert.ok(e.usage && typeof e.usage.cpuMs === 'number' && e.usage.memoryPeakBytes > 0, `usage reported: ${JSON.stringify(e.usage)}`);
+      assert.ok(e.durationMs > 0);
+      assert.equal((await containersOf(e.id)).length, 0, 'the container is removed after the run');
+    });
+  }
+
+  it('keeps stdout and stderr apart, in order, with timestamps', async () => {
+    const e = await run(s.api, { language: 'bash', script: 'echo out1; sleep 0.2; echo err1 >&2; sleep 0.2; echo out2' });
+    const logs = await logsOf(s.api, e.id);
+    assert.deepEqual(
+      logs.map((l) => [l.stream, l.text]),
+      [
+        ['stdout', 'out1'],
+        ['stderr', 'err1'],
+        ['stdout', 'out2'],
+      ],
+    );
+    assert.ok(logs.every((l: any) => !Number.isNaN(Date.parse(l.ts))));
+  });
+
+  it('reports a non-zero exit as failed with its code', async () => {
+    const e = await run(s.api, { language: 'bash', script: 'echo before; exit 3' });
+    assert.equal(e.status, 'failed');
+    assert.equal(e.exitCode, 3);
+  });
+
+  it('kills a script at its timeout and removes the container', async () => {
+    const t0 = Date.now();
+    const e = await run(s.api, { language: 'bash', script: 'sleep 1000', timeoutMs: 2000 });
+    assert.equal(e.status, 'timed_out');
+    assert.match(e.error, /timed out after 2000 ms/);
+    assert.ok(Date.now() - t0 < 20_000, 'the timeout is enforced');
+    assert.equal((await containersOf(e.id)).length, 0);
+  });
+
+  it('reports an allocation beyond the memory limit as oom_killed', async () => {
+    const e = await run(s.api, {
+      language: 'python',
+      script: 'data = bytearray(1024 * 1024 * 1024)\nfor i in range(0, len(data), 4096):\n    data[i] = 1\nprint("survived")',
+      resources: { memoryMb: 64 },
+      timeoutMs: 60_000,
+    });
+    assert.equal(e.status, 'oom_killed', JSON.stringify(e));
+    assert.ok(!stdoutOf(await logsOf(s.api, e.id)).includes('survived'));
+    assert.equal(e.limits.memoryMb, 64);
+  });
+
+  it('contains a fork bomb with the pids limit while the server stays healthy', async () => {
+    const e = await run(s.api, {
+      language: 'bash',
+      script: 'bomb() { bomb | bomb & }; bomb; sleep 3; echo done',
+      resources: { pids: 64 },
+      timeoutMs: 6000,
+    });
+    assert.ok(['timed_out', 'failed', 'succeeded'].includes(e.status), `status ${e.status}`);
+    assert.equal(e.limits.pids, 64);
+    const health = await s.api('GET', '/health');
+    assert.equal(health.status, 200);
+    const after = await run(s.api, { language: 'bash', script: 'echo still fine' });
+    assert.equal(after.status, 'succeeded');
+    assert.equal((await containersOf(e.id)).length, 0);
+  });
+
+  it('has a read-only root filesystem and writable, size-limited /work and /tmp', async () => {
+    const e = await run(s.api, {
+      language: 'bash',
+      script: [
+        'touch /evil 2>/dev/null && echo ROOT_WRITABLE || echo ROOT_DENIED',
+        'touch /usr/bin/evil 2>/dev/null && echo USR_WRITABLE || echo USR_DENIED',
+        'echo x > /work/ok && echo WORK_OK',
+        'echo x > /tmp/ok && echo TMP_OK',
+        'dd if=/dev/zero of=/tmp/big bs=1M count=200 2>/dev/null && echo TMP_UNBOUNDED || echo TMP_LIMITED',
+        'ls /work',
+      ].join('\n'),
+    });
+    const out = stdoutOf(await logsOf(s.api, e.id));
+    assert.match(out, /ROOT_DENIED/);
+    assert.match(out, /USR_DENIED/);
+    assert.match(out, /WORK_OK/);
+    assert.match(out, /TMP_OK/);
+    assert.match(out, /TMP_LIMITED/);
+    assert.doesNotMatch(out, /\.job/, 'the job file does not stay behind in /work');
+  });
+
+  it('runs as an unprivileged user with no capabilities, no new privileges and seccomp', async () => {
+    const e = await run(s.api, {
+      language: 'bash',
+      script: 'id -u; id -g; grep -E "^(CapEff|CapPrm|CapBnd|NoNewPrivs|Seccomp):" /proc/self/status',
+    });
+    const out = stdoutOf(await logsOf(s.api, e.id));
+    const lines = out.split('\n');
+    assert.equal(lines[0], '10001');
+    assert.equal(lines[1], '10001');
+    assert.match(out, /CapEff:\s+0000000000000000/);
+    assert.match(out, /CapPrm:\s+0000000000000000/);
+    assert.match(out, /CapBnd:\s+0000000000000000/);
+    assert.match(out, /NoNewPrivs:\s+1/);
+    assert.match(out, /Seccomp:\s+2/);
+  });
+
+  it('refuses syscalls the seccomp profile removes (ptrace)', async () => {
+    const e = await run(s.api, {
+      language: 'python',
+      script: [
+        'import ctypes, os',
+        'libc = ctypes.CDLL(None, use_errno=True)',
+        'r = libc.ptrace(0, 0, None, None)  # PTRACE_TRACEME',
+        'print("ptrace", r, os.strerror(ctypes.get_errno()))',
+      ].join('\n'),
+    });
+    assert.match(stdoutOf(await logsOf(s.api, e.id)), /ptrace -1 Operation not permitted/);
+  });
+
+  it('has no network route out and no outside DNS', async () => {
+    const e = await run(s.api, {
+      language: 'python',
+      timeoutMs: 30_000,
+      script: [
+        'import socket',
+        'for host, port in [("1.1.1.1", 53), ("8.8.8.8", 443), ("93.184.216.34", 80)]:',
+        '    try:',
+        '        socket.create_connection((host, port), timeout=1).close()',
+        '        print("CONNECTED", host)',
+        '    except OSError as e:',
+        '        print("BLOCKED", host, e.__class__.__name__)',
+        'try:',
+        '    print("RESOLVED", socket.gethostbyname("example.com"))',
+        'except OSError as e:',
+        '    print("NO_DNS")',
+      ].join('\n'),
+    });
+    const out = stdoutOf(await logsOf(s.api, e.id));
+    assert.doesNotMatch(out, /CONNECTED/);
+    assert.equal(out.match(/BLOCKED/g)?.length, 3);
+    assert.match(out, /NO_DNS/);
+  });
+
+  it('cannot see host processes', async () => {
+    const e = await run(s.api, {
+      language: 'bash',
+      script: 'for p in /proc/[0-9]*; do cat $p/cmdline 2>/dev/null | tr "\\0" " "; echo; done | grep -v "^$" | sort -u; echo COUNT=$(ls -d /proc/[0-9]* | wc -l)',
+    });
+    const out = stdoutOf(await logsOf(s.api, e.id));
+    assert.doesNotMatch(out, /dockerd|containerd|node .*main|postgres/);
+    const count = Number(/COUNT=(\d+)/.exec(out)?.[1]);
+    assert.ok(count > 0 && count < 10, `only the sandbox's own processes are visible (${count})`);
+  });
+
+  it('passes only the given environment plus the Cronium variables', async () => {
+    const e = await run(s.api, { language: 'bash', script: 'env | cut -d= -f1 | sort', env: { GREETING: 'hi' } });
+    const names = stdoutOf(await logsOf(s.api, e.id)).split('\n');
+    assert.ok(names.includes('GREETING'));
+    assert.ok(names.includes('CRONIUM_TOKEN'));
+    assert.ok(names.includes('CRONIUM_API_URL'));
+    assert.ok(!names.some((n) => /DOCKER|DATABASE|ADMIN_KEY|ENCRYPTION/.test(n)), names.join(','));
+  });
+});
