@@ -13,7 +13,7 @@ export function installErrorHandling(app: FastifyInstance) {
     if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       return reply.code(415).send({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'send the body as application/json' } });
     }
-    if (code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || (status === 400 && err instanceof SyntaxError)) {
+    if (code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (status === 400 && err instanceof SyntaxError)) {
       return reply.code(400).send(new AppError('VALIDATION_FAILED', 400, 'the body is not valid JSON', 'body').toJSON());
     }
     if (status && status >= 400 && status < 500) {

@@ -1,0 +1,738 @@
+/**
+ * The egress proxy: the only way out of a sandbox container.
+ *
+ * An HTTP forward proxy (Node `http` server) that handles
+ *   - absolute-form plain HTTP requests (`GET http://host/path`), forwarded with `http-proxy`;
+ *   - `CONNECT host:port` tunnels (HTTPS and anything else over TCP), piped with `net`.
+ *
+ * For every request or tunnel: authenticate (Proxy-Authorization: Basic executionId:token) ->
+ * normalise the host -> policy `decide` -> resolve (once) -> classify every resolved address ->
+ * connect to exactly one address that passed -> audit.
+ *
+ * Multiple addresses: a destination is refused only when *every* resolved address is refused
+ * (reason: the first refused address's reason). The proxy connects only to addresses that
+ * passed, in resolver order, falling back to the next passed address when a TCP connect fails
+ * (before any byte is exchanged). Refused addresses are never contacted, so a mixed answer
+ * (public + private, the classic DNS rebinding trick) cannot reach the private one, and no
+ * second DNS lookup ever happens: sockets are opened with `net.connect({ host: <checked IP> })`
+ * and a `lookup` that throws, and http-proxy gets that pre-connected socket through a one-shot
+ * agent, so the Host header carries the original name while the TCP peer is the checked IP.
+ */
+import http from 'node:http';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import dns from 'node:dns';
+import type { Duplex } from 'node:stream';
+import httpProxy from 'http-proxy';
+import { classifyAddress, parseCidr, parseIpLiteral } from './ip.js';
+import { decide, DEFAULT_BLOCKED_PORTS, printable, type Rule } from './policy.js';
+
+export interface EgressContext {
+  executionId: string;
+  userId: string;
+}
+
+export interface ResolvedAddress {
+  address: string;
+  family: number;
+}
+
+export interface EgressAuditEntry {
+  executionId: string;
+  userId: string;
+  /** HTTP method, or `CONNECT` for tunnels. */
+  method: string;
+  /** Normalised host when valid, else a printable excerpt of what the client sent. */
+  host: string;
+  port: number;
+  /**
+   * True when the policy and the address checks let the request through (a connection to
+   * `address` was attempted); an upstream failure afterwards keeps `allowed: true` with
+   * reason `upstream_error` / `upstream_timeout`.
+   */
+  allowed: boolean;
+  reason: string;
+  ruleId?: string;
+  /** The IP actually connected to (allowed), or the refused address (address check). */
+  address?: string;
+  /** Status returned to the client (plain HTTP, denials). */
+  status?: number;
+  /** Bytes read from the upstream socket (including HTTP headers for plain HTTP). */
+  bytesIn?: number;
+  /** Bytes written to the upstream socket (including HTTP headers for plain HTTP). */
+  bytesOut?: number;
+  durationMs?: number;
+  /** Low-level error code/message for upstream failures or idle timeouts. */
+  error?: string;
+}
+
+export interface EgressLogger {
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface EgressProxyOptions {
+  /** Receives the raw Proxy-Authorization header; null means 407. */
+  authenticate(proxyAuthorization: string | undefined): Promise<EgressContext | null>;
+  /** The rules that apply to this execution (global + the user's own). */
+  rulesFor(ctx: EgressContext): Promise<Rule[]>;
+  /** Ports always refused; default 25, 465, 587. */
+  blockedPorts?: readonly number[];
+  /** Explicit admin openings: addresses inside these CIDRs skip the address checks. */
+  allowCidrs?: readonly string[];
+  /** Extra refused CIDRs (Docker bridge, sandbox networks...). */
+  deniedCidrs?: readonly string[];
+  /** Name resolution, called exactly once per request/tunnel; default dns.lookup({ all: true }). */
+  resolve?(host: string): Promise<ResolvedAddress[]>;
+  /** Called once per request/tunnel, when it ends (allowed) or is refused. Must not throw. */
+  audit?(entry: EgressAuditEntry): void;
+  logger?: EgressLogger;
+  /** Idle timeout of CONNECT tunnels (no byte either way); default 5 minutes. */
+  tunnelIdleTimeoutMs?: number;
+  /** TCP connect timeout per upstream address; default 10 s. */
+  connectTimeoutMs?: number;
+  /** Idle timeout of the upstream socket of a plain HTTP request (slow response); default 2 min. */
+  upstreamIdleTimeoutMs?: number;
+  /** Max request header bytes; default Node's (16 KiB). */
+  maxHeaderSize?: number;
+  /** Node's server.headersTimeout / requestTimeout, when set. */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+export interface EgressProxy {
+  readonly server: http.Server;
+  /** Starts listening; port 0 picks a free port (see the returned address). */
+  listen(port: number, host?: string): Promise<AddressInfo>;
+  /** Stops accepting, destroys open tunnels and in-flight requests. */
+  close(): Promise<void>;
+  address(): AddressInfo | null;
+}
+
+export const PROXY_AUTH_REALM = 'cronium-egress';
+export const REASON_HEADER = 'X-Cronium-Egress-Reason';
+
+const DEFAULT_TUNNEL_IDLE_MS = 5 * 60_000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const DEFAULT_UPSTREAM_IDLE_MS = 2 * 60_000;
+const DENIAL_LINGER_MS = 5_000;
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) plus proxy credentials: never forwarded either way. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'upgrade',
+]);
+/** Never removed because a Connection header names them: the message framing depends on them. */
+const FRAMING = new Set(['host', 'content-length', 'transfer-encoding']);
+
+/**
+ * Decodes `Proxy-Authorization: Basic base64(executionId:token)`. A helper for `authenticate`
+ * implementations; returns null when the header is absent or malformed.
+ */
+export function parseProxyAuthorization(header: string | undefined): { executionId: string; token: string } | null {
+  if (!header) return null;
+  const m = /^\s*basic\s+([a-z0-9+/=_-]+)\s*$/i.exec(header);
+  if (!m) return null;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) return null;
+  const executionId = decoded.slice(0, colon);
+  const token = decoded.slice(colon + 1);
+  if (!token) return null;
+  return { executionId, token };
+}
+
+async function defaultResolve(host: string): Promise<ResolvedAddress[]> {
+  const results = await dns.promises.lookup(host, { all: true, verbatim: true });
+  return results.map((r) => ({ address: r.address, family: r.family }));
+}
+
+/** `lookup` for net.connect: we only ever connect to checked IPs, so a name lookup is a bug. */
+const noLookup: net.LookupFunction = (hostname, _options, callback) => {
+  const err = Object.assign(new Error(`egress proxy refused a DNS lookup for ${hostname}`), { code: 'ENOLOOKUP' });
+  (callback as (e: Error) => void)(err);
+};
+
+/** Hands http-proxy one pre-connected socket (to the checked address) instead of dialling. */
+class PinnedAgent extends http.Agent {
+  #socket: net.Socket | null;
+  constructor(socket: net.Socket) {
+    super({ keepAlive: false, maxSockets: 1 });
+    this.#socket = socket;
+  }
+  override createConnection(
+    _options: http.ClientRequestArgs,
+    callback?: (err: Error | null, stream: Duplex) => void,
+  ): Duplex | null | undefined {
+    const socket = this.#socket;
+    this.#socket = null;
+    if (socket) return socket;
+    const err = new Error('pinned upstream socket already used');
+    if (callback) {
+      callback(err, undefined as unknown as Duplex);
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+class UpstreamConnectError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+function formatHostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** Parses a CONNECT authority-form target (`host:port`, `[v6]:port`). */
+function parseAuthority(target: string | undefined): { host: string; port: number } | null {
+  if (!target || target.length > 1024) return null;
+  let host: string;
+  let portText: string;
+  if (target.startsWith('[')) {
+    const end = target.indexOf(']');
+    if (end < 0 || target[end + 1] !== ':') return null;
+    host = target.slice(0, end + 1);
+    portText = target.slice(end + 2);
+  } else {
+    const colon = target.lastIndexOf(':');
+    if (colon <= 0) return null;
+    host = target.slice(0, colon);
+    portText = target.slice(colon + 1);
+    if (host.includes(':')) return null;
+  }
+  if (!/^\d{1,5}$/.test(portText)) return null;
+  const port = Number(portText);
+  if (port < 1 || port > 65535) return null;
+  return { host, port };
+}
+
+type Evaluation =
+  | { ok: true; host: string; ruleId?: string; addresses: string[] }
+  | { ok: false; status: number; reason: string; host: string; ruleId?: string; address?: string; error?: string };
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  407: 'Proxy Authentication Required',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+function refusalBody(status: number, hostPort: string, reason: string): string {
+  if (status === 403) return `cronium egress: ${hostPort} refused (${reason})`;
+  if (status === 407) return 'cronium egress: proxy authentication required';
+  if (status === 502 || status === 504) return `cronium egress: ${hostPort} unreachable (${reason})`;
+  return `cronium egress: ${hostPort ? `${hostPort} ` : ''}request rejected (${reason})`;
+}
+
+interface HttpState {
+  ctx: EgressContext;
+  host: string;
+  port: number;
+  ruleId?: string;
+  address: string;
+  upstream: net.Socket;
+  started: number;
+  timedOut: boolean;
+  error?: string;
+  dropResponseTe: boolean;
+}
+
+export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
+  const blockedPorts = opts.blockedPorts ?? DEFAULT_BLOCKED_PORTS;
+  const allowCidrs = [...(opts.allowCidrs ?? [])];
+  const deniedCidrs = [...(opts.deniedCidrs ?? [])];
+  for (const c of [...allowCidrs, ...deniedCidrs]) {
+    if (!parseCidr(c)) throw new TypeError(`egress proxy: invalid CIDR ${JSON.stringify(c)}`);
+  }
+  const resolve = opts.resolve ?? defaultResolve;
+  const tunnelIdleMs = opts.tunnelIdleTimeoutMs ?? DEFAULT_TUNNEL_IDLE_MS;
+  const connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const upstreamIdleMs = opts.upstreamIdleTimeoutMs ?? DEFAULT_UPSTREAM_IDLE_MS;
+  const logger = opts.logger;
+
+  /** Every socket we own outside the HTTP server's bookkeeping: destroyed by close(). */
+  const owned = new Set<Duplex>();
+  const track = (s: Duplex): void => {
+    owned.add(s);
+    s.once('close', () => owned.delete(s));
+  };
+  let closing = false;
+
+  const audit = (entry: EgressAuditEntry): void => {
+    try {
+      opts.audit?.(entry);
+    } catch (err) {
+      logger?.error({ err }, 'egress audit callback failed');
+    }
+  };
+
+  const server = http.createServer({
+    ...(opts.maxHeaderSize !== undefined ? { maxHeaderSize: opts.maxHeaderSize } : {}),
+    ...(opts.headersTimeoutMs !== undefined ? { headersTimeout: opts.headersTimeoutMs } : {}),
+    ...(opts.requestTimeoutMs !== undefined ? { requestTimeout: opts.requestTimeoutMs } : {}),
+  });
+
+  const proxy = httpProxy.createProxyServer({});
+  const states = new WeakMap<http.IncomingMessage, HttpState>();
+
+  // -------------------------------------------------------------------------
+  // Shared steps
+  // -------------------------------------------------------------------------
+
+  async function authenticate(header: string | undefined): Promise<EgressContext | null | 'error'> {
+    try {
+      return await opts.authenticate(header);
+    } catch (err) {
+      logger?.error({ err }, 'egress authenticate failed');
+      return 'error';
+    }
+  }
+
+  /** decide -> resolve once -> classify every address. */
+  async function evaluate(ctx: EgressContext, rawHost: string, port: number): Promise<Evaluation> {
+    let rules: Rule[];
+    try {
+      rules = await opts.rulesFor(ctx);
+    } catch (err) {
+      logger?.error({ err, executionId: ctx.executionId }, 'egress rulesFor failed');
+      return { ok: false, status: 503, reason: 'policy_unavailable', host: printable(rawHost) };
+    }
+    const d = decide({ host: rawHost, port, rules, blockedPorts, userId: ctx.userId });
+    const host = d.host ?? printable(rawHost);
+    if (!d.allowed) return { ok: false, status: 403, reason: d.reason, host };
+    const ruleId = d.ruleId;
+
+    let candidates: string[];
+    const literal = parseIpLiteral(host);
+    if (literal) {
+      candidates = [literal.address];
+    } else {
+      try {
+        candidates = (await resolve(host)).map((a) => a.address);
+      } catch (err) {
+        const code = (err as { code?: string }).code ?? String(err);
+        return { ok: false, status: 502, reason: 'dns_error', host, ruleId, error: code };
+      }
+      if (candidates.length === 0) return { ok: false, status: 502, reason: 'dns_error', host, ruleId, error: 'no addresses' };
+    }
+
+    const passed: string[] = [];
+    let firstRefusal: { address: string; reason: string } | undefined;
+    for (const raw of candidates) {
+      const canonical = parseIpLiteral(String(raw))?.address;
+      const verdict = canonical
+        ? classifyAddress(canonical, deniedCidrs, allowCidrs)
+        : { allowed: false, reason: 'invalid_address' as const };
+      if (verdict.allowed && canonical) {
+        if (!passed.includes(canonical)) passed.push(canonical);
+      } else if (!firstRefusal) {
+        firstRefusal = { address: canonical ?? printable(String(raw)), reason: verdict.reason ?? 'invalid_address' };
+      }
+    }
+    if (passed.length === 0) {
+      return { ok: false, status: 403, reason: firstRefusal?.reason ?? 'invalid_address', host, ruleId, address: firstRefusal?.address };
+    }
+    return { ok: true, host, ruleId, addresses: passed };
+  }
+
+  function connectOne(address: string, port: number): Promise<net.Socket> {
+    return new Promise((resolvePromise, reject) => {
+      const socket = net.connect({ host: address, port, lookup: noLookup });
+      track(socket);
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new UpstreamConnectError(`connect to ${formatHostPort(address, port)} timed out`, 'ETIMEDOUT'));
+      }, connectTimeoutMs);
+      const onError = (err: Error): void => {
+        clearTimeout(timer);
+        socket.destroy();
+        reject(err);
+      };
+      socket.once('error', onError);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.removeListener('error', onError);
+        resolvePromise(socket);
+      });
+    });
+  }
+
+  /** Tries the checked addresses in order; returns the first socket that connects. */
+  async function connectChecked(addresses: string[], port: number): Promise<{ socket: net.Socket; address: string }> {
+    let last: unknown;
+    for (const address of addresses) {
+      if (closing) break;
+      try {
+        return { socket: await connectOne(address, port), address };
+      } catch (err) {
+        last = err;
+      }
+    }
+    throw last ?? new UpstreamConnectError('proxy is closing', 'ECLOSING');
+  }
+
+  const errorCode = (err: unknown): string => {
+    const e = err as { code?: unknown; message?: unknown };
+    return typeof e?.code === 'string' ? e.code : typeof e?.message === 'string' ? e.message : String(err);
+  };
+
+  // -------------------------------------------------------------------------
+  // Plain HTTP (absolute-form)
+  // -------------------------------------------------------------------------
+
+  function sendHttp(
+    res: http.ServerResponse,
+    status: number,
+    reason: string,
+    hostPort: string,
+    extra: Record<string, string> = {},
+  ): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const body = refusalBody(status, hostPort, reason);
+    res.writeHead(status, {
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      'cache-control': 'no-store',
+      [REASON_HEADER]: reason,
+      ...extra,
+    });
+    res.end(body);
+  }
+
+  async function handleRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const started = Date.now();
+    const method = req.method ?? 'GET';
+    if (closing) return sendHttp(res, 503, 'shutting_down', '', { connection: 'close' });
+
+    const ctx = await authenticate(req.headers['proxy-authorization']);
+    if (ctx === 'error') return sendHttp(res, 503, 'auth_unavailable', '');
+    if (!ctx) {
+      return sendHttp(res, 407, 'auth_required', '', { 'proxy-authenticate': `Basic realm="${PROXY_AUTH_REALM}"` });
+    }
+
+    const rawUrl = req.url ?? '';
+    const refuse = (status: number, reason: string, host: string, port: number, extra: Partial<EgressAuditEntry> = {}): void => {
+      audit({ executionId: ctx.executionId, userId: ctx.userId, method, host, port, allowed: false, reason, status, durationMs: Date.now() - started, ...extra });
+      sendHttp(res, status, reason, host ? formatHostPort(host, port) : '');
+    };
+
+    if (!/^http:\/\//i.test(rawUrl)) {
+      const reason = /^[a-z][a-z0-9+.-]*:\/\//i.test(rawUrl) ? 'unsupported_scheme' : 'not_absolute_form';
+      return refuse(400, reason, printable(rawUrl), 0);
+    }
+    let url: URL;
+    try {
+      url = new URL(rawUrl);
+    } catch {
+      return refuse(400, 'invalid_url', printable(rawUrl), 0);
+    }
+    const port = url.port === '' ? 80 : Number(url.port);
+    const ev = await evaluate(ctx, url.hostname, port);
+    if (!ev.ok) {
+      return refuse(ev.status, ev.reason, ev.host, port, {
+        ...(ev.ruleId ? { ruleId: ev.ruleId } : {}),
+        ...(ev.address ? { address: ev.address } : {}),
+        ...(ev.error ? { error: ev.error } : {}),
+      });
+    }
+
+    let upstream: net.Socket;
+    let address: string;
+    try {
+      ({ socket: upstream, address } = await connectChecked(ev.addresses, port));
+    } catch (err) {
+      audit({
+        executionId: ctx.executionId, userId: ctx.userId, method, host: ev.host, port, allowed: true,
+        reason: 'upstream_error', ruleId: ev.ruleId, address: ev.addresses[0], status: 502,
+        durationMs: Date.now() - started, error: errorCode(err),
+      });
+      return sendHttp(res, 502, 'upstream_error', formatHostPort(ev.host, port));
+    }
+    if (res.destroyed || req.destroyed) {
+      upstream.destroy();
+      audit({ executionId: ctx.executionId, userId: ctx.userId, method, host: ev.host, port, allowed: true, reason: 'allowed', ruleId: ev.ruleId, address, durationMs: Date.now() - started, error: 'client_gone' });
+      return;
+    }
+
+    const state: HttpState = {
+      ctx, host: ev.host, port, ruleId: ev.ruleId, address, upstream, started, timedOut: false,
+      dropResponseTe: req.httpVersion === '1.0',
+    };
+    states.set(req, state);
+    upstream.setTimeout(upstreamIdleMs, () => {
+      state.timedOut = true;
+      upstream.destroy();
+    });
+
+    let finished = false;
+    res.once('close', () => {
+      if (finished) return;
+      finished = true;
+      if (!upstream.destroyed) upstream.destroy();
+      const failed = state.timedOut || state.error !== undefined;
+      audit({
+        executionId: ctx.executionId, userId: ctx.userId, method, host: state.host, port, allowed: true,
+        reason: state.timedOut ? 'upstream_timeout' : failed ? 'upstream_error' : 'allowed',
+        ...(state.ruleId ? { ruleId: state.ruleId } : {}),
+        address, status: res.statusCode, bytesIn: upstream.bytesRead, bytesOut: upstream.bytesWritten,
+        durationMs: Date.now() - started,
+        ...(state.timedOut ? { error: 'ETIMEDOUT' } : state.error ? { error: state.error } : {}),
+      });
+    });
+
+    // Request headers: drop hop-by-hop ones, proxy credentials and whatever Connection names;
+    // the Host header is rebuilt from the request target (the name that was checked).
+    const connectionTokens = String(req.headers.connection ?? '')
+      .split(',')
+      .map((t) => t.trim().toLowerCase())
+      .filter((t) => t && !FRAMING.has(t));
+    for (const name of [...HOP_BY_HOP, ...connectionTokens]) delete req.headers[name];
+    req.headers.host = url.host;
+    req.url = `${url.pathname}${url.search}`;
+
+    proxy.web(
+      req,
+      res,
+      {
+        target: { protocol: 'http:', host: address, port },
+        agent: new PinnedAgent(upstream),
+        selfHandleResponse: true,
+        xfwd: false,
+        prependPath: false,
+        followRedirects: false,
+      },
+      (err) => {
+        state.error = errorCode(err);
+        if (!upstream.destroyed) upstream.destroy();
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        const reason = state.timedOut ? 'upstream_timeout' : 'upstream_error';
+        sendHttp(res, state.timedOut ? 504 : 502, reason, formatHostPort(state.host, port));
+      },
+    );
+  }
+
+  proxy.on('proxyRes', (proxyRes, req, res) => {
+    const state = states.get(req);
+    if (!state || res.headersSent || res.destroyed) {
+      proxyRes.destroy();
+      return;
+    }
+    const connectionTokens = new Set(
+      String(proxyRes.headers.connection ?? '')
+        .split(',')
+        .map((t) => t.trim().toLowerCase())
+        .filter((t) => t && !FRAMING.has(t)),
+    );
+    const headers: string[] = [];
+    const raw = proxyRes.rawHeaders;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = raw[i]!;
+      const lower = name.toLowerCase();
+      if (HOP_BY_HOP.has(lower) || connectionTokens.has(lower)) continue;
+      if (lower === 'transfer-encoding' && state.dropResponseTe) continue;
+      headers.push(name, raw[i + 1]!);
+    }
+    res.writeHead(proxyRes.statusCode ?? 502, proxyRes.statusMessage, headers);
+    proxyRes.on('error', () => res.destroy());
+    proxyRes.on('aborted', () => res.destroy());
+    proxyRes.pipe(res);
+  });
+  // Errors are handled by the per-request callback; these keep stray events from throwing.
+  proxy.on('error', (err) => logger?.warn({ err }, 'egress http-proxy error'));
+  proxy.on('econnreset', () => undefined);
+
+  server.on('request', (req, res) => {
+    handleRequest(req, res).catch((err: unknown) => {
+      logger?.error({ err }, 'egress request handler failed');
+      if (!res.headersSent) sendHttp(res, 502, 'internal_error', '');
+      else res.destroy();
+    });
+  });
+
+  server.on('upgrade', (_req, socket: Duplex) => {
+    track(socket);
+    writeRaw(socket, 501, 'upgrade_not_supported', '', {});
+  });
+
+  // -------------------------------------------------------------------------
+  // CONNECT tunnels
+  // -------------------------------------------------------------------------
+
+  function writeRaw(socket: Duplex, status: number, reason: string, hostPort: string, extra: Record<string, string>): void {
+    if (socket.destroyed) return;
+    const body = refusalBody(status, hostPort, reason);
+    const headers = {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Length': String(Buffer.byteLength(body)),
+      'Cache-Control': 'no-store',
+      [REASON_HEADER]: reason,
+      ...extra,
+      Connection: 'close',
+    };
+    const head = [`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+    socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
+    setTimeout(() => socket.destroy(), DENIAL_LINGER_MS).unref();
+  }
+
+  async function handleConnect(req: http.IncomingMessage, client: net.Socket, head: Buffer): Promise<void> {
+    const started = Date.now();
+    const method = 'CONNECT';
+    if (closing) return writeRaw(client, 503, 'shutting_down', '', {});
+
+    const ctx = await authenticate(req.headers['proxy-authorization']);
+    if (ctx === 'error') return writeRaw(client, 503, 'auth_unavailable', '', {});
+    if (!ctx) {
+      return writeRaw(client, 407, 'auth_required', '', { 'Proxy-Authenticate': `Basic realm="${PROXY_AUTH_REALM}"` });
+    }
+
+    const refuse = (status: number, reason: string, host: string, port: number, extra: Partial<EgressAuditEntry> = {}): void => {
+      audit({ executionId: ctx.executionId, userId: ctx.userId, method, host, port, allowed: false, reason, status, durationMs: Date.now() - started, ...extra });
+      writeRaw(client, status, reason, host ? formatHostPort(host, port) : '', {});
+    };
+
+    const target = parseAuthority(req.url);
+    if (!target) return refuse(400, 'invalid_request', printable(req.url ?? ''), 0);
+    const { port } = target;
+    const ev = await evaluate(ctx, target.host, port);
+    if (!ev.ok) {
+      return refuse(ev.status, ev.reason, ev.host, port, {
+        ...(ev.ruleId ? { ruleId: ev.ruleId } : {}),
+        ...(ev.address ? { address: ev.address } : {}),
+        ...(ev.error ? { error: ev.error } : {}),
+      });
+    }
+
+    let upstream: net.Socket;
+    let address: string;
+    try {
+      ({ socket: upstream, address } = await connectChecked(ev.addresses, port));
+    } catch (err) {
+      audit({
+        executionId: ctx.executionId, userId: ctx.userId, method, host: ev.host, port, allowed: true,
+        reason: 'upstream_error', ruleId: ev.ruleId, address: ev.addresses[0], status: 502,
+        durationMs: Date.now() - started, error: errorCode(err),
+      });
+      return writeRaw(client, 502, 'upstream_error', formatHostPort(ev.host, port), {});
+    }
+
+    let error: string | undefined;
+    let audited = false;
+    const finish = (): void => {
+      if (audited || !client.destroyed || !upstream.destroyed) return;
+      audited = true;
+      audit({
+        executionId: ctx.executionId, userId: ctx.userId, method, host: ev.host, port, allowed: true,
+        reason: 'allowed', ...(ev.ruleId ? { ruleId: ev.ruleId } : {}), address, status: 200,
+        bytesIn: upstream.bytesRead, bytesOut: upstream.bytesWritten, durationMs: Date.now() - started,
+        ...(error ? { error } : {}),
+      });
+    };
+    const abort = (why: string): void => {
+      error ??= why;
+      client.destroy();
+      upstream.destroy();
+    };
+
+    if (client.destroyed) {
+      error = 'client_gone';
+      upstream.destroy();
+      upstream.once('close', finish);
+      return;
+    }
+
+    client.on('error', (err) => abort(errorCode(err)));
+    upstream.on('error', (err) => abort(errorCode(err)));
+    const idle = (): void => abort('idle_timeout');
+    client.setTimeout(tunnelIdleMs, idle);
+    upstream.setTimeout(tunnelIdleMs, idle);
+
+    // Upstream gone: flush what it sent to the client, then close the client too.
+    upstream.once('close', () => {
+      if (!client.destroyed) {
+        if (client.writableFinished) client.destroy();
+        else {
+          client.once('finish', () => client.destroy());
+          client.end();
+        }
+      }
+      finish();
+    });
+    // Client gone: nobody left to read the upstream, drop it.
+    client.once('close', () => {
+      upstream.destroy();
+      finish();
+    });
+
+    client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length > 0) upstream.write(head);
+    upstream.pipe(client);
+    client.pipe(upstream);
+  }
+
+  server.on('connect', (req: http.IncomingMessage, duplex: Duplex, head: Buffer) => {
+    const socket = duplex as net.Socket; // the server's TCP socket, detached from the HTTP parser
+    track(socket);
+    socket.on('error', () => undefined); // errors before the tunnel is up: the socket just closes
+    handleConnect(req, socket, head).catch((err: unknown) => {
+      logger?.error({ err }, 'egress CONNECT handler failed');
+      socket.destroy();
+    });
+  });
+
+  // -------------------------------------------------------------------------
+  // Lifecycle
+  // -------------------------------------------------------------------------
+
+  return {
+    server,
+    listen(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
+      return new Promise((resolvePromise, reject) => {
+        const onError = (err: Error): void => reject(err);
+        server.once('error', onError);
+        server.listen(port, host, () => {
+          server.removeListener('error', onError);
+          resolvePromise(server.address() as AddressInfo);
+        });
+      });
+    },
+    async close(): Promise<void> {
+      closing = true;
+      const closed = new Promise<void>((resolvePromise) => {
+        if (!server.listening) {
+          resolvePromise();
+          return;
+        }
+        server.close(() => resolvePromise());
+      });
+      server.closeAllConnections();
+      for (const s of owned) s.destroy();
+      owned.clear();
+      await closed;
+    },
+    address(): AddressInfo | null {
+      const a = server.address();
+      return a && typeof a === 'object' ? a : null;
+    },
+  };
+}

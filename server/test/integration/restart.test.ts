@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import type { ChildProcess } from 'node:child_process';
+import { apiFor, containersOf, requireDocker, spawnServer, testEnv, until } from '../helpers.js';
+
+describe('durable queue across a server crash', () => {
+  const procs: ChildProcess[] = [];
+  after(() => procs.forEach((p) => p.kill('SIGKILL')));
+
+  it('runs a queued execution after a restart and reports the interrupted one, never leaving it running', async () => {
+    await requireDocker();
+    const env = testEnv({ CRONIUM_MAX_CONCURRENCY: '1' });
+    const first = await spawnServer(env);
+    procs.push(first.proc);
+    const api = apiFor(first.url, env.CRONIUM_ADMIN_KEY!);
+    const long = await api('POST', '/api/v1/executions', { language: 'bash', script: 'echo working; sleep 1000' });
+    await until(async () => (await api('GET', `/api/v1/executions/${long.body.id}`)).body.status === 'running');
+    await until(async () => (await containersOf(long.body.id)).length === 1);
+    const queued = await api('POST', '/api/v1/executions', { language: 'bash', script: 'echo ran after restart' });
+    assert.equal(queued.body.status, 'queued');
+
+    first.proc.kill('SIGKILL');
+    await new Promise((r) => first.proc.once('exit', r));
+
+    const second = await spawnServer(env);
+    procs.push(second.proc);
+    const api2 = apiFor(second.url, env.CRONIUM_ADMIN_KEY!);
+    const interrupted = (await api2('GET', `/api/v1/executions/${long.body.id}`)).body;
+    assert.equal(interrupted.status, 'error');
+    assert.match(interrupted.error, /restarted while this execution was running/);
+    assert.equal((await containersOf(long.body.id)).length, 0, 'the orphaned container was removed');
+
+    const done = await until(async () => {
+      const e = (await api2('GET', `/api/v1/executions/${queued.body.id}`)).body;
+      return ['succeeded', 'failed', 'error'].includes(e.status) && e;
+    }, 60_000);
+    assert.equal(done.status, 'succeeded');
+    const logs = (await api2('GET', `/api/v1/executions/${queued.body.id}/logs`)).body.entries;
+    assert.deepEqual(logs.map((l: any) => l.text), ['ran after restart']);
+    second.proc.kill('SIGTERM');
+    await new Promise((r) => second.proc.once('exit', r));
+  });
+});
