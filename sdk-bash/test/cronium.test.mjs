@@ -1,0 +1,357 @@
+// Tests of the bash SDK (sdk-bash/cronium) run with `bash sdk-bash/cronium ...` against an
+// in-memory implementation of the runtime API. Run: node --test sdk-bash/test/
+import { after, afterEach, before, beforeEach, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { DEFAULT_CONTEXT, TOKEN, closedPort, proxyEnv, startFakeApi } from "../../sdk-node/test-support/fake-api.mjs";
+
+const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "..", "cronium");
+const HOME = mkdtempSync(join(tmpdir(), "cronium-bash-home-"));
+let PROXY;
+
+before(async () => {
+  PROXY = proxyEnv(await closedPort());
+});
+after(() => rmSync(HOME, { recursive: true, force: true }));
+
+/** Run a command with the given env; never blocks the event loop (the fake API lives here). */
+function run(cmd, args, { env, input } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.stdin.on("error", () => {}); // the script may not read stdin
+    child.stdin.end(input ?? "");
+  });
+}
+
+function cliEnv(api, extra = {}) {
+  return {
+    PATH: process.env.PATH,
+    HOME,
+    ...PROXY,
+    ...(api ? { CRONIUM_API_URL: api.url, CRONIUM_TOKEN: TOKEN } : {}),
+    ...extra,
+  };
+}
+
+describe("cronium (bash)", () => {
+  let api;
+  const cronium = (args, opts = {}) => run("bash", [SCRIPT, ...args], { env: opts.env ?? cliEnv(api), input: opts.input });
+  const last = () => api.requests.at(-1);
+
+  beforeEach(async () => {
+    api = await startFakeApi();
+  });
+  afterEach(async () => {
+    await api.close();
+  });
+
+  it("get-input prints the input as compact JSON, with the bearer token", async () => {
+    const r = await cronium(["get-input"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '{"hello":"world","n":1}\n');
+    assert.equal(r.stderr, "");
+    assert.equal(last().method, "GET");
+    assert.equal(last().url, "/runtime/v1/input");
+    assert.equal(last().headers.authorization, `Bearer ${TOKEN}`);
+    assert.equal(last().headers["content-type"], undefined);
+  });
+
+  it("legacy `input` gives the same result as get-input", async () => {
+    const a = await cronium(["get-input"]);
+    const b = await cronium(["input"]);
+    assert.equal(b.code, 0, b.stderr);
+    assert.equal(b.stdout, a.stdout);
+    assert.deepEqual(
+      api.requests.map((r) => `${r.method} ${r.url}`),
+      ["GET /runtime/v1/input", "GET /runtime/v1/input"],
+    );
+    api.state.input = null;
+    assert.equal((await cronium(["input"])).stdout, "null\n");
+  });
+
+  it("set-output sends {value} as JSON and prints nothing", async () => {
+    const r = await cronium(["set-output", '{"a": [1, 2], "s": "x y \\"q\\"", "u": "h\\u00e9"}']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "");
+    assert.deepEqual(api.state.output, { a: [1, 2], s: 'x y "q"', u: "hé" });
+    assert.equal(last().method, "PUT");
+    assert.equal(last().url, "/runtime/v1/output");
+    assert.match(last().headers["content-type"], /^application\/json/);
+    assert.equal(last().headers.authorization, `Bearer ${TOKEN}`);
+    assert.deepEqual(JSON.parse(last().bodyText), { value: { a: [1, 2], s: 'x y "q"', u: "hé" } });
+  });
+
+  it("set-output / output read stdin when the argument is - or omitted", async () => {
+    let r = await cronium(["set-output", "-"], { input: '[1, {"from": "stdin"}]\n' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(api.state.output, [1, { from: "stdin" }]);
+    r = await cronium(["output"], { input: '"legacy"' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(api.state.output, "legacy");
+    assert.equal(last().url, "/runtime/v1/output");
+    r = await cronium(["output", "false"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(api.state.output, false);
+    assert.equal(api.state.outputWrites, 3);
+  });
+
+  it("set-output handles values larger than a command-line argument via stdin", async () => {
+    const big = { rows: Array.from({ length: 20000 }, (_, i) => `row-${i}`) };
+    const r = await cronium(["set-output"], { input: JSON.stringify(big) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(api.state.output, big);
+  });
+
+  it("invalid JSON is a usage error (exit 2) naming the argument, and nothing is sent", async () => {
+    for (const [args, input] of [
+      [["set-output", "{a:1}"]],
+      [["set-output", "hello"]],
+      [["set-output", "1 2"]],
+      [["set-output", ""]],
+      [["set-output"], "not json"],
+      [["set-output", "-"], ""],
+      [["set-variable", "k", "[1,"]],
+    ]) {
+      const r = await cronium(args, { input });
+      assert.equal(r.code, 2, `${args.join(" ")} -> ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^cronium: ${args[0]}: <json>`));
+      assert.equal(r.stdout, "");
+    }
+    assert.equal(api.requests.length, 0);
+  });
+
+  it("get-variable prints the value, and null (exit 0) when unset", async () => {
+    let r = await cronium(["get-variable", "existing"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '{"a":[1,2,3]}\n');
+    assert.equal(last().method, "GET");
+    assert.equal(last().url, "/runtime/v1/variables/existing");
+    r = await cronium(["get-variable", "missing"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "null\n");
+    assert.equal(r.stderr, "");
+  });
+
+  it("set-variable / get-variable / delete-variable round-trip with URL-encoded keys", async () => {
+    const key = "odd key/with?&#%chars";
+    const encoded = "odd%20key%2Fwith%3F%26%23%25chars";
+    let r = await cronium(["set-variable", key, '{"count": 3}']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "");
+    assert.equal(last().method, "PUT");
+    assert.equal(last().url, `/runtime/v1/variables/${encoded}`);
+    assert.deepEqual(JSON.parse(last().bodyText), { value: { count: 3 } });
+    assert.deepEqual(api.state.variables.get(key), { count: 3 });
+    assert.equal((await cronium(["get-variable", key])).stdout, '{"count":3}\n');
+
+    r = await cronium(["set-variable", "piped"], { input: '"from stdin"' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(api.state.variables.get("piped"), "from stdin");
+
+    r = await cronium(["delete-variable", key]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "true\n");
+    assert.equal(last().method, "DELETE");
+    assert.equal(last().url, `/runtime/v1/variables/${encoded}`);
+    assert.equal(last().headers["content-type"], undefined);
+    assert.equal(api.state.variables.has(key), false);
+    assert.equal((await cronium(["delete-variable", key])).stdout, "false\n");
+    assert.equal((await cronium(["get-variable", key])).stdout, "null\n");
+  });
+
+  it("set-condition accepts only true|false", async () => {
+    let r = await cronium(["set-condition", "true"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(api.state.condition, true);
+    assert.equal(last().method, "PUT");
+    assert.equal(last().url, "/runtime/v1/condition");
+    assert.deepEqual(JSON.parse(last().bodyText), { value: true });
+    r = await cronium(["set-condition", "false"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(api.state.condition, false);
+    const before = api.requests.length;
+    for (const bad of ["yes", "1", "TRUE", '"true"']) {
+      r = await cronium(["set-condition", bad]);
+      assert.equal(r.code, 2, bad);
+      assert.match(r.stderr, /^cronium: set-condition: /);
+    }
+    assert.equal((await cronium(["set-condition"])).code, 2);
+    assert.equal(api.requests.length, before);
+    assert.equal(api.state.condition, false);
+  });
+
+  it("get-secret prints the raw value without quotes", async () => {
+    const r = await cronium(["get-secret", "API_KEY"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 's3cr3t value with "quotes" and spaces\n');
+    assert.equal(last().method, "GET");
+    assert.equal(last().url, "/runtime/v1/secrets/API_KEY");
+    api.state.secrets.set("EMPTY", "");
+    api.state.granted.add("EMPTY");
+    const e = await cronium(["get-secret", "EMPTY"]);
+    assert.equal(e.code, 0, e.stderr);
+    assert.equal(e.stdout, "\n");
+  });
+
+  it("a non-granted secret prints `cronium: <status> <code>: <message>` and exits 1", async () => {
+    const r = await cronium(["get-secret", "NOT_GRANTED"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, "");
+    assert.equal(r.stderr, 'cronium: 403 SECRET_NOT_GRANTED: secret "NOT_GRANTED" was not granted to this execution\n');
+    assert.equal(api.requests.length, 1, "HTTP errors are not retried");
+  });
+
+  it("context prints the context; legacy event prints {id,name,type,userId,executionId}", async () => {
+    let r = await cronium(["context"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), DEFAULT_CONTEXT);
+    assert.equal(r.stdout, JSON.stringify(DEFAULT_CONTEXT) + "\n", "compact JSON");
+    assert.equal(last().url, "/runtime/v1/context");
+    r = await cronium(["event"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '{"id":"evt-7","name":"Nightly report","type":"NODEJS","userId":"user-42","executionId":"exec-123"}\n');
+    assert.equal(last().url, "/runtime/v1/context");
+    api.state.context.event = null;
+    r = await cronium(["event"]);
+    assert.equal(r.stdout, '{"id":null,"name":null,"type":null,"userId":"user-42","executionId":"exec-123"}\n');
+  });
+
+  it("server errors: JSON error bodies, non-JSON bodies, other 404 codes; no retries", async () => {
+    api.state.nextResponse = {
+      status: 404,
+      contentType: "application/json",
+      body: JSON.stringify({ error: { code: "NOT_FOUND", message: "no such route" } }),
+    };
+    let r = await cronium(["get-variable", "existing"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, "");
+    assert.equal(r.stderr, "cronium: 404 NOT_FOUND: no such route\n");
+    api.state.nextResponse = { status: 502, body: "Bad Gateway" };
+    r = await cronium(["context"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, "cronium: 502 HTTP_502: Bad Gateway\n");
+    assert.equal(api.requests.length, 2);
+    api.state.nextResponse = { status: 200, body: "<html>proxy login</html>" };
+    r = await cronium(["get-input"]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^cronium: 200 INVALID_RESPONSE: /);
+  });
+
+  it("a wrong token gets the server's 401", async () => {
+    const r = await cronium(["get-input"], { env: cliEnv(api, { CRONIUM_TOKEN: "not-the-token" }) });
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, "cronium: 401 UNAUTHORIZED: missing or invalid runtime token\n");
+    assert.equal(last().headers.authorization, "Bearer not-the-token");
+  });
+
+  it("fails clearly outside Cronium", async () => {
+    let r = await cronium(["get-input"], { env: cliEnv(null, { CRONIUM_TOKEN: TOKEN }) });
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, "cronium: not running inside Cronium: CRONIUM_API_URL is not set\n");
+    r = await cronium(["set-output", "1"], { env: cliEnv(null, { CRONIUM_API_URL: api.url }) });
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, "cronium: not running inside Cronium: CRONIUM_TOKEN is not set\n");
+    assert.equal(api.requests.length, 0);
+  });
+
+  it("accepts CRONIUM_API_URL with or without a trailing slash", async () => {
+    for (const url of [`${api.url}/`, `${api.url}//`, api.url]) {
+      const r = await cronium(["get-input"], { env: cliEnv(api, { CRONIUM_API_URL: url }) });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(last().url, "/runtime/v1/input");
+    }
+  });
+
+  it("bypasses HTTP_PROXY/http_proxy (pointing at a closed port)", async () => {
+    const env = cliEnv(api);
+    assert.match(env.http_proxy, /^http:\/\/127\.0\.0\.1:\d+$/);
+    // sanity check: plain curl in this environment goes through the (dead) proxy and fails
+    const plain = await run("curl", ["-q", "-s", "-o", "/dev/null", "--max-time", "5", `${api.url}/runtime/v1/input`], { env });
+    assert.notEqual(plain.code, 0);
+    assert.equal(api.requests.length, 0);
+    const r = await cronium(["set-variable", "via", '"direct"'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await cronium(["get-variable", "via"], { env })).stdout, '"direct"\n');
+    assert.equal(last().url, "/runtime/v1/variables/via", "origin-form target, not a proxied absolute URL");
+  });
+
+  it("help and usage errors", async () => {
+    const h = await cronium(["help"]);
+    assert.equal(h.code, 0);
+    for (const word of ["get-input", "set-output", "get-variable", "set-variable", "delete-variable", "set-condition", "get-secret", "context", "input", "output", "event"]) {
+      assert.match(h.stdout, new RegExp(`^\\s+${word}\\b`, "m"), word);
+    }
+    const none = await cronium([]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /Usage: cronium/);
+    const unknown = await cronium(["get-outptu"]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /^cronium: unknown command 'get-outptu'/);
+    assert.equal((await cronium(["get-input", "extra"])).code, 2);
+    assert.equal((await cronium(["get-variable"])).code, 2);
+    assert.equal((await cronium(["get-variable", ""])).code, 2);
+    assert.equal((await cronium(["get-secret", "a", "b"])).code, 2);
+    assert.equal(api.requests.length, 0);
+  });
+});
+
+describe("cronium (bash): connection errors", () => {
+  it("retries when the first connection is dropped", async () => {
+    const api = await startFakeApi({ dropConnections: 1 });
+    try {
+      const r = await run("bash", [SCRIPT, "get-input"], { env: cliEnv(api) });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, '{"hello":"world","n":1}\n');
+      assert.equal(api.connections, 2);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("retries a PUT whose connection is dropped, writing once", async () => {
+    const api = await startFakeApi({ dropConnections: 2 });
+    try {
+      const r = await run("bash", [SCRIPT, "set-output", "-"], { env: cliEnv(api), input: '{"ok":1}' });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(api.state.output, { ok: 1 });
+      assert.equal(api.state.outputWrites, 1);
+      assert.equal(api.connections, 3);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("gives up after 4 attempts with backoff, exit 1", async () => {
+    const api = await startFakeApi({ dropConnections: Infinity });
+    try {
+      const started = Date.now();
+      const r = await run("bash", [SCRIPT, "get-input"], { env: cliEnv(api) });
+      const elapsed = Date.now() - started;
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /^cronium: cannot reach the Cronium API at http:\/\/127\.0\.0\.1:\d+: .+ \(GET \/runtime\/v1\/input\)\n$/);
+      assert.equal(api.connections, 4);
+      assert.ok(elapsed >= 900, `backoff 0.1+0.25+0.6 s expected, took ${elapsed} ms`);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("connection refused is retried then reported", async () => {
+    const env = cliEnv(null, { CRONIUM_API_URL: `http://127.0.0.1:${await closedPort()}`, CRONIUM_TOKEN: TOKEN });
+    const started = Date.now();
+    const r = await run("bash", [SCRIPT, "set-condition", "true"], { env });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^cronium: cannot reach the Cronium API/);
+    assert.ok(Date.now() - started >= 900);
+  });
+});
