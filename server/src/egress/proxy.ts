@@ -726,7 +726,7 @@ export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
         server.close(() => resolvePromise());
       });
       server.closeAllConnections();
-      for (const s of owned) s.destroy();
+      
       owned.clear();
       await closed;
     },

@@ -1,11 +1,18 @@
 import type { Language } from '../sandbox/driver.js';
 
+const staticImportExport = /^\s*(import\s*[\w*{"'$]|export\s+(default|const|let|var|function|class|async|\{|\*))/m;
+const requireCall = /\brequire\s*\(/;
+/** Top-level await, as an unindented line; an indented await is most likely inside a function. */
+const topLevelAwait = /^(await\s|(const|let|var)\s+[^=]+=\s*await\s)/m;
+
 /**
- * Node scripts written with static `import`/`export` run as ES modules, everything else as CommonJS; Node 18 in
- * the runtime image cannot detect this by itself.
+ * Node scripts written with static `import`/`export` (or top-level await) run as ES modules, everything else as
+ * CommonJS; Node 18 in the runtime image cannot detect this by itself.
  */
 export function isEsm(script: string): boolean {
-  return /^\s*(import\s*[\w*{"']|export\s+(default|const|let|var|function|class|async|\{|\*))/m.test(script) || /^\s*await\s/m.test(script);
+  if (staticImportExport.test(script)) return true;
+  if (requireCall.test(script)) return false;
+  return topLevelAwait.test(script);
 }
 
 export function commandFor(language: Language, script: string): { filename: string; argv: string[] } {

@@ -1,6 +1,6 @@
 import { and, asc, count, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/driver.js';
-import { executionLogs, executions, type ExecutionStatus } from '../db/schema.js';
+import { executionLogs, executions, type ExecutionStatus, runtimeCalls } from '../db/schema.js';
 import type { LogEntry } from './events.js';
 
 export type ExecutionRow = typeof executions.$inferSelect;
@@ -161,6 +161,15 @@ export class ExecutionsRepository {
       .orderBy(asc(executionLogs.seq))
       .limit(limit);
     return rows.map((r) => ({ seq: r.seq, ts: r.ts.toISOString(), stream: r.stream, text: r.text }));
+  }
+
+  async runtimeCalls(executionId: string) {
+    const rows = await this.db
+      .select({ ts: runtimeCalls.ts, method: runtimeCalls.method, path: runtimeCalls.path, status: runtimeCalls.status, detail: runtimeCalls.detail })
+      .from(runtimeCalls)
+      .where(eq(runtimeCalls.executionId, executionId))
+      .orderBy(asc(runtimeCalls.id));
+    return rows.map((r) => ({ ...r, ts: r.ts.toISOString() }));
   }
 
   async durations(): Promise<{ status: string; durationMs: number }[]> {

@@ -129,6 +129,11 @@ export async function executionRoutes(app: FastifyInstance, { ctx }: { ctx: AppC
     return reply.code(202).send({ id: row.id, status: 'cancelling' });
   });
 
+  app.get('/api/v1/executions/:id/runtime-calls', async (req) => {
+    const row = await load(req);
+    return { items: await ctx.executions.runtimeCalls(row.id) };
+  });
+
   app.get('/api/v1/executions/:id/logs', async (req, reply) => {
     const row = await load(req);
     const accept = req.headers.accept ?? '';
