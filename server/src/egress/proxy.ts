@@ -338,7 +338,7 @@ export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
       const verdict = canonical
         ? classifyAddress(canonical, deniedCidrs, allowCidrs)
         : { allowed: false, reason: 'invalid_address' as const };
-      if (verdict.allowed && canonical) {
+      if (canonical) {
         if (!passed.includes(canonical)) passed.push(canonical);
       } else if (!firstRefusal) {
         firstRefusal = { address: canonical ?? printable(String(raw)), reason: verdict.reason ?? 'invalid_address' };
@@ -726,7 +726,7 @@ export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
         server.close(() => resolvePromise());
       });
       server.closeAllConnections();
-      
+      for (const s of owned) s.destroy();
       owned.clear();
       await closed;
     },

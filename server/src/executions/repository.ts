@@ -3,6 +3,9 @@ import type { Db } from '../db/driver.js';
 import { executionLogs, executions, type ExecutionStatus, runtimeCalls } from '../db/schema.js';
 import type { LogEntry } from './events.js';
 
+/** Both drivers answer raw queries with `{ rows }`. */
+const rowsOf = (r: unknown) => (r as { rows: unknown[] }).rows;
+
 export type ExecutionRow = typeof executions.$inferSelect;
 export type NewExecution = typeof executions.$inferInsert;
 
@@ -170,6 +173,32 @@ export class ExecutionsRepository {
       .where(eq(runtimeCalls.executionId, executionId))
       .orderBy(asc(runtimeCalls.id));
     return rows.map((r) => ({ ...r, ts: r.ts.toISOString() }));
+  }
+
+  /** Numbers for the overview: the last `hours` hours, bucketed per hour, scoped to a user unless admin-wide. */
+  async stats(hours: number, userId?: string) {
+    const since = new Date(Date.now() - hours * 3600_000);
+    const scope = userId ? sql`and user_id = ${userId}` : sql``;
+    const buckets = await this.db.execute(sql`
+      select date_trunc('hour', created_at) as hour, status, count(*)::int as n
+      from executions where created_at >= ${since} ${scope}
+      group by 1, 2 order by 1`);
+    const pct = await this.db.execute(sql`
+      select percentile_cont(0.5) within group (order by duration_ms) as p50,
+             percentile_cont(0.95) within group (order by duration_ms) as p95
+      from executions where created_at >= ${since} and duration_ms is not null ${scope}`);
+    const now = await this.db.execute(sql`
+      select status, count(*)::int as n from executions where status in ('queued', 'running') ${scope} group by status`);
+    return {
+      buckets: (rowsOf(buckets) as { hour: Date | string; status: ExecutionStatus; n: number }[]).map((r) => ({
+        hour: new Date(r.hour).toISOString(),
+        status: r.status,
+        n: Number(r.n),
+      })),
+      p50: (rowsOf(pct)[0] as { p50: number | null } | undefined)?.p50 ?? null,
+      p95: (rowsOf(pct)[0] as { p95: number | null } | undefined)?.p95 ?? null,
+      now: Object.fromEntries((rowsOf(now) as { status: string; n: number }[]).map((r) => [r.status, Number(r.n)])),
+    };
   }
 
   async durations(): Promise<{ status: string; durationMs: number }[]> {

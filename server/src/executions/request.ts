@@ -55,3 +55,10 @@ export const listExecutionsQuery = z
     cursor: z.string().optional(),
   })
   .strict();
+
+export const statsQuery = z
+  .object({
+    hours: z.coerce.number().int().min(1).max(24 * 30).default(24),
+    scope: z.enum(['mine', 'all']).default('all'),
+  })
+  .strict();

@@ -7,7 +7,7 @@ import { AppError, badRequest, forbidden, notFound, tooLarge } from '../errors.j
 import { parse } from '../validation.js';
 import { FINAL_STATUSES, type LogEntry } from './events.js';
 import type { ExecutionRow } from './repository.js';
-import { createExecutionSchema, listExecutionsQuery } from './request.js';
+import { createExecutionSchema, listExecutionsQuery, statsQuery } from './request.js';
 import { decodeCursor, encodeCursor, serializeExecution } from './serialize.js';
 
 const idParam = (req: FastifyRequest) => {
@@ -115,6 +115,43 @@ export async function executionRoutes(app: FastifyInstance, { ctx }: { ctx: AppC
     return {
       items: page.map((r) => serializeExecution(r)),
       nextCursor: rows.length > q.limit && page.length ? encodeCursor(page[page.length - 1]!) : null,
+    };
+  });
+
+  /** The overview's numbers, computed by the database: a non-admin sees only their own executions. */
+  app.get('/api/v1/stats', async (req) => {
+    const q = parse(statsQuery, req.query ?? {}, 'query');
+    const all = req.actor.role === 'admin' && q.scope === 'all';
+    const raw = await ctx.executions.stats(q.hours, all ? undefined : req.actor.id);
+    const totals: Record<string, number> = {};
+    const perHour = new Map<string, Record<string, number>>();
+    for (let i = q.hours - 1; i >= 0; i--) {
+      const h = new Date(Date.now() - i * 3600_000);
+      h.setUTCMinutes(0, 0, 0);
+      perHour.set(h.toISOString(), {});
+    }
+    for (const b of raw.buckets) {
+      totals[b.status] = (totals[b.status] ?? 0) + b.n;
+      const slot = perHour.get(b.hour) ?? {};
+      slot[b.status] = (slot[b.status] ?? 0) + b.n;
+      perHour.set(b.hour, slot);
+    }
+    const finished = ['succeeded', 'failed', 'timed_out', 'cancelled', 'oom_killed', 'error'].reduce((n, st) => n + (totals[st] ?? 0), 0);
+    return {
+      scope: all ? 'all' : 'mine',
+      hours: q.hours,
+      running: raw.now.running ?? 0,
+      queued: raw.now.queued ?? 0,
+      total: Object.values(totals).reduce((a, b) => a + b, 0),
+      byStatus: totals,
+      successRate: finished ? (totals.succeeded ?? 0) / finished : null,
+      timedOut: totals.timed_out ?? 0,
+      oomKilled: totals.oom_killed ?? 0,
+      p50DurationMs: raw.p50 === null ? null : Math.round(Number(raw.p50)),
+      p95DurationMs: raw.p95 === null ? null : Math.round(Number(raw.p95)),
+      perHour: [...perHour.entries()]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([hour, counts]) => ({ hour, total: Object.values(counts).reduce((a, b) => a + b, 0), ...counts })),
     };
   });
 

@@ -1,0 +1,40 @@
+// `npm test`: prepares this machine (Docker engine, PostgreSQL, images), then runs every test in one
+// node:test run so that one summary counts them all: unit tests, the SDKs' own tests, and the integration
+// tests against real Docker containers and a real PostgreSQL.
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { buildIfStale, hostSetup, root, run } from './lib.mjs';
+
+hostSetup(['--test']);
+buildIfStale();
+run('npx', ['tsc', '-p', 'server/tsconfig.json', '--noEmit']);
+run('bash', ['runtime-images/build.sh']);
+
+const list = (dir, re) =>
+  fs.existsSync(path.join(root, dir))
+    ? fs
+        .readdirSync(path.join(root, dir))
+        .filter((f) => re.test(f))
+        .sort()
+        .map((f) => path.join(dir, f))
+    : [];
+
+const only = process.argv.slice(2);
+const files = only.length
+  ? only
+  : [
+      ...list('server/test/unit', /\.test\.ts$/),
+      ...list('sdk-node/test', /\.test\.mjs$/),
+      ...list('sdk-bash/test', /\.test\.mjs$/),
+      ...list('sdk-python/tests', /\.test\.mjs$/),
+      ...list('server/test/integration', /\.test\.ts$/),
+    ];
+
+console.log(`running ${files.length} test files`);
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, NODE_NO_WARNINGS: '1' },
+});
+process.exit(r.status ?? 1);
