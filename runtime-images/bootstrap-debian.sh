@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# bootstrap-debian.sh: build the Debian base image `cronium/debian:bookworm`
-# WITHOUT an image registry.
+# bootstrap-debian.sh: build the Debian base image `cronium/debian:<suite>`
+# (default `cronium/debian:bookworm`) WITHOUT an image registry.
 #
 # This is the AIR-GAPPED INSTALL PATH: Cronium never does `docker pull`. The
 # root filesystem is assembled locally with `debootstrap --variant=minbase`
@@ -9,17 +9,19 @@
 # turned into an image with `docker import`. Only the Debian mirror has to be
 # reachable; no Docker Hub, no other registry.
 #
-# Usage: bash runtime-images/bootstrap-debian.sh [--force]
-#   --force   rebuild even if cronium/debian:bookworm already exists
+# Usage: bash runtime-images/bootstrap-debian.sh [--force] [SUITE]
+#   --force   rebuild even if the image already exists
+#   SUITE     Debian suite (codename) to bootstrap, default bookworm (the runtime
+#             images); the compose deployment also uses trixie (Node 20 for the
+#             server): bash runtime-images/bootstrap-debian.sh trixie
 # Env:
 #   CRONIUM_DEBIAN_MIRROR  (default http://deb.debian.org/debian)
 #   CRONIUM_DEBIAN_SECURITY_MIRROR (default http://deb.debian.org/debian-security
 #                          when CRONIUM_DEBIAN_MIRROR is unset, else none)
-#   CRONIUM_DEBIAN_IMAGE   (default cronium/debian:bookworm)
+#   CRONIUM_DEBIAN_IMAGE   (default cronium/debian:<SUITE>)
 set -euo pipefail
 
 MIRROR="${CRONIUM_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-IMAGE="${CRONIUM_DEBIAN_IMAGE:-cronium/debian:bookworm}"
 # Security archive: defaults to Debian's when the default mirror is used; with
 # a custom mirror set CRONIUM_DEBIAN_SECURITY_MIRROR too (or leave it empty to
 # build without the -security suite).
@@ -34,10 +36,14 @@ FORCE=0
 for arg in "$@"; do
   case "$arg" in
     --force) FORCE=1 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
-    *) echo "bootstrap-debian: unknown argument: $arg" >&2; exit 2 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -*) echo "bootstrap-debian: unknown argument: $arg" >&2; exit 2 ;;
+    *)
+      [[ "$arg" =~ ^[a-z][a-z0-9-]*$ ]] || { echo "bootstrap-debian: not a Debian suite name: $arg" >&2; exit 2; }
+      SUITE="$arg" ;;
   esac
 done
+IMAGE="${CRONIUM_DEBIAN_IMAGE:-cronium/debian:$SUITE}"
 
 log() { printf '[bootstrap-debian] %s\n' "$*" >&2; }
 

@@ -146,6 +146,13 @@ stage() { # stage NAME: (re)create .build/NAME with the Dockerfile and inputs
       mkdir -p "$ctx/sdk-node"
       cp "$SDK_NODE/package.json" "$ctx/sdk-node/package.json"
       cp -R "$SDK_NODE/dist" "$ctx/sdk-node/dist"
+      # undici 6 (the last line that runs on Node 18), pinned in the root package-lock as undici-v6,
+      # gives fetch() a proxy-aware global dispatcher through proxy-preload.cjs.
+      [[ -f "$ROOT/node_modules/undici-v6/package.json" ]] || fail "node_modules/undici-v6 is missing: run npm install (or npm ci) at the repository root"
+      mkdir -p "$ctx/cronium-lib/node_modules"
+      cp -R "$ROOT/node_modules/undici-v6" "$ctx/cronium-lib/node_modules/undici"
+      rm -rf "$ctx/cronium-lib/node_modules/undici/docs" "$ctx/cronium-lib/node_modules/undici/types"
+      cp "$HERE/node/proxy-preload.cjs" "$ctx/cronium-lib/proxy-preload.cjs"
       normalise "$ctx" ;;
     *) normalise "$ctx" ;;
   esac

@@ -54,8 +54,12 @@ if command -v runsc >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     if (!c.runtimes.runsc) {
       c.runtimes.runsc = { path: process.argv[1], runtimeArgs: ["--network=host"] };
       fs.writeFileSync(p, JSON.stringify(c, null, 2) + "\n");
-      console.log("host-setup: registered runsc in " + p + " (restart dockerd to pick it up if it is running)");
-    }' "$runsc_path"
+      console.log("host-setup: registered runsc in " + p);
+      process.exitCode = 10;
+    }' "$runsc_path" || {
+    # dockerd reloads its runtimes on SIGHUP; one started by the package install has not seen runsc yet.
+    [ $? = 10 ] && pkill -HUP -x dockerd 2>/dev/null || true
+  }
 fi
 
 docker_ok() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }

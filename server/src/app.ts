@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AppContext } from './context.js';
 import { authPlugin } from './auth/plugin.js';
+import { egressRoutes } from './egress/routes.js';
 import { executionRoutes } from './executions/routes.js';
 import { healthRoutes } from './health/routes.js';
 import { installErrorHandling } from './http-errors.js';
@@ -27,6 +28,7 @@ export async function buildPublicApi(ctx: AppContext): Promise<FastifyInstance> 
   await app.register(settingsRoutes, { ctx });
   await app.register(secretRoutes, { ctx });
   await app.register(variableRoutes, { ctx });
+  await app.register(egressRoutes, { ctx });
   app.get('/api/v1/openapi.json', { config: { public: true } }, async () => openApiDocument());
   app.get('/', { config: { public: true } }, async () => ({
     name: 'Cronium Sandbox',

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseCidr } from './egress/ip.js';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const bool = (def: boolean) =>
@@ -71,6 +72,12 @@ const envSchema = z.object({
   CRONIUM_MAX_SECRET_BYTES: int(64 * 1024, 1),
   CRONIUM_TOKEN_GRACE_MS: int(30_000, 0),
   CRONIUM_EGRESS_BLOCKED_PORTS: csvInts([25, 465, 587]),
+  CRONIUM_EGRESS_PORT: int(8082),
+  CRONIUM_EGRESS_ALLOW_CIDRS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)),
+  CRONIUM_EGRESS_FIREWALL: z.enum(['auto', 'off']).default('auto'),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -122,7 +129,7 @@ export interface Config {
     maxVariableBytes: number;
     maxSecretBytes: number;
   };
-  egress: { blockedPorts: number[] };
+  egress: { blockedPorts: number[]; port: number; allowCidrs: string[]; firewall: 'auto' | 'off' };
 }
 
 export class ConfigError extends Error {
@@ -143,6 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.CRONIUM_DEFAULT_MEMORY_MB > e.CRONIUM_MAX_MEMORY_MB) problems.push('CRONIUM_DEFAULT_MEMORY_MB exceeds CRONIUM_MAX_MEMORY_MB');
   if (e.CRONIUM_DEFAULT_CPUS > e.CRONIUM_MAX_CPUS) problems.push('CRONIUM_DEFAULT_CPUS exceeds CRONIUM_MAX_CPUS');
   if (e.CRONIUM_DEFAULT_PIDS > e.CRONIUM_MAX_PIDS) problems.push('CRONIUM_DEFAULT_PIDS exceeds CRONIUM_MAX_PIDS');
+  for (const c of e.CRONIUM_EGRESS_ALLOW_CIDRS) if (!parseCidr(c)) problems.push(`CRONIUM_EGRESS_ALLOW_CIDRS: "${c}" is not a CIDR`);
   const production = e.NODE_ENV === 'production';
   if (production) {
     // A production server must not run on secrets that someone else may also have.
@@ -214,6 +222,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxVariableBytes: e.CRONIUM_MAX_VARIABLE_BYTES,
       maxSecretBytes: e.CRONIUM_MAX_SECRET_BYTES,
     },
-    egress: { blockedPorts: e.CRONIUM_EGRESS_BLOCKED_PORTS },
+    egress: {
+      blockedPorts: e.CRONIUM_EGRESS_BLOCKED_PORTS,
+      port: e.CRONIUM_EGRESS_PORT,
+      allowCidrs: e.CRONIUM_EGRESS_ALLOW_CIDRS,
+      firewall: e.CRONIUM_EGRESS_FIREWALL,
+    },
   };
 }

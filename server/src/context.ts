@@ -2,6 +2,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { UsersRepository } from './auth/users-repository.js';
 import type { Config } from './config.js';
 import type { DatabaseDriver } from './db/driver.js';
+import type { SandboxFirewall } from './egress/firewall.js';
+import type { EgressRepository } from './egress/repository.js';
 import type { ExecutionEngine } from './executions/engine.js';
 import type { ExecutionEvents } from './executions/events.js';
 import type { ExecutionsRepository } from './executions/repository.js';
@@ -26,4 +28,7 @@ export interface AppContext {
   network: SandboxNetworkInfo;
   gvisorAvailable: boolean;
   runtimeUrl: () => string;
+  egress: EgressRepository;
+  egressProxyUrl: () => string;
+  firewall: SandboxFirewall;
 }

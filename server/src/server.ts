@@ -9,6 +9,9 @@ import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import type { DatabaseDriver } from './db/driver.js';
 import { openDatabase } from './db/open.js';
+import { SandboxFirewall } from './egress/firewall.js';
+import { EgressRepository } from './egress/repository.js';
+import { createEgressService } from './egress/service.js';
 import { ExecutionEngine } from './executions/engine.js';
 import { ExecutionEvents } from './executions/events.js';
 import { ExecutionsRepository } from './executions/repository.js';
@@ -75,7 +78,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
     const events = new ExecutionEvents();
     const { generatedKey } = await users.bootstrapAdmin(config.adminKey);
 
+    const egress = new EgressRepository(database.db);
     let runtimeUrl = '';
+    let proxyAddress = '';
     let runtimeApp: FastifyInstance | null = null;
     const engine = new ExecutionEngine({
       nodeId: config.nodeId,
@@ -91,6 +96,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
       runtime: {
         url: () => runtimeUrl,
         issueToken: (row, expiresAt) => signExecutionToken(runtimeApp!, row, expiresAt),
+      },
+      // Every HTTP client that honours the usual variables goes through the egress proxy, authenticated as this
+      // execution; the runtime API alone is reached directly.
+      sandboxEnv: (row, token) => {
+        const proxy = `http://${encodeURIComponent(row.id)}:${encodeURIComponent(token)}@${proxyAddress}`;
+        const direct = new URL(runtimeUrl).hostname;
+        return { HTTP_PROXY: proxy, HTTPS_PROXY: proxy, http_proxy: proxy, https_proxy: proxy, NO_PROXY: direct, no_proxy: direct };
       },
     });
 
@@ -112,6 +124,30 @@ export async function startServer(config: Config): Promise<RunningServer> {
     const rtPort = (runtimeApp.server.address() as AddressInfo).port;
     runtimeUrl = config.runtime.url ?? `http://${runtimeHost}:${rtPort}`;
 
+    const proxy = createEgressService({
+      runtimeApp,
+      executions,
+      egress,
+      log,
+      blockedPorts: config.egress.blockedPorts,
+      allowCidrs: config.egress.allowCidrs,
+      deniedCidrs: network.subnet ? [network.subnet] : [],
+    });
+    const proxyListen = await proxy.listen(config.egress.port, runtimeHost);
+    cleanups.push(() => proxy.close());
+    cleanups.push(() => egress.flush());
+    proxyAddress = `${config.runtime.url ? new URL(config.runtime.url).hostname : runtimeHost}:${proxyListen.port}`;
+
+    const firewall = new SandboxFirewall({
+      bridge: network.bridge,
+      networkId: network.id,
+      ports: [rtPort, proxyListen.port],
+      mode: config.egress.firewall,
+    });
+    const fw = await firewall.install();
+    if (!fw.installed) log.warn({ firewall: fw }, 'the host is not guarded from sandboxes: services listening on all interfaces are reachable through the sandbox gateway');
+    cleanups.push(() => firewall.uninstall());
+
     const registry = new NodeRegistry({ nodeId: config.nodeId, db: database.db, executions, driver, events, log });
     await registry.start();
     cleanups.push(() => registry.stop());
@@ -131,6 +167,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
       network,
       gvisorAvailable: gvisor,
       runtimeUrl: () => runtimeUrl,
+      egress,
+      egressProxyUrl: () => `http://${proxyAddress}`,
+      firewall,
     };
     const publicApi = await buildPublicApi(ctx);
     await publicApi.listen({ host: config.host, port: config.port });

@@ -166,3 +166,41 @@ export const settings = pgTable('settings', {
   value: jsonb('value').notNull(),
   updatedAt: ts('updated_at').notNull().default(sql`now()`),
 });
+
+/** Allowlist rules of the egress proxy: global (admins) or one user's. */
+export const egressRules = pgTable(
+  'egress_rules',
+  {
+    id: text('id').primaryKey(),
+    pattern: text('pattern').notNull(),
+    ports: jsonb('ports').$type<number[] | null>(),
+    scope: text('scope', { enum: ['global', 'user'] }).notNull(),
+    userId: text('user_id').references(() => users.id, { onDelete: 'cascade' }),
+    createdBy: text('created_by'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('egress_rules_user_idx').on(t.userId)],
+);
+
+/** Every request a sandbox made through the egress proxy, allowed or not, with the reason. */
+export const egressLog = pgTable(
+  'egress_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    ts: ts('ts').notNull().defaultNow(),
+    executionId: text('execution_id').notNull(),
+    userId: text('user_id').notNull(),
+    method: text('method').notNull(),
+    host: text('host').notNull(),
+    port: integer('port').notNull(),
+    allowed: boolean('allowed').notNull(),
+    reason: text('reason').notNull(),
+    ruleId: text('rule_id'),
+    address: text('address'),
+    status: integer('status'),
+    bytesIn: integer('bytes_in'),
+    bytesOut: integer('bytes_out'),
+    durationMs: integer('duration_ms'),
+  },
+  (t) => [index('egress_log_exec_idx').on(t.executionId), index('egress_log_user_ts_idx').on(t.userId, t.ts)],
+);

@@ -338,7 +338,7 @@ export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
       const verdict = canonical
         ? classifyAddress(canonical, deniedCidrs, allowCidrs)
         : { allowed: false, reason: 'invalid_address' as const };
-      if (canonical) {
+      if (verdict.allowed && canonical) {
         if (!passed.includes(canonical)) passed.push(canonical);
       } else if (!firstRefusal) {
         firstRefusal = { address: canonical ?? printable(String(raw)), reason: verdict.reason ?? 'invalid_address' };

@@ -27,3 +27,10 @@ export function commandFor(language: Language, script: string): { filename: stri
     }
   }
 }
+
+/** Environment the runtime image expects for a language (part of the image contract, see runtime-images/). */
+export function languageEnv(language: Language, userEnv: Record<string, string>): Record<string, string> {
+  if (language !== 'node') return {};
+  const preload = '--require=/usr/local/lib/cronium/node/proxy-preload.cjs';
+  return { NODE_OPTIONS: userEnv.NODE_OPTIONS ? `${preload} ${userEnv.NODE_OPTIONS}` : preload };
+}

@@ -3,12 +3,15 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requireAdmin } from '../auth/plugin.js';
 import type { AppContext } from '../context.js';
 import type { ExecutionStatus } from '../db/schema.js';
-import { AppError, badRequest, forbidden, notFound, tooLarge } from '../errors.js';
+import { AppError, badRequest, notFound, tooLarge } from '../errors.js';
+import { parseAllowEntry } from '../egress/allow-entry.js';
 import { parse } from '../validation.js';
 import { FINAL_STATUSES, type LogEntry } from './events.js';
 import type { ExecutionRow } from './repository.js';
 import { createExecutionSchema, listExecutionsQuery, statsQuery } from './request.js';
 import { decodeCursor, encodeCursor, serializeExecution } from './serialize.js';
+
+const GVISOR_MIN_PIDS = 128;
 
 const idParam = (req: FastifyRequest) => {
   const id = (req.params as { id: string }).id;
@@ -51,6 +54,13 @@ export async function executionRoutes(app: FastifyInstance, { ctx }: { ctx: AppC
       throw new AppError('FORBIDDEN', 403, 'the administrator does not allow per-execution egress rules', 'egress.allow');
     }
 
+    const egressAllow: string[] = [];
+    for (const [i, host] of (body.egress?.allow ?? []).entries()) {
+      const v = parseAllowEntry(host);
+      if (!v.ok) throw badRequest(`egress.allow.${i}: ${v.message}`, `egress.allow.${i}`);
+      egressAllow.push(v.canonical);
+    }
+
     const secrets = [...new Set(body.secrets ?? [])];
     if (secrets.length) {
       const have = await ctx.secrets.existing(req.actor.id, secrets);
@@ -64,7 +74,8 @@ export async function executionRoutes(app: FastifyInstance, { ctx }: { ctx: AppC
     const timeoutMs = Math.min(body.timeoutMs ?? d.timeoutMs, m.timeoutMs);
     const memoryMb = Math.min(body.resources?.memoryMb ?? d.memoryMb, m.memoryMb);
     const cpus = Math.min(body.resources?.cpus ?? d.cpus, m.cpus);
-    const pids = Math.min(body.resources?.pids ?? d.pids, m.pids);
+    // gVisor's own threads count against the pids limit: below 128 its sandbox cannot start.
+    const pids = Math.max(isolation === 'gvisor' ? GVISOR_MIN_PIDS : 0, Math.min(body.resources?.pids ?? d.pids, m.pids));
 
     if ((await ctx.executions.queuedCount()) >= settings.maxQueue) {
       throw new AppError('QUEUE_FULL', 503, `the execution queue is full (${settings.maxQueue} waiting); try again later`);
@@ -84,7 +95,7 @@ export async function executionRoutes(app: FastifyInstance, { ctx }: { ctx: AppC
       pids,
       isolation,
       secrets,
-      egressAllow: body.egress?.allow ?? [],
+      egressAllow: [...new Set(egressAllow)],
       event: body.event ?? null,
       createdAt: new Date(),
     });
@@ -169,6 +180,11 @@ export async function executionRoutes(app: FastifyInstance, { ctx }: { ctx: AppC
   app.get('/api/v1/executions/:id/runtime-calls', async (req) => {
     const row = await load(req);
     return { items: await ctx.executions.runtimeCalls(row.id) };
+  });
+
+  app.get('/api/v1/executions/:id/egress', async (req) => {
+    const row = await load(req);
+    return { items: await ctx.egress.log({ executionId: row.id, limit: 1000 }) };
   });
 
   app.get('/api/v1/executions/:id/logs', async (req, reply) => {

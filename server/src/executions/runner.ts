@@ -3,7 +3,7 @@ import type { ExecutionStatus } from '../db/schema.js';
 import { type SandboxDriver, SandboxError, type SandboxResult, type SandboxRun } from '../sandbox/driver.js';
 import type { SecretsRepository } from '../secrets/repository.js';
 import type { ExecutionEvents } from './events.js';
-import { commandFor } from './languages.js';
+import { commandFor, languageEnv } from './languages.js';
 import { LogSink } from './log-sink.js';
 import { Masker } from './masking.js';
 import type { ExecutionRow, ExecutionsRepository } from './repository.js';
@@ -79,6 +79,7 @@ export class ExecutionRunner {
       const { filename, argv } = commandFor(row.language, row.script);
       const env: Record<string, string> = {
         ...row.env,
+        ...languageEnv(row.language, row.env),
         ...(deps.sandboxEnv?.(row, token) ?? {}),
         CRONIUM_API_URL: deps.runtime.url(),
         CRONIUM_TOKEN: token,

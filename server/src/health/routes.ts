@@ -23,6 +23,7 @@ export async function healthRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
       docker: { ...docker, gvisor: ctx.gvisorAvailable },
       sandboxNetwork: { name: ctx.network.name, internal: ctx.network.internal, subnet: ctx.network.subnet, gateway: ctx.network.gateway },
       runtimeApi: { url: ctx.runtimeUrl() },
+      egress: { proxy: ctx.egressProxyUrl(), hostGuard: ctx.firewall.status },
       executions: { running: ctx.engine.runningCount },
     });
   });

@@ -55,9 +55,17 @@ export class DockerDriver implements SandboxDriver {
         Name: string;
         Internal: boolean;
         IPAM?: { Config?: { Subnet?: string; Gateway?: string }[] };
+        Options?: Record<string, string>;
       };
       const cfg = n.IPAM?.Config?.[0];
-      return { name: n.Name, id: n.Id, internal: n.Internal, subnet: cfg?.Subnet ?? null, gateway: cfg?.Gateway ?? null };
+      return {
+        name: n.Name,
+        id: n.Id,
+        internal: n.Internal,
+        subnet: cfg?.Subnet ?? null,
+        gateway: cfg?.Gateway ?? null,
+        bridge: n.Options?.['com.docker.network.bridge.name'] ?? `br-${n.Id.slice(0, 12)}`,
+      };
     };
     try {
       return await read();

@@ -56,6 +56,8 @@ export interface SandboxNetworkInfo {
   subnet: string | null;
   gateway: string | null;
   internal: boolean;
+  /** The host-side bridge interface. */
+  bridge: string;
 }
 
 /** A place to run untrusted scripts. Docker is the implementation; the interface keeps the engine independent of it. */

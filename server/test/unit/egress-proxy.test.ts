@@ -102,6 +102,7 @@ before(async () => {
   upstreamPort = await listen(upstream);
 
   echo = net.createServer((socket) => {
+    testSockets.add(socket);
     socket.on('error', () => undefined);
     socket.pipe(socket);
   });
@@ -134,8 +135,18 @@ interface Harness {
 
 let current: Harness | undefined;
 
+/** Sockets opened by the tests (clients, echo server side), destroyed after each test. */
+const testSockets = new Set<net.Socket>();
+/** Extra servers started by a test, closed after it even when it times out. */
+const testServers = new Set<net.Server>();
+
 afterEach(async () => {
-  await current?.proxy.close();
+  for (const s of testSockets) s.destroy();
+  testSockets.clear();
+  for (const srv of testServers) srv.close();
+  testServers.clear();
+  // Bounded: a broken close() must fail its own test, not stall the whole run.
+  if (current) await Promise.race([current.proxy.close(), new Promise((r) => setTimeout(r, 2000))]);
   current = undefined;
   upstreamSeen.length = 0;
   dialed.length = 0;
@@ -230,6 +241,7 @@ interface ConnectResult {
 function proxyConnect(proxyPort: number, authority: string, auth: string | null = AUTH): Promise<ConnectResult> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: '127.0.0.1', port: proxyPort });
+    testSockets.add(socket);
     let buf = Buffer.alloc(0);
     let head: { status: number; headers: Record<string, string> } | undefined;
     const onData = (chunk: Buffer): void => {
@@ -653,10 +665,13 @@ describe('egress proxy: CONNECT tunnels', () => {
       s.destroy();
     });
     const real = net.createServer((s) => {
+      testSockets.add(s);
       hits.push('real');
       s.on('error', () => undefined);
       s.pipe(s);
     });
+    testServers.add(decoy);
+    testServers.add(real);
     let port: number;
     try {
       port = await listen(decoy, '127.0.0.2');
@@ -664,20 +679,15 @@ describe('egress proxy: CONNECT tunnels', () => {
       t.skip('127.0.0.2 is not available here');
       return;
     }
-    try {
-      await listen(real, '127.0.0.1', port);
-      const h = await startProxy([rule('r1', 'two.test', [port])], {
-        resolver: staticResolver({ 'two.test': ['127.0.0.2', '127.0.0.1'] }),
-      });
-      const tun = await proxyConnect(h.port, `two.test:${port}`);
-      assert.equal(tun.status, 200);
-      assert.equal(await echoThrough(tun.socket, 'x'), 'x');
-      assert.deepEqual(hits, ['real']);
-      tun.socket.destroy();
-    } finally {
-      decoy.close();
-      real.close();
-    }
+    await listen(real, '127.0.0.1', port);
+    const h = await startProxy([rule('r1', 'two.test', [port])], {
+      resolver: staticResolver({ 'two.test': ['127.0.0.2', '127.0.0.1'] }),
+    });
+    const tun = await proxyConnect(h.port, `two.test:${port}`);
+    assert.equal(tun.status, 200);
+    assert.equal(await echoThrough(tun.socket, 'x'), 'x');
+    assert.deepEqual(hits, ['real'], 'the decoy (refused address) was never contacted');
+    assert.deepEqual(upstreamDials(), [`127.0.0.1:${port}`]);
   });
 
   test('upstream refusing the connection is a 502', T, async () => {

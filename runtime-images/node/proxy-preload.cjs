@@ -1,0 +1,12 @@
+'use strict';
+// Makes fetch() honour HTTP_PROXY/HTTPS_PROXY/NO_PROXY, as curl and Python do: Node's own fetch ignores
+// them. Without this a script's fetch() would simply get no connection, since the sandbox has no route out
+// but the egress proxy. Node's http/https modules still ignore the variables (use fetch, or an agent).
+if (process.env.HTTPS_PROXY || process.env.HTTP_PROXY || process.env.https_proxy || process.env.http_proxy) {
+  try {
+    const { setGlobalDispatcher, EnvHttpProxyAgent } = require('./node_modules/undici');
+    setGlobalDispatcher(new EnvHttpProxyAgent());
+  } catch (err) {
+    process.stderr.write(`cronium: fetch() could not be routed through the egress proxy: ${err && err.message}\n`);
+  }
+}

@@ -1,0 +1,77 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { requireAdmin } from '../auth/plugin.js';
+import type { AppContext } from '../context.js';
+import { AppError, badRequest, notFound } from '../errors.js';
+import { parse } from '../validation.js';
+import { validatePattern, validatePorts } from './policy.js';
+
+const createRule = z
+  .object({
+    pattern: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(300),
+    ports: z.array(z.number().int()).min(1).max(20).nullable().optional(),
+    scope: z.enum(['global', 'user'], { error: 'must be "global" or "user"' }).default('user'),
+    userId: z.string().optional(),
+  })
+  .strict();
+
+const logQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    decision: z.enum(['allowed', 'denied']).optional(),
+    executionId: z.string().optional(),
+    userId: z.string().optional(),
+  })
+  .strict();
+
+export async function egressRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }) {
+  const serialize = (r: Awaited<ReturnType<typeof ctx.egress.get>>) =>
+    r && { id: r.id, pattern: r.pattern, ports: r.ports ?? null, scope: r.scope, userId: r.userId, createdAt: r.createdAt.toISOString() };
+
+  app.get('/api/v1/egress/rules', async (req) => {
+    const rows = req.actor.role === 'admin' ? await ctx.egress.allRules() : await ctx.egress.rulesVisibleTo(req.actor.id);
+    return { items: rows.map(serialize) };
+  });
+
+  app.post('/api/v1/egress/rules', async (req, reply) => {
+    const body = parse(createRule, req.body ?? {});
+    if (body.scope === 'global') requireAdmin(req);
+    if (body.userId && body.userId !== req.actor.id) requireAdmin(req);
+    const pattern = validatePattern(body.pattern);
+    if (!pattern.ok) throw badRequest(`pattern: ${pattern.error.message}`, 'pattern');
+    let ports: number[] | null = null;
+    if (body.ports) {
+      const p = validatePorts(body.ports);
+      if (!p.ok) throw badRequest(`ports: ${p.error.message}`, 'ports');
+      ports = p.ports;
+    }
+    const userId = body.scope === 'global' ? null : (body.userId ?? req.actor.id);
+    if (userId) await ctx.users.get(userId);
+    const row = await ctx.egress.create({ pattern: pattern.pattern, ports, scope: body.scope, userId, createdBy: req.actor.id });
+    return reply.code(201).send(serialize(row));
+  });
+
+  app.delete('/api/v1/egress/rules/:id', async (req, reply) => {
+    const { id } = req.params as { id: string };
+    const row = await ctx.egress.get(id);
+    if (!row || (req.actor.role !== 'admin' && row.userId !== req.actor.id)) {
+      if (row?.scope === 'global') throw new AppError('FORBIDDEN', 403, 'only admins may remove global rules');
+      throw notFound(`egress rule ${id}`);
+    }
+    await ctx.egress.delete(id);
+    return reply.code(204).send();
+  });
+
+  app.get('/api/v1/egress/log', async (req) => {
+    const q = parse(logQuery, req.query ?? {}, 'query');
+    if (q.userId && q.userId !== req.actor.id) requireAdmin(req);
+    const userId = req.actor.role === 'admin' ? q.userId : req.actor.id;
+    const items = await ctx.egress.log({
+      userId,
+      executionId: q.executionId,
+      allowed: q.decision === undefined ? undefined : q.decision === 'allowed',
+      limit: q.limit,
+    });
+    return { items };
+  });
+}
