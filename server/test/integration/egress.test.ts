@@ -188,4 +188,26 @@ describe('egress through the allowlisting proxy', { concurrency: false }, () => 
     });
     assert.equal(res, 407);
   });
+
+  it('doctor probes from a real sandbox container and reports what it found', async () => {
+    // Asynchronously: the server under test runs in this process and must keep answering the doctor.
+    const { execFile } = await import('node:child_process');
+    const r = await new Promise<{ status: number; text: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', 'server/src/doctor.ts'],
+        { cwd: new URL('../../..', import.meta.url).pathname, env: { ...process.env, ...s.env, CRONIUM_PORT: new URL(s.url).port }, timeout: 120_000 },
+        (err, stdout, stderr) => resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, text: stdout + stderr }),
+      );
+    });
+    const text = r.text;
+    assert.match(text, /from inside a sandbox container/, text);
+    assert.match(text, /cloud metadata 169\.254\.169\.254:80: blocked/);
+    assert.match(text, /\(Cronium, meant for sandboxes\): reachable/);
+    assert.match(text, new RegExp(`host service :${port} via the gateway: (blocked|reachable)`), 'the upstream on all interfaces was probed');
+    if (process.env.CI === 'true') {
+      assert.equal(r.status, 0, text);
+      assert.match(text, /all probes as expected/);
+    }
+  });
 });

@@ -1,0 +1,126 @@
+// `npm run doctor`: probes the sandbox network from a real, hardened sandbox container and says what a script
+// could reach: the host's listening services through the gateway, the metadata address, the internet, DNS.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { loadConfig } from './config.js';
+import { DockerDriver } from './sandbox/docker-driver.js';
+import { readSeccompProfile } from './server.js';
+
+interface Probe {
+  name: string;
+  host: string;
+  port: number;
+  expect: 'reachable' | 'blocked';
+}
+
+/** TCP ports listening on all interfaces or on the gateway address, from /proc/net/tcp. */
+function hostListeners(gateway: string): number[] {
+  const hex = gateway
+    .split('.')
+    .map((o) => Number(o).toString(16).padStart(2, '0').toUpperCase())
+    .reverse()
+    .join('');
+  const ports = new Set<number>();
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[3] !== '0A' || !f[1]) continue; // LISTEN
+      const [addr, port] = f[1].split(':');
+      if (addr && /^0+$/.test(addr)) ports.add(parseInt(port!, 16));
+      if (addr === hex) ports.add(parseInt(port!, 16));
+    }
+  }
+  return [...ports].sort((a, b) => a - b);
+}
+
+async function main() {
+  const config = loadConfig();
+  const driver = new DockerDriver({
+    socketPath: config.dockerSocket,
+    network: config.sandbox.network,
+    images: config.sandbox.images,
+    nodeId: `doctor-${crypto.randomBytes(3).toString('hex')}`,
+    seccompProfile: readSeccompProfile(config),
+    gvisorRuntime: config.sandbox.gvisorRuntime,
+  });
+  await driver.ping();
+  const network = await driver.ensureNetwork();
+  const gateway = network.gateway ?? '';
+  console.log(`sandbox network ${network.name}: internal=${network.internal} subnet=${network.subnet} gateway=${gateway} bridge=${network.bridge}`);
+
+  let health: any = null;
+  try {
+    const res = await fetch(`http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}/health`);
+    health = await res.json();
+  } catch {
+    console.log(`no Cronium server answers on port ${config.port}: probing without the runtime API and proxy ports`);
+  }
+  const open = new Set<number>();
+  if (health) {
+    const rt = new URL(health.runtimeApi.url);
+    const px = new URL(health.egress.proxy);
+    open.add(Number(rt.port));
+    open.add(Number(px.port));
+    console.log(`server ${health.node}: runtime API ${health.runtimeApi.url}, egress proxy ${health.egress.proxy}`);
+    console.log(`host guard: ${JSON.stringify(health.egress.hostGuard)}`);
+  }
+  const probes: Probe[] = [
+    ...hostListeners(gateway).map((port) => ({
+      name: open.has(port) ? `host :${port} (Cronium, meant for sandboxes)` : `host service :${port} via the gateway`,
+      host: gateway,
+      port,
+      expect: (open.has(port) ? 'reachable' : 'blocked') as Probe['expect'],
+    })),
+    { name: 'cloud metadata 169.254.169.254:80', host: '169.254.169.254', port: 80, expect: 'blocked' },
+    { name: 'internet 1.1.1.1:443 (direct, without the proxy)', host: '1.1.1.1', port: 443, expect: 'blocked' },
+    { name: 'docker0 gateway 172.17.0.1:22', host: '172.17.0.1', port: 22, expect: 'blocked' },
+  ];
+  const script = [
+    'for p in ' + probes.map((p) => `${p.host}:${p.port}`).join(' ') + '; do',
+    '  h=${p%:*}; n=${p##*:}',
+    '  if timeout 2 bash -c "exec 3<>/dev/tcp/$h/$n" 2>/dev/null; then echo "$p reachable"; else echo "$p blocked"; fi',
+    'done',
+    'getent hosts example.com >/dev/null 2>&1 && echo "dns reachable" || echo "dns blocked"',
+  ].join('\n');
+
+  let out = '';
+  const run = await driver.start(
+    {
+      executionId: crypto.randomUUID(),
+      language: 'bash',
+      script,
+      filename: 'doctor.sh',
+      argv: ['bash', '/work/doctor.sh'],
+      env: {},
+      isolation: 'standard',
+      limits: { memoryMb: 64, cpus: 0.5, pids: 64, tmpfsMb: 8 },
+    },
+    { stdout: (t) => (out += t), stderr: () => undefined },
+  );
+  await run.done;
+  await run.remove();
+
+  const seen = new Map(out.trim().split('\n').map((l) => [l.slice(0, l.lastIndexOf(' ')), l.slice(l.lastIndexOf(' ') + 1)]));
+  let problems = 0;
+  console.log('\nfrom inside a sandbox container:');
+  for (const p of [...probes, { name: 'outside DNS (example.com)', host: 'dns', port: 0, expect: 'blocked' as const }]) {
+    const key = p.host === 'dns' ? 'dns' : `${p.host}:${p.port}`;
+    const got = seen.get(key) ?? 'unknown';
+    const ok = got === p.expect;
+    if (!ok) problems++;
+    console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${p.name}: ${got}${ok ? '' : ` (expected ${p.expect})`}`);
+  }
+  console.log(problems ? `\n${problems} problem(s): a sandbox can reach something it should not.` : '\nall probes as expected.');
+  process.exit(problems ? 1 : 0);
+}
+
+main().catch((err: unknown) => {
+  console.error('doctor:', err instanceof Error ? err.message : err);
+  process.exit(2);
+});
