@@ -73,6 +73,8 @@ const envSchema = z.object({
   CRONIUM_TOKEN_GRACE_MS: int(30_000, 0),
   CRONIUM_EGRESS_BLOCKED_PORTS: csvInts([25, 465, 587]),
   CRONIUM_EGRESS_PORT: int(8082),
+  CRONIUM_POOL_SIZE: int(2, 0),
+  CRONIUM_POOL_IDLE_MS: int(10 * 60_000, 0),
   CRONIUM_EGRESS_ALLOW_CIDRS: z
     .string()
     .default('')
@@ -108,6 +110,8 @@ export interface Config {
     gvisorRuntime: string;
     tmpfsMb: number;
     seccompProfilePath: string;
+    poolSize: number;
+    poolIdleMs: number;
   };
   runtime: { host?: string; port: number; url?: string; tokenGraceMs: number };
   /** Initial values of the admin-editable settings; the settings table overrides them. */
@@ -187,6 +191,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       gvisorRuntime: e.CRONIUM_GVISOR_RUNTIME,
       tmpfsMb: e.CRONIUM_TMPFS_MB,
       seccompProfilePath: e.CRONIUM_SECCOMP_PROFILE ?? new URL('../../seccomp-profile.json', import.meta.url).pathname,
+      poolSize: e.CRONIUM_POOL_SIZE,
+      poolIdleMs: e.CRONIUM_POOL_IDLE_MS,
     },
     runtime: {
       host: e.CRONIUM_RUNTIME_HOST,

@@ -63,6 +63,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
       nodeId: config.nodeId,
       seccompProfile: readSeccompProfile(config),
       gvisorRuntime: config.sandbox.gvisorRuntime,
+      poolSize: config.sandbox.poolSize,
+      poolIdleMs: config.sandbox.poolIdleMs,
+      poolLimits: { ...config.defaults.defaultLimits, tmpfsMb: config.sandbox.tmpfsMb },
+      onPoolError: (err, language) => log.warn({ err, language }, 'could not start a warm container'),
     });
     await driver.ping();
     const network = await driver.ensureNetwork();
@@ -178,6 +182,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     const port = (publicApi.server.address() as AddressInfo).port;
     engine.start();
     cleanups.push(() => engine.stop());
+    if (missing.length === 0) driver.startPool();
+    cleanups.push(() => driver.drainPool());
 
     let stopping: Promise<void> | null = null;
     return {

@@ -88,6 +88,7 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     CRONIUM_HOST: '127.0.0.1',
     CRONIUM_PORT: '0',
     CRONIUM_RUNTIME_PORT: '0',
+    CRONIUM_EGRESS_PORT: '0',
     CRONIUM_NODE_ID: `test-${id}`,
     CRONIUM_ADMIN_KEY: `csk_test_${crypto.randomBytes(16).toString('hex')}`,
     CRONIUM_LOG_LEVEL: process.env.CRONIUM_TEST_LOG_LEVEL ?? 'error',
@@ -199,8 +200,21 @@ export function stdoutOf(entries: { stream: string; text: string }[]): string {
     .join('\n');
 }
 
-export async function containersOf(executionId: string) {
-  return docker.listContainers({ all: true, filters: { label: [`io.cronium.execution-id=${executionId}`] } });
+export async function containerExists(containerId: string | null | undefined): Promise<boolean> {
+  if (!containerId) return false;
+  try {
+    await docker.getContainer(containerId).inspect();
+    return true;
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return false;
+    throw err;
+  }
+}
+
+/** The container is removed just after the result is reported, so give it a moment. */
+export async function containerGone(containerId: string | null | undefined): Promise<boolean> {
+  if (!containerId) throw new Error('the execution reports no container id');
+  return until(async () => !(await containerExists(containerId)), 15_000).then(() => true);
 }
 
 export function hasCommand(cmd: string): boolean {

@@ -77,6 +77,7 @@ export const executions = pgTable(
     usage: jsonb('usage').$type<{ cpuMs: number | null; memoryPeakBytes: number | null } | null>(),
     nodeId: text('node_id'),
     containerId: text('container_id'),
+    pooled: boolean('pooled').notNull().default(false),
     tokenId: text('token_id'),
     attempt: integer('attempt').notNull().default(0),
     cancelRequested: boolean('cancel_requested').notNull().default(false),

@@ -103,6 +103,7 @@ export class ExecutionRunner {
       const containerStarted = new Date();
       await deps.executions.update(row.id, {
         containerId: this.run.containerId,
+        pooled: this.run.pooled,
         deadlineAt: new Date(containerStarted.getTime() + row.timeoutMs),
       });
       if (this.stopReason) await this.run.kill();
@@ -137,7 +138,6 @@ export class ExecutionRunner {
       sink?.system(`[cronium] ${error}`);
     } finally {
       await sink?.close().catch((err: unknown) => deps.log.error({ err, executionId: row.id }, 'could not store logs'));
-      await this.run?.remove().catch((err: unknown) => deps.log.warn({ err, executionId: row.id }, 'could not remove container'));
     }
     const finishedAt = new Date();
     const finished = await deps.executions.finish(row.id, deps.nodeId, {
@@ -150,6 +150,8 @@ export class ExecutionRunner {
     });
     if (!finished) deps.log.warn({ executionId: row.id }, 'execution was finished elsewhere (swept or cancelled)');
     deps.events.emitStatus(row.id, status);
+    // Removed after the result is out (it no longer matters to the caller), but before the slot is freed.
+    await this.run?.remove().catch((err: unknown) => deps.log.warn({ err, executionId: row.id }, 'could not remove container'));
     return status;
   }
 

@@ -20,6 +20,8 @@ export function serializeExecution(row: ExecutionRow, opts: { detail?: boolean }
     event: row.event ?? null,
     attempt: row.attempt,
     nodeId: row.nodeId,
+    containerId: row.containerId,
+    pooled: row.pooled,
     logsTruncated: row.logsTruncated,
     durationMs: row.durationMs,
     createdAt: row.createdAt.toISOString(),

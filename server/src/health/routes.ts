@@ -1,7 +1,27 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
+import type { PoolStats } from '../sandbox/warm-pool.js';
 
 const quantile = (sorted: number[], q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : 0);
+
+function poolLines(p: PoolStats | null): string[] {
+  if (!p) return ['# HELP cronium_pool_size Warm containers per language (0: pool disabled).', '# TYPE cronium_pool_size gauge', 'cronium_pool_size 0'];
+  const per = (name: string, help: string, type: string, v: Record<string, number>) => [
+    `# HELP ${name} ${help}`,
+    `# TYPE ${name} ${type}`,
+    ...Object.entries(v).map(([lang, n]) => `${name}{language="${lang}"} ${n}`),
+  ];
+  return [
+    '# HELP cronium_pool_size Warm containers per language (0: pool disabled).',
+    '# TYPE cronium_pool_size gauge',
+    `cronium_pool_size ${p.size}`,
+    ...per('cronium_pool_ready', 'Warm containers ready to take a job.', 'gauge', p.ready),
+    ...per('cronium_pool_starting', 'Warm containers being started.', 'gauge', p.starting),
+    ...per('cronium_pool_hits_total', 'Executions that took a warm container.', 'counter', p.hits),
+    ...per('cronium_pool_misses_total', 'Executions that found no warm container and started cold.', 'counter', p.misses),
+    ...per('cronium_pool_start_failures_total', 'Warm containers that failed to start.', 'counter', p.failures),
+  ];
+}
 
 export async function healthRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }) {
   app.get('/health', { config: { public: true } }, async (_req, reply) => {
@@ -25,6 +45,7 @@ export async function healthRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
       runtimeApi: { url: ctx.runtimeUrl() },
       egress: { proxy: ctx.egressProxyUrl(), hostGuard: ctx.firewall.status },
       executions: { running: ctx.engine.runningCount },
+      pool: ctx.driver.poolStats(),
     });
   });
 
@@ -48,6 +69,7 @@ export async function healthRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
       ...[0.5, 0.9, 0.95, 0.99].map((q) => `cronium_execution_duration_seconds{quantile="${q}"} ${quantile(sorted, q)}`),
       `cronium_execution_duration_seconds_sum ${sorted.reduce((a, b) => a + b, 0)}`,
       `cronium_execution_duration_seconds_count ${sorted.length}`,
+      ...poolLines(ctx.driver.poolStats()),
       '',
     ];
     return reply.type('text/plain; version=0.0.4').send(lines.join('\n'));

@@ -70,9 +70,9 @@ const conditionBody = z.object({ value: z.boolean({ error: 'must be true or fals
  */
 export async function createRuntimeServer(deps: RuntimeServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: deps.log.child({ component: 'runtime-api' }),
+    // Sandboxes call often; per-request logs (info) would drown the server's own.
+    loggerInstance: deps.log.child({ component: 'runtime-api' }, { level: deps.log.level === 'silent' ? 'silent' : 'warn' }),
     bodyLimit: Math.max(deps.sizes.maxOutputBytes, deps.sizes.maxVariableBytes) + 4096,
-    disableRequestLogging: true,
     routerOptions: { maxParamLength: 1000 },
   });
   installErrorHandling(app);

@@ -7,6 +7,7 @@ import {
   type SandboxDriver,
   SandboxError,
   type SandboxJob,
+  type SandboxLimits,
   type SandboxNetworkInfo,
   type SandboxOutput,
   type SandboxResult,
@@ -14,6 +15,17 @@ import {
 } from './driver.js';
 import { createDemuxer, createUsageExtractor } from './docker-stream.js';
 import { containerSpec } from './hardening.js';
+import { type PoolMember, type PoolStats, WarmPool } from './warm-pool.js';
+
+interface Prepared extends PoolMember {
+  container: Docker.Container;
+  stream: Duplex;
+  waited: Promise<{ StatusCode: number }>;
+  streamEnded: Promise<void>;
+  limits: SandboxLimits;
+  setSink(fn: (chunk: Buffer) => void): void;
+  remove(): Promise<void>;
+}
 
 export interface DockerDriverOptions {
   socketPath: string;
@@ -23,6 +35,11 @@ export interface DockerDriverOptions {
   nodeId: string;
   seccompProfile: string;
   gvisorRuntime: string;
+  /** Warm containers per language (0: no pool), started with these limits. */
+  poolSize?: number;
+  poolLimits?: SandboxLimits;
+  poolIdleMs?: number;
+  onPoolError?(err: unknown, language: string): void;
 }
 
 const isStatus = (err: unknown, code: number) => (err as { statusCode?: number })?.statusCode === code;
@@ -30,8 +47,22 @@ const isStatus = (err: unknown, code: number) => (err as { statusCode?: number }
 export class DockerDriver implements SandboxDriver {
   readonly docker: Docker;
 
+  private readonly pool: WarmPool<SandboxJob['language'], Prepared> | null;
+
   constructor(private readonly opts: DockerDriverOptions) {
     this.docker = new Docker({ socketPath: opts.socketPath });
+    const limits = opts.poolLimits;
+    this.pool =
+      opts.poolSize && limits
+        ? new WarmPool<SandboxJob['language'], Prepared>({
+            keys: ['bash', 'python', 'node'],
+            size: opts.poolSize,
+            idleMs: opts.poolIdleMs,
+            create: (language) => this.prepare(language, limits, 'standard', ''),
+            destroy: (p) => p.remove(),
+            onError: opts.onPoolError,
+          })
+        : null;
   }
 
   async ping(): Promise<void> {
@@ -104,86 +135,168 @@ export class DockerDriver implements SandboxDriver {
     return missing;
   }
 
-  async start(job: SandboxJob, output: SandboxOutput): Promise<SandboxRun> {
-    const image = this.opts.images[job.language];
+  /** Starts the warm pool, if configured. Pooled containers get the same hardening as cold ones. */
+  startPool(): void {
+    this.pool?.start();
+  }
+
+  poolStats(): PoolStats | null {
+    return this.pool?.stats() ?? null;
+  }
+
+  async drainPool(): Promise<void> {
+    await this.pool?.drain();
+  }
+
+  /**
+   * Creates, attaches and starts a container that waits for its job on stdin. Used for cold starts and to fill
+   * the warm pool; either way the job arrives only in `deliver`.
+   */
+  private async prepare(language: SandboxJob['language'], limits: SandboxLimits, isolation: SandboxJob['isolation'], executionId: string): Promise<Prepared> {
+    const image = this.opts.images[language];
     let container: Docker.Container;
     try {
       container = await this.docker.createContainer(
-        containerSpec(job, {
-          image,
-          network: this.opts.network,
-          nodeId: this.opts.nodeId,
-          seccompProfile: this.opts.seccompProfile,
-          gvisorRuntime: this.opts.gvisorRuntime,
-        }),
+        containerSpec(
+          { executionId, language, limits, isolation },
+          {
+            image,
+            network: this.opts.network,
+            nodeId: this.opts.nodeId,
+            seccompProfile: this.opts.seccompProfile,
+            gvisorRuntime: this.opts.gvisorRuntime,
+          },
+        ),
       );
     } catch (err) {
       if (isStatus(err, 404)) throw new SandboxError('IMAGE_MISSING', `runtime image ${image} is missing: run "npm run images"`);
       throw new SandboxError('START_FAILED', `could not create the sandbox container: ${(err as Error).message}`);
     }
-
     const remove = async () => {
       await container.remove({ force: true, v: true }).catch((err: unknown) => {
         if (!isStatus(err, 404) && !isStatus(err, 409)) throw err;
       });
     };
-
     try {
-      const nonce = crypto.randomBytes(16).toString('hex');
-      const usage = createUsageExtractor(nonce, output.stderr);
-      const demux = createDemuxer(output.stdout, (t) => usage.push(t));
+      let sink: ((chunk: Buffer) => void) | null = null;
+      const early: Buffer[] = [];
       const stream = (await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as Duplex;
       const streamEnded = new Promise<void>((resolve) => {
-        stream.on('data', (chunk: Buffer) => demux.push(chunk));
+        stream.on('data', (chunk: Buffer) => (sink ? sink(chunk) : early.push(chunk)));
         stream.once('end', resolve);
         stream.once('close', resolve);
         stream.once('error', () => resolve());
       });
-      const waited = container.wait({ condition: 'next-exit' }) as Promise<{ StatusCode: number }>;
+      let exited = false;
+      const waited = (container.wait({ condition: 'next-exit' }) as Promise<{ StatusCode: number }>).then(
+        (r) => {
+          exited = true;
+          return r;
+        },
+        (err: unknown) => {
+          exited = true;
+          throw err;
+        },
+      );
+      waited.catch(() => undefined);
       await container.start();
-      stream.end(JSON.stringify({ script: job.script, filename: job.filename, argv: job.argv, env: job.env, nonce }));
+      return {
+        container,
+        stream,
+        waited,
+        streamEnded,
+        limits,
+        alive: () => !exited,
+        setSink: (fn) => {
+          sink = fn;
+          for (const c of early.splice(0)) fn(c);
+        },
+        remove,
+      };
+    } catch (err) {
+      await remove().catch(() => undefined);
+      const msg = (err as Error).message;
+      if (/unknown or invalid runtime/i.test(msg)) throw new SandboxError('RUNTIME_UNAVAILABLE', `isolation runtime is not installed: ${msg}`);
+      throw new SandboxError('START_FAILED', `could not start the sandbox container: ${msg}`);
+    }
+  }
 
-      const done = (async (): Promise<SandboxResult> => {
-        const { StatusCode } = await waited;
-        // Output may still be in flight when the exit is reported; the attach stream closes after it.
-        await Promise.race([streamEnded, new Promise((r) => setTimeout(r, 2000))]);
-        demux.end();
-        usage.end();
-        const report = usage.report();
-        let oomKilled = false;
+  /** A pooled container for this job, with its limits adjusted when Docker can do that live; otherwise null. */
+  private async fromPool(job: SandboxJob): Promise<Prepared | null> {
+    if (!this.pool || job.isolation !== 'standard' || job.limits.tmpfsMb !== this.opts.poolLimits?.tmpfsMb) return null;
+    const p = this.pool.take(job.language);
+    if (!p) return null;
+    const l = job.limits;
+    if (l.memoryMb !== p.limits.memoryMb || l.cpus !== p.limits.cpus || l.pids !== p.limits.pids) {
+      try {
+        const mb = 1024 * 1024;
+        await p.container.update({ Memory: l.memoryMb * mb, MemorySwap: l.memoryMb * mb, NanoCpus: Math.round(l.cpus * 1e9), PidsLimit: l.pids });
+        p.limits = { ...l };
+      } catch {
+        // Some changes cannot be applied to a running container (lowering memory below its usage, say): go cold.
+        await p.remove().catch(() => undefined);
+        return null;
+      }
+    }
+    return p;
+  }
+
+  async start(job: SandboxJob, output: SandboxOutput): Promise<SandboxRun> {
+    const pooled = await this.fromPool(job);
+    const p = pooled ?? (await this.prepare(job.language, job.limits, job.isolation, job.executionId));
+    try {
+      return this.deliver(p, job, output, Boolean(pooled));
+    } catch (err) {
+      await p.remove().catch(() => undefined);
+      throw new SandboxError('START_FAILED', `could not hand the job to the sandbox: ${(err as Error).message}`);
+    }
+  }
+
+  private deliver(p: Prepared, job: SandboxJob, output: SandboxOutput, pooled: boolean): SandboxRun {
+    const nonce = crypto.randomBytes(16).toString('hex');
+    const usage = createUsageExtractor(nonce, output.stderr);
+    const demux = createDemuxer(output.stdout, (t) => usage.push(t));
+    p.setSink((chunk) => demux.push(chunk));
+    p.stream.end(JSON.stringify({ script: job.script, filename: job.filename, argv: job.argv, env: job.env, nonce }));
+    const container = p.container;
+
+    const done = (async (): Promise<SandboxResult> => {
+      const { StatusCode } = await p.waited;
+      // Output may still be in flight when the exit is reported; the attach stream closes after it.
+      await Promise.race([p.streamEnded, new Promise((r) => setTimeout(r, 2000))]);
+      demux.end();
+      usage.end();
+      const report = usage.report();
+      let oomKilled = false;
+      if (StatusCode !== 0) {
         try {
           const state = (await container.inspect()).State as { OOMKilled?: boolean };
           oomKilled = Boolean(state.OOMKilled);
         } catch {
           /* already gone: rely on the launcher's report */
         }
-        if (report?.oomKills && report.oomKills > 0) oomKilled = true;
-        return {
-          exitCode: StatusCode,
-          oomKilled,
-          usage: report
-            ? { cpuMs: report.cpuNs === null ? null : Math.round(report.cpuNs / 1e6), memoryPeakBytes: report.memoryPeakBytes }
-            : null,
-        };
-      })();
-
+      }
+      if (report?.oomKills && report.oomKills > 0) oomKilled = true;
       return {
-        containerId: container.id,
-        done,
-        kill: async () => {
-          await container.kill({ signal: 'SIGKILL' }).catch((err: unknown) => {
-            if (!isStatus(err, 404) && !isStatus(err, 409)) throw err;
-          });
-        },
-        remove,
+        exitCode: StatusCode,
+        oomKilled,
+        usage: report
+          ? { cpuMs: report.cpuNs === null ? null : Math.round(report.cpuNs / 1e6), memoryPeakBytes: report.memoryPeakBytes }
+          : null,
       };
-    } catch (err) {
-      await remove().catch(() => undefined);
-      if (err instanceof SandboxError) throw err;
-      const msg = (err as Error).message;
-      if (/unknown or invalid runtime/i.test(msg)) throw new SandboxError('RUNTIME_UNAVAILABLE', `isolation runtime is not installed: ${msg}`);
-      throw new SandboxError('START_FAILED', `could not start the sandbox container: ${msg}`);
-    }
+    })();
+
+    return {
+      containerId: container.id,
+      pooled,
+      done,
+      kill: async () => {
+        await container.kill({ signal: 'SIGKILL' }).catch((err: unknown) => {
+          if (!isStatus(err, 404) && !isStatus(err, 409)) throw err;
+        });
+      },
+      remove: p.remove,
+    };
   }
 
   async removeContainers(select: (labels: Record<string, string>) => boolean): Promise<number> {

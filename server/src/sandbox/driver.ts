@@ -38,6 +38,8 @@ export interface SandboxOutput {
 
 export interface SandboxRun {
   readonly containerId: string;
+  /** Whether a warm, pre-started container took the job. */
+  readonly pooled: boolean;
   /** Settles when the sandbox has ended and its output has been delivered. */
   readonly done: Promise<SandboxResult>;
   /** Kills the sandbox at once; `done` settles afterwards. */

@@ -15,7 +15,10 @@ export interface HardeningOptions {
  * The container every execution runs in. Each line here is part of the security model documented in the README;
  * change it only together with that section and the isolation tests.
  */
-export function containerSpec(job: SandboxJob, opts: HardeningOptions): Docker.ContainerCreateOptions {
+export function containerSpec(
+  job: Pick<SandboxJob, 'executionId' | 'language' | 'limits' | 'isolation'>,
+  opts: HardeningOptions,
+): Docker.ContainerCreateOptions {
   const mb = 1024 * 1024;
   const tmpfs = `size=${job.limits.tmpfsMb}m`;
   return {
@@ -35,6 +38,8 @@ export function containerSpec(job: SandboxJob, opts: HardeningOptions): Docker.C
       [LABEL_EXECUTION]: job.executionId,
       [LABEL_NODE]: opts.nodeId,
       'io.cronium.language': job.language,
+      // A pooled container is created before its execution exists; it is still used by one execution only.
+      ...(job.executionId ? {} : { 'io.cronium.pool': 'true' }),
     },
     HostConfig: {
       ReadonlyRootfs: true,

@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { containersOf, logsOf, requireDocker, run, startTestServer, stdoutOf, type TestServer } from '../helpers.js';
+import { containerGone, logsOf, requireDocker, run, startTestServer, stdoutOf, type TestServer, until } from '../helpers.js';
 
 /** What every execution gets, checked from inside real containers the way an attacker would probe it. */
-describe('execution engine: results and isolation', { concurrency: false }, () => {
+/** The same checks for cold containers and for warm, pooled ones: a pooled execution is isolated exactly alike. */
+for (const mode of ['cold', 'pooled'] as const) describe(`execution engine: results and isolation (${mode})`, { concurrency: false }, () => {
   let s: TestServer;
   before(async () => {
     await requireDocker();
-    s = await startTestServer({ CRONIUM_POOL_SIZE: '0' });
+    s = await startTestServer({ CRONIUM_POOL_SIZE: mode === 'pooled' ? '2' : '0' });
+    if (mode === 'pooled') await until(async () => Object.values((await s.api('GET', '/health')).body.pool.ready).every((n) => n === 2), 60_000);
   });
   after(async () => s?.stop());
 
@@ -23,7 +25,8 @@ describe('execution engine: results and isolation', { concurrency: false }, () =
       assert.equal(stdoutOf(await logsOf(s.api, e.id)), `hello from ${language}`);
       assert.ok(e.usage && typeof e.usage.cpuMs === 'number' && e.usage.memoryPeakBytes > 0, `usage reported: ${JSON.stringify(e.usage)}`);
       assert.ok(e.durationMs > 0);
-      assert.equal((await containersOf(e.id)).length, 0, 'the container is removed after the run');
+      assert.ok(await containerGone(e.containerId), 'the container is removed after the run');
+      assert.equal(e.pooled, mode === 'pooled', 'ran in the expected kind of container');
     });
   }
 
@@ -53,7 +56,7 @@ describe('execution engine: results and isolation', { concurrency: false }, () =
     assert.equal(e.status, 'timed_out');
     assert.match(e.error, /timed out after 2000 ms/);
     assert.ok(Date.now() - t0 < 20_000, 'the timeout is enforced');
-    assert.equal((await containersOf(e.id)).length, 0);
+    assert.ok(await containerGone(e.containerId));
   });
 
   it('reports an allocation beyond the memory limit as oom_killed', async () => {
@@ -81,7 +84,7 @@ describe('execution engine: results and isolation', { concurrency: false }, () =
     assert.equal(health.status, 200);
     const after = await run(s.api, { language: 'bash', script: 'echo still fine' });
     assert.equal(after.status, 'succeeded');
-    assert.equal((await containersOf(e.id)).length, 0);
+    assert.ok(await containerGone(e.containerId));
   });
 
   it('has a read-only root filesystem and writable, size-limited /work and /tmp', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { containersOf, requireDocker, run, startTestServer, type TestServer, until } from '../helpers.js';
+import { containerExists, containerGone, requireDocker, run, startTestServer, type TestServer, until } from '../helpers.js';
 
 /** Maximum number of intervals that overlap at any instant. */
 function maxOverlap(intervals: [number, number][]): number {
@@ -28,7 +28,10 @@ describe('execution engine: cancel, queueing and concurrency', { concurrency: fa
     assert.equal(r.status, 202);
     const id = r.body.id;
     await until(async () => (await s.api('GET', `/api/v1/executions/${id}`)).body.status === 'running');
-    await until(async () => (await containersOf(id)).length === 1);
+    const containerId = await until(async () => {
+      const e = (await s.api('GET', `/api/v1/executions/${id}`)).body;
+      return e.containerId && (await containerExists(e.containerId)) && e.containerId;
+    });
     const c = await s.api('POST', `/api/v1/executions/${id}/cancel`);
     assert.equal(c.status, 202);
     const final = await until(async () => {
@@ -36,7 +39,7 @@ describe('execution engine: cancel, queueing and concurrency', { concurrency: fa
       return e.status !== 'running' && e;
     });
     assert.equal(final.status, 'cancelled');
-    assert.equal((await containersOf(id)).length, 0);
+    assert.ok(await containerGone(containerId));
     const again = await s.api('POST', `/api/v1/executions/${id}/cancel`);
     assert.equal(again.status, 409);
     assert.equal(again.body.error.code, 'EXECUTION_NOT_CANCELLABLE');

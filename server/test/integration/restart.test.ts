@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { ChildProcess } from 'node:child_process';
-import { apiFor, containersOf, requireDocker, spawnServer, testEnv, until } from '../helpers.js';
+import { apiFor, containerExists, requireDocker, spawnServer, testEnv, until } from '../helpers.js';
 
 describe('durable queue across a server crash', () => {
   const procs: ChildProcess[] = [];
@@ -15,7 +15,10 @@ describe('durable queue across a server crash', () => {
     const api = apiFor(first.url, env.CRONIUM_ADMIN_KEY!);
     const long = await api('POST', '/api/v1/executions', { language: 'bash', script: 'echo working; sleep 1000' });
     await until(async () => (await api('GET', `/api/v1/executions/${long.body.id}`)).body.status === 'running');
-    await until(async () => (await containersOf(long.body.id)).length === 1);
+    const containerId = await until(async () => {
+      const e = (await api('GET', `/api/v1/executions/${long.body.id}`)).body;
+      return e.containerId && (await containerExists(e.containerId)) && e.containerId;
+    });
     const queued = await api('POST', '/api/v1/executions', { language: 'bash', script: 'echo ran after restart' });
     assert.equal(queued.body.status, 'queued');
 
@@ -28,7 +31,7 @@ describe('durable queue across a server crash', () => {
     const interrupted = (await api2('GET', `/api/v1/executions/${long.body.id}`)).body;
     assert.equal(interrupted.status, 'error');
     assert.match(interrupted.error, /restarted while this execution was running/);
-    assert.equal((await containersOf(long.body.id)).length, 0, 'the orphaned container was removed');
+    assert.equal(await containerExists(containerId), false, 'the orphaned container was removed');
 
     const done = await until(async () => {
       const e = (await api2('GET', `/api/v1/executions/${queued.body.id}`)).body;

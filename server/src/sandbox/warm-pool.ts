@@ -1,0 +1,147 @@
+/**
+ * A pool of started, idle sandboxes per key (language), each handed to exactly one execution and never returned:
+ * isolation comes before reuse. The pool refills in the background, never holds more than its size, shrinks to
+ * one per key after a quiet spell, drops members that died, and is drained on shutdown.
+ */
+export interface PoolMember {
+  /** False once the member died or was destroyed; a dead member is never handed out. */
+  alive(): boolean;
+}
+
+export interface WarmPoolOptions<K extends string, T extends PoolMember> {
+  keys: readonly K[];
+  size: number;
+  create(key: K): Promise<T>;
+  destroy(item: T): Promise<void>;
+  /** After this long without a take, a key keeps only one member (0: never shrink). */
+  idleMs?: number;
+  onError?(err: unknown, key: K): void;
+}
+
+export interface PoolStats {
+  size: number;
+  ready: Record<string, number>;
+  starting: Record<string, number>;
+  hits: Record<string, number>;
+  misses: Record<string, number>;
+  failures: Record<string, number>;
+}
+
+export class WarmPool<K extends string, T extends PoolMember> {
+  private readonly ready = new Map<K, T[]>();
+  private readonly starting = new Map<K, number>();
+  private readonly lastTake = new Map<K, number>();
+  private readonly counters = { hits: new Map<K, number>(), misses: new Map<K, number>(), failures: new Map<K, number>() };
+  private readonly failureStreak = new Map<K, number>();
+  private draining = false;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly o: WarmPoolOptions<K, T>) {
+    for (const k of o.keys) {
+      this.ready.set(k, []);
+      this.starting.set(k, 0);
+      this.lastTake.set(k, Date.now());
+    }
+  }
+
+  get enabled(): boolean {
+    return this.o.size > 0;
+  }
+
+  start(intervalMs = 1000): void {
+    if (!this.enabled) return;
+    for (const k of this.o.keys) this.refill(k);
+    this.timer = setInterval(() => {
+      for (const k of this.o.keys) {
+        this.prune(k);
+        this.shrinkIfIdle(k);
+        this.refill(k);
+      }
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  /** The number of members a key should hold now. */
+  target(key: K): number {
+    if (!this.enabled || this.draining) return 0;
+    const idle = this.o.idleMs ?? 0;
+    if (idle > 0 && Date.now() - (this.lastTake.get(key) ?? 0) > idle) return Math.min(1, this.o.size);
+    return this.o.size;
+  }
+
+  /** Hands out a live member, or null (the caller starts a cold one). Triggers a refill either way. */
+  take(key: K): T | null {
+    if (!this.enabled) return null;
+    this.lastTake.set(key, Date.now());
+    const list = this.ready.get(key)!;
+    let item: T | undefined;
+    while ((item = list.shift())) {
+      if (item.alive()) break;
+      void this.o.destroy(item).catch(() => undefined);
+    }
+    const bump = (m: Map<K, number>) => m.set(key, (m.get(key) ?? 0) + 1);
+    bump(item ? this.counters.hits : this.counters.misses);
+    this.refill(key);
+    return item ?? null;
+  }
+
+  private prune(key: K) {
+    const list = this.ready.get(key)!;
+    const dead = list.filter((i) => !i.alive());
+    if (!dead.length) return;
+    this.ready.set(key, list.filter((i) => i.alive()));
+    for (const d of dead) void this.o.destroy(d).catch(() => undefined);
+  }
+
+  private shrinkIfIdle(key: K) {
+    const list = this.ready.get(key)!;
+    const excess = list.length + (this.starting.get(key) ?? 0) - this.target(key);
+    for (let i = 0; i < excess && list.length; i++) void this.o.destroy(list.pop()!).catch(() => undefined);
+  }
+
+  refill(key: K): void {
+    const streak = this.failureStreak.get(key) ?? 0;
+    // A key whose members keep failing to start (a missing image) is retried by the timer, not in a tight loop.
+    const missing = this.target(key) - this.ready.get(key)!.length - (this.starting.get(key) ?? 0);
+    const n = streak > 2 ? Math.min(missing, 1) : missing;
+    for (let i = 0; i < n; i++) {
+      this.starting.set(key, (this.starting.get(key) ?? 0) + 1);
+      void this.o
+        .create(key)
+        .then(async (item) => {
+          this.failureStreak.set(key, 0);
+          if (this.draining || this.ready.get(key)!.length >= this.target(key)) await this.o.destroy(item);
+          else this.ready.get(key)!.push(item);
+        })
+        .catch((err: unknown) => {
+          this.failureStreak.set(key, streak + 1);
+          this.counters.failures.set(key, (this.counters.failures.get(key) ?? 0) + 1);
+          this.o.onError?.(err, key);
+        })
+        .finally(() => this.starting.set(key, (this.starting.get(key) ?? 1) - 1));
+    }
+  }
+
+  stats(): PoolStats {
+    const rec = (m: Map<K, number>) => Object.fromEntries(this.o.keys.map((k) => [k, m.get(k) ?? 0]));
+    return {
+      size: this.o.size,
+      ready: Object.fromEntries(this.o.keys.map((k) => [k, this.ready.get(k)!.filter((i) => i.alive()).length])),
+      starting: rec(this.starting),
+      hits: rec(this.counters.hits),
+      misses: rec(this.counters.misses),
+      failures: rec(this.counters.failures),
+    };
+  }
+
+  /** Stops refilling and destroys every idle member; waits for those still starting. */
+  async drain(): Promise<void> {
+    this.draining = true;
+    if (this.timer) clearInterval(this.timer);
+    const all = [...this.ready.values()].flat();
+    for (const k of this.o.keys) this.ready.set(k, []);
+    await Promise.all(all.map((i) => this.o.destroy(i).catch(() => undefined)));
+    const deadline = Date.now() + 15_000;
+    while ([...this.starting.values()].some((n) => n > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { WarmPool } from '../../src/sandbox/warm-pool.js';
+
+class Fake {
+  dead = false;
+  destroyed = false;
+  constructor(readonly id: number) {}
+  alive() {
+    return !this.dead && !this.destroyed;
+  }
+}
+
+function pool(size: number, opts: { idleMs?: number; failFirst?: number; delayMs?: number } = {}) {
+  let n = 0;
+  let fail = opts.failFirst ?? 0;
+  const created: Fake[] = [];
+  const p = new WarmPool<'bash' | 'python', Fake>({
+    keys: ['bash', 'python'],
+    size,
+    idleMs: opts.idleMs,
+    create: async () => {
+      await new Promise((r) => setTimeout(r, opts.delayMs ?? 1));
+      if (fail-- > 0) throw new Error('image missing');
+      const f = new Fake(++n);
+      created.push(f);
+      return f;
+    },
+    destroy: async (f) => {
+      f.destroyed = true;
+    },
+  });
+  return { p, created };
+}
+
+const settle = (ms = 30) => new Promise((r) => setTimeout(r, ms));
+
+describe('WarmPool', () => {
+  it('fills each key to its size and never above it', async () => {
+    const { p, created } = pool(3);
+    p.start(10_000);
+    p.refill('bash');
+    p.refill('bash');
+    await settle();
+    assert.deepEqual(p.stats().ready, { bash: 3, python: 3 });
+    assert.equal(created.length, 6, 'repeated refills do not overshoot');
+    await p.drain();
+  });
+
+  it('hands each member out once and refills behind it', async () => {
+    const { p } = pool(2);
+    p.start(10_000);
+    await settle();
+    const a = p.take('bash');
+    const b = p.take('bash');
+    const c = p.take('bash');
+    assert.ok(a && b && a !== b);
+    assert.equal(c, null, 'an empty pool answers null: the caller starts a cold container');
+    await settle();
+    assert.equal(p.stats().ready.bash, 2);
+    assert.deepEqual(p.stats().hits, { bash: 2, python: 0 });
+    assert.deepEqual(p.stats().misses, { bash: 1, python: 0 });
+    const d = p.take('bash');
+    assert.ok(d && d !== a && d !== b, 'a member is never handed out twice');
+    await p.drain();
+  });
+
+  it('skips and replaces a member that died while waiting', async () => {
+    const { p } = pool(1);
+    p.start(10_000);
+    await settle();
+    const first = p.take('python')!;
+    await settle();
+    const waiting = p.stats().ready.python;
+    assert.equal(waiting, 1);
+    // Kill the waiting member: the next take must not return it.
+    const internal = (p as unknown as { ready: Map<string, Fake[]> }).ready.get('python')![0]!;
+    internal.dead = true;
+    assert.notEqual(internal, first);
+    assert.equal(p.take('python'), null);
+    assert.ok(internal.destroyed, 'the dead member was cleaned up');
+    await settle();
+    assert.equal(p.stats().ready.python, 1, 'and replaced');
+    await p.drain();
+  });
+
+  it('shrinks to one member per key when idle', async () => {
+    const { p } = pool(3, { idleMs: 20 });
+    p.start(10);
+    await settle(15);
+    await settle(80);
+    assert.deepEqual(p.stats().ready, { bash: 1, python: 1 });
+    p.take('bash');
+    await settle(15);
+    assert.equal(p.target('bash'), 3, 'a take makes it grow back');
+    await p.drain();
+  });
+
+  it('drains every member and stops refilling', async () => {
+    const { p, created } = pool(2, { delayMs: 5 });
+    p.start(10_000);
+    await settle(2);
+    await p.drain();
+    await settle(20);
+    assert.ok(created.every((f) => f.destroyed), 'members still starting at drain time are destroyed too');
+    assert.deepEqual(p.stats().ready, { bash: 0, python: 0 });
+    assert.equal(p.take('bash'), null);
+  });
+
+  it('counts failed starts and keeps going', async () => {
+    const { p } = pool(1, { failFirst: 2 });
+    p.start(10);
+    await settle(80);
+    assert.ok(p.stats().failures.bash + p.stats().failures.python >= 2);
+    assert.deepEqual(p.stats().ready, { bash: 1, python: 1 });
+    await p.drain();
+  });
+
+  it('is off with size 0', () => {
+    const { p } = pool(0);
+    p.start();
+    assert.equal(p.enabled, false);
+    assert.equal(p.take('bash'), null);
+  });
+});
