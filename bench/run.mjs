@@ -1,0 +1,259 @@
+// `npm run bench`: measures Cronium Sandbox on this machine against a baseline taken in the same run
+// (a bare `docker run --rm` of the bash runtime image on the sandbox network) and prints a table; writes
+// bench/results/latest.json and bench/results/latest.png. Numbers only, never pass/fail.
+import { execFile, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
+const root = path.resolve(new URL('..', import.meta.url).pathname);
+const RUNS = Number(process.env.BENCH_RUNS ?? 20);
+const BURST = Number(process.env.BENCH_BURST ?? 200);
+const NETWORK = process.env.CRONIUM_SANDBOX_NETWORK ?? 'cronium-sandbox';
+const LANGS = ['bash', 'python', 'node'];
+const HELLO = { bash: 'echo hello', python: 'print("hello")', node: 'console.log("hello")' };
+
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : NaN;
+};
+const summary = (xs) => ({ n: xs.length, p50: pct(xs, 50), p95: pct(xs, 95), p99: pct(xs, 99), min: Math.min(...xs), max: Math.max(...xs) });
+const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
+const sleep = (n) => new Promise((r) => setTimeout(r, n));
+const log = (...a) => console.error('[bench]', ...a);
+
+async function baseline() {
+  const args = ['run', '--rm', '--network', NETWORK, '--entrypoint', '/bin/true', 'cronium/runtime-bash:latest'];
+  await exec('docker', args); // warm the page cache
+  const xs = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = process.hrtime.bigint();
+    await exec('docker', args);
+    xs.push(ms(t0));
+  }
+  return summary(xs);
+}
+
+async function startServer(extraEnv) {
+  const env = {
+    ...process.env,
+    CRONIUM_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-bench-')),
+    CRONIUM_PORT: '0',
+    CRONIUM_RUNTIME_PORT: '0',
+    CRONIUM_EGRESS_PORT: '0',
+    CRONIUM_NODE_ID: `bench-${crypto.randomBytes(3).toString('hex')}`,
+    CRONIUM_ADMIN_KEY: `csk_bench_${crypto.randomBytes(16).toString('hex')}`,
+    CRONIUM_LOG_LEVEL: 'warn',
+    CRONIUM_MAX_QUEUE: '10000',
+    ...extraEnv,
+  };
+  const proc = spawn(process.execPath, [path.join(root, 'server/dist/main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout.on('data', (d) => (out += d));
+  proc.stderr.on('data', (d) => (out += d));
+  const url = await new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 90_000);
+    const check = () => {
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve(m[1]);
+      }
+    };
+    proc.stdout.on('data', check);
+    proc.once('exit', (c) => reject(new Error(`server exited ${c}:\n${out}`)));
+  });
+  const key = env.CRONIUM_ADMIN_KEY;
+  const api = async (method, p, body) => {
+    const res = await fetch(url + p, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return res.json();
+  };
+  const stop = async () => {
+    proc.kill('SIGTERM');
+    await new Promise((r) => proc.once('exit', r));
+    fs.rmSync(env.CRONIUM_DATA_DIR, { recursive: true, force: true });
+  };
+  return { proc, url, api, stop };
+}
+
+async function latencies(server, { expectPooled, poolSize }) {
+  const result = {};
+  for (const language of LANGS) {
+    const xs = [];
+    let pooledCount = 0;
+    await server.api('POST', '/api/v1/executions', { language, script: HELLO[language], wait: true }); // first run: page cache
+    for (let i = 0; i < RUNS; i++) {
+      if (expectPooled) {
+        // Measure a warm start each time: wait until the pool has refilled.
+        for (let w = 0; w < 200; w++) {
+          const h = await server.api('GET', '/health');
+          if (h.pool?.ready?.[language] >= poolSize) break;
+          await sleep(50);
+        }
+      }
+      const t0 = process.hrtime.bigint();
+      const e = await server.api('POST', '/api/v1/executions', { language, script: HELLO[language], wait: true });
+      xs.push(ms(t0));
+      if (e.status !== 'succeeded') throw new Error(`${language} hello world ended ${e.status}: ${e.error}`);
+      if (e.pooled) pooledCount++;
+    }
+    result[language] = { ...summary(xs), pooled: pooledCount };
+    log(`${expectPooled ? 'warm' : 'cold'} ${language}: p50 ${result[language].p50.toFixed(0)} ms (${pooledCount}/${RUNS} pooled)`);
+  }
+  return result;
+}
+
+async function throughput(server) {
+  let peakKb = 0;
+  const sampler = setInterval(() => {
+    try {
+      const status = fs.readFileSync(`/proc/${server.proc.pid}/status`, 'utf8');
+      peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
+    } catch {
+      /* gone */
+    }
+  }, 100);
+  const t0 = Date.now();
+  const accepted = await Promise.all(
+    Array.from({ length: BURST }, () => server.api('POST', '/api/v1/executions', { language: 'bash', script: HELLO.bash })),
+  );
+  const ids = accepted.map((a) => a.id);
+  const done = new Map();
+  while (done.size < ids.length) {
+    const page = await server.api('GET', `/api/v1/executions?limit=200&status=succeeded,failed,error,timed_out,cancelled,oom_killed`);
+    for (const e of page.items) if (ids.includes(e.id)) done.set(e.id, e);
+    if (done.size < ids.length) await sleep(250);
+  }
+  const wall = (Math.max(...[...done.values()].map((e) => Date.parse(e.finishedAt))) - t0) / 1000;
+  clearInterval(sampler);
+  const lat = [...done.values()].map((e) => Date.parse(e.finishedAt) - Date.parse(e.createdAt));
+  const ok = [...done.values()].filter((e) => e.status === 'succeeded').length;
+  return {
+    executions: BURST,
+    succeeded: ok,
+    pooled: [...done.values()].filter((e) => e.pooled).length,
+    wallSeconds: wall,
+    perSecond: BURST / wall,
+    latency: summary(lat),
+    serverPeakRssMiB: peakKb / 1024,
+  };
+}
+
+async function chart(results, file) {
+  let chromium;
+  try {
+    ({ chromium } = await import('playwright-core'));
+  } catch {
+    log('playwright-core is not installed: no PNG chart');
+    return false;
+  }
+  if (!fs.existsSync('/usr/bin/chromium')) {
+    log('/usr/bin/chromium is missing: no PNG chart');
+    return false;
+  }
+  const bars = [
+    ['baseline docker run', results.baseline.p50, results.baseline.p95],
+    ...LANGS.map((l) => [`cold ${l}`, results.cold[l].p50, results.cold[l].p95]),
+    ...LANGS.map((l) => [`warm ${l}`, results.warm[l].p50, results.warm[l].p95]),
+  ];
+  const max = Math.max(...bars.map((b) => b[2])) * 1.1;
+  const rows = bars
+    .map(([name, p50, p95], i) => {
+      const y = 40 + i * 34;
+      const color = name.startsWith('baseline') ? '#64748b' : name.startsWith('cold') ? '#2563eb' : '#16a34a';
+      return `<text x="190" y="${y + 16}" text-anchor="end">${name}</text>
+        <rect x="200" y="${y}" width="${(p95 / max) * 560}" height="22" fill="${color}" opacity="0.3"/>
+        <rect x="200" y="${y}" width="${(p50 / max) * 560}" height="22" fill="${color}"/>
+        <text x="${205 + (p95 / max) * 560}" y="${y + 16}">${p50.toFixed(0)} / ${p95.toFixed(0)} ms</text>`;
+    })
+    .join('');
+  const t = results.throughput;
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="900" height="${90 + bars.length * 34}" font-family="sans-serif" font-size="13">
+    <rect width="100%" height="100%" fill="white"/>
+    <text x="20" y="24" font-size="16" font-weight="bold">Cronium Sandbox: hello world latency, p50 (solid) / p95 (light), ${results.machine}</text>
+    ${rows}
+    <text x="20" y="${70 + bars.length * 34}">throughput: ${t.perSecond.toFixed(1)} executions/s for ${t.executions} at once; p50/p95/p99 ${t.latency.p50}/${t.latency.p95}/${t.latency.p99} ms; server peak RSS ${t.serverPeakRssMiB.toFixed(0)} MiB</text>
+  </svg>`;
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = await browser.newPage({ viewport: { width: 900, height: 90 + bars.length * 34 } });
+  await page.setContent(`<html><body style="margin:0">${svg}</body></html>`);
+  await page.screenshot({ path: file });
+  await browser.close();
+  return true;
+}
+
+async function main() {
+  if (!fs.existsSync(path.join(root, 'server/dist/main.js'))) throw new Error('build first: npm run build');
+  const results = {
+    date: new Date().toISOString(),
+    machine: `${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`,
+    runs: RUNS,
+  };
+  log(`baseline: docker run --rm --network ${NETWORK} cronium/runtime-bash true, ${RUNS} runs`);
+  results.baseline = await baseline();
+
+  log('cold starts (pool off)');
+  let server = await startServer({ CRONIUM_POOL_SIZE: '0' });
+  try {
+    results.cold = await latencies(server, { expectPooled: false });
+  } finally {
+    await server.stop();
+  }
+
+  const poolSize = Number(process.env.BENCH_POOL_SIZE ?? 4);
+  log(`warm starts (pool of ${poolSize} per language)`);
+  server = await startServer({ CRONIUM_POOL_SIZE: String(poolSize), CRONIUM_MAX_CONCURRENCY: process.env.BENCH_CONCURRENCY ?? '8', CRONIUM_MAX_CONCURRENCY_PER_USER: '1000' });
+  try {
+    results.warm = await latencies(server, { expectPooled: true, poolSize });
+    log(`throughput: ${BURST} bash hello worlds submitted at once`);
+    results.throughput = await throughput(server);
+  } finally {
+    await server.stop();
+  }
+
+  const b = results.baseline.p50;
+  results.ratios = Object.fromEntries(
+    LANGS.flatMap((l) => [
+      [`cold_${l}_vs_baseline`, results.cold[l].p50 / b],
+      [`warm_${l}_vs_baseline`, results.warm[l].p50 / b],
+    ]),
+  );
+
+  const f = (x) => (Number.isFinite(x) ? x.toFixed(0).padStart(7) : '      -');
+  const lines = [
+    '',
+    `Cronium Sandbox benchmark — ${results.machine}, ${RUNS} runs each, ${results.date}`,
+    '',
+    'case                         p50 ms   p95 ms   p99 ms   p50 / baseline',
+    `baseline docker run --rm    ${f(results.baseline.p50)}  ${f(results.baseline.p95)}  ${f(results.baseline.p99)}          1.00`,
+    ...LANGS.map((l) => `cold ${l.padEnd(22)} ${f(results.cold[l].p50)}  ${f(results.cold[l].p95)}  ${f(results.cold[l].p99)}          ${(results.cold[l].p50 / b).toFixed(2)}`),
+    ...LANGS.map((l) => `warm ${l.padEnd(22)} ${f(results.warm[l].p50)}  ${f(results.warm[l].p95)}  ${f(results.warm[l].p99)}          ${(results.warm[l].p50 / b).toFixed(2)}  (${results.warm[l].pooled}/${RUNS} pooled)`),
+    '',
+    `throughput: ${results.throughput.executions} at once → ${results.throughput.perSecond.toFixed(1)} executions/s (${results.throughput.succeeded} succeeded, ${results.throughput.pooled} pooled), ` +
+      `submit→finish p50 ${results.throughput.latency.p50} ms, p95 ${results.throughput.latency.p95} ms, p99 ${results.throughput.latency.p99} ms`,
+    `server peak RSS during the throughput run: ${results.throughput.serverPeakRssMiB.toFixed(0)} MiB`,
+    '',
+  ];
+  console.log(lines.join('\n'));
+  const dir = path.join(root, 'bench/results');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(results, null, 2));
+  fs.writeFileSync(path.join(dir, 'latest.txt'), lines.join('\n'));
+  if (await chart(results, path.join(dir, 'latest.png'))) console.log(`chart: bench/results/latest.png`);
+  console.log('json:  bench/results/latest.json');
+}
+
+main().catch((err) => {
+  console.error('bench failed:', err);
+  process.exit(1);
+});
