@@ -22,11 +22,12 @@ function newestMtime(dir) {
   return newest;
 }
 
-/** Builds the TypeScript workspaces when their output is missing or older than their sources. */
-export function buildIfStale() {
-  const stale = (src, out) => !fs.existsSync(path.join(root, out)) || newestMtime(path.join(root, src)) > newestMtime(path.join(root, path.dirname(out)));
-  if (stale('sdk-node/src', 'sdk-node/dist/package.json') && stale('sdk-node/src', 'sdk-node/dist')) run('npm', ['run', 'build', '-w', 'sdk-node']);
-  if (stale('server/src', 'server/dist/main.js')) run('npm', ['run', 'build', '-w', 'server']);
+/** Builds the workspaces whose output is missing or older than their sources. */
+export function buildIfStale({ web = false } = {}) {
+  const stale = (src, out) => !fs.existsSync(path.join(root, out)) || newestMtime(path.join(root, src)) > newestMtime(path.join(root, out));
+  if (stale('sdk-node/src', 'sdk-node/dist')) run('npm', ['run', 'build', '-w', 'sdk-node']);
+  if (stale('server/src', 'server/dist')) run('npm', ['run', 'build', '-w', 'server']);
+  if (web && stale('web/app', 'web/build')) run('npm', ['run', 'build', '-w', 'web']);
 }
 
 export function hostSetup(extra = []) {

@@ -9,6 +9,7 @@ import { buildIfStale, hostSetup, root, run } from './lib.mjs';
 hostSetup(['--test']);
 buildIfStale();
 run('npx', ['tsc', '-p', 'server/tsconfig.json', '--noEmit']);
+run('npm', ['run', 'typecheck', '-w', 'web']);
 run('bash', ['runtime-images/build.sh']);
 
 const list = (dir, re) =>
@@ -28,6 +29,7 @@ const files = only.length
       ...list('sdk-node/test', /\.test\.mjs$/),
       ...list('sdk-bash/test', /\.test\.mjs$/),
       ...list('sdk-python/tests', /\.test\.mjs$/),
+      ...list('web/test', /\.test\.ts$/),
       ...list('server/test/integration', /\.test\.ts$/),
     ];
 

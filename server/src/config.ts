@@ -79,7 +79,7 @@ const envSchema = z.object({
     .string()
     .default('')
     .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)),
-  CRONIUM_EGRESS_FIREWALL: z.enum(['auto', 'off']).default('auto'),
+  CRONIUM_EGRESS_FIREWALL: z.enum(['auto', 'off', 'external']).default('auto'),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -133,7 +133,7 @@ export interface Config {
     maxVariableBytes: number;
     maxSecretBytes: number;
   };
-  egress: { blockedPorts: number[]; port: number; allowCidrs: string[]; firewall: 'auto' | 'off' };
+  egress: { blockedPorts: number[]; port: number; allowCidrs: string[]; firewall: 'auto' | 'off' | 'external' };
 }
 
 export class ConfigError extends Error {
@@ -167,6 +167,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       CRONIUM_JWT_SECRET: e.CRONIUM_JWT_SECRET,
     })) {
       if (value && /change-?me|example|default/i.test(value)) problems.push(`${name} still has a placeholder value`);
+    }
+    if (e.DATABASE_URL && /change-?me|example|default/i.test(decodeURIComponent(new URL(e.DATABASE_URL).password))) {
+      problems.push('DATABASE_URL still has a placeholder password');
     }
   }
   if (problems.length) throw new ConfigError(problems);

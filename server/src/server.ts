@@ -70,6 +70,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
     });
     await driver.ping();
     const network = await driver.ensureNetwork();
+    // A network made by someone else (compose, an admin) must give the same isolation as ours.
+    if (!network.internal || network.icc) {
+      throw new Error(`the sandbox network ${network.name} must be internal with inter-container traffic disabled (Internal: true, com.docker.network.bridge.enable_icc=false)`);
+    }
     const { gvisor } = await driver.capabilities();
     const missing = await driver.missingImages();
     if (missing.length) log.warn({ missing }, 'runtime images are missing: executions in those languages will fail until "npm run images" builds them');

@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/pglite';
@@ -7,10 +9,27 @@ import { migrate } from 'drizzle-orm/pglite/migrator';
 import * as schema from './schema.js';
 import { type DatabaseDriver, type Db, migrationsFolder } from './driver.js';
 
+/**
+ * PGlite's defaults size shared_buffers for a database server (128 MB); an embedded queue needs far less, and
+ * the server's resident memory is one of our targets.
+ */
+const startParams = [...((PGlite as unknown as { defaultStartParams?: string[] }).defaultStartParams ?? []), '-c', 'shared_buffers=16MB'];
+
+/**
+ * initdb inside PGlite leaves its WebAssembly memory grown to ~750 MB for the life of the process, so a new
+ * data directory is initialised in a short-lived child process and only opened here.
+ */
+async function initInChild(dir: string): Promise<void> {
+  const url = import.meta.resolve('@electric-sql/pglite');
+  const code = `const { PGlite } = await import(${JSON.stringify(url)}); const c = await PGlite.create(${JSON.stringify(dir)}); await c.close();`;
+  await promisify(execFile)(process.execPath, ['--input-type=module', '-e', code], { timeout: 120_000 });
+}
+
 export async function openPglite(dataDir: string): Promise<DatabaseDriver> {
   const dir = path.join(dataDir, 'pgdata');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const client = await PGlite.create(dir);
+  if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) await initInChild(dir);
+  const client = await PGlite.create(dir, { startParams });
   const db = drizzle(client, { schema });
   return {
     kind: 'pglite',

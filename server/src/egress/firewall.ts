@@ -5,6 +5,7 @@ const run = promisify(execFile);
 
 export type FirewallState =
   | { mode: 'iptables'; installed: true; bridge: string; chain: string; allowedPorts: number[] }
+  | { mode: 'external'; installed: true; reason: string }
   | { mode: 'off' | 'unavailable'; installed: false; reason: string };
 
 /**
@@ -17,7 +18,7 @@ export class SandboxFirewall {
   private state: FirewallState = { mode: 'off', installed: false, reason: 'not installed yet' };
 
   constructor(
-    private readonly opts: { bridge: string; networkId: string; ports: number[]; mode: 'auto' | 'off' },
+    private readonly opts: { bridge: string; networkId: string; ports: number[]; mode: 'auto' | 'off' | 'external' },
   ) {}
 
   get status(): FirewallState {
@@ -29,6 +30,10 @@ export class SandboxFirewall {
   }
 
   async install(): Promise<FirewallState> {
+    if (this.opts.mode === 'external') {
+      this.state = { mode: 'external', installed: true, reason: 'guarded outside the server (compose: the netguard service)' };
+      return this.state;
+    }
     if (this.opts.mode === 'off') {
       this.state = { mode: 'off', installed: false, reason: 'disabled by CRONIUM_EGRESS_FIREWALL=off' };
       return this.state;
@@ -62,7 +67,7 @@ export class SandboxFirewall {
 
   /** Removes this server's ACCEPT rules; the DROP stays, so the host remains guarded while no server runs. */
   async uninstall(): Promise<void> {
-    if (!this.state.installed) return;
+    if (this.state.mode !== 'iptables') return;
     for (const port of this.opts.ports) {
       await run('iptables', ['-w', '-D', this.chain, '-p', 'tcp', '--dport', String(port), '-j', 'ACCEPT']).catch(() => undefined);
     }

@@ -96,6 +96,7 @@ export class DockerDriver implements SandboxDriver {
         subnet: cfg?.Subnet ?? null,
         gateway: cfg?.Gateway ?? null,
         bridge: n.Options?.['com.docker.network.bridge.name'] ?? `br-${n.Id.slice(0, 12)}`,
+        icc: n.Options?.['com.docker.network.bridge.enable_icc'] !== 'false',
       };
     };
     try {

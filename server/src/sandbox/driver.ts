@@ -60,6 +60,8 @@ export interface SandboxNetworkInfo {
   internal: boolean;
   /** The host-side bridge interface. */
   bridge: string;
+  /** Whether containers on it may talk to each other (must be false). */
+  icc: boolean;
 }
 
 /** A place to run untrusted scripts. Docker is the implementation; the interface keeps the engine independent of it. */

@@ -122,4 +122,17 @@ describe('public API: bad requests get clear errors', { concurrency: false }, ()
     assert.equal(o.body.openapi, '3.1.0');
     assert.ok(o.body.paths['/api/v1/executions'].post);
   });
+
+  it('computes the overview numbers in the database, scoped to the caller', async () => {
+    const mine = await s.api('GET', '/api/v1/stats?hours=24', undefined, userKey);
+    assert.equal(mine.status, 200);
+    assert.equal(mine.body.scope, 'mine');
+    assert.equal(mine.body.perHour.length, 24);
+    const all = await s.api('GET', '/api/v1/stats?hours=24');
+    assert.equal(all.body.scope, 'all');
+    assert.ok(all.body.total >= mine.body.total);
+    assert.equal(all.body.perHour.reduce((n: number, h: any) => n + h.total, 0), all.body.total);
+    assert.ok(all.body.successRate === null || (all.body.successRate >= 0 && all.body.successRate <= 1));
+    assert.equal((await s.api('GET', '/api/v1/stats?hours=0')).status, 400);
+  });
 });

@@ -1,0 +1,321 @@
+/**
+ * Form parsing and validation for the actions: pure functions from FormData to the API's request bodies, with a
+ * message per field. The server validates again; these catch the obvious mistakes before a round trip and give
+ * messages in the form's own terms (seconds, one host per line…).
+ */
+import type { FieldErrors } from './errors';
+import { type CreateExecutionBody, type ExecutionPolicy, type Language, isLanguage } from './types';
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; errors: FieldErrors };
+
+type FormLike = Pick<FormData, 'get' | 'getAll'>;
+
+/** A form value as a trimmed string ('' when missing or a file). */
+export function str(form: FormLike, name: string): string {
+  const v = form.get(name);
+  return typeof v === 'string' ? v.trim() : '';
+}
+
+/** A form value exactly as typed (scripts keep their whitespace). */
+export function raw(form: FormLike, name: string): string {
+  const v = form.get(name);
+  return typeof v === 'string' ? v : '';
+}
+
+export function checkbox(form: FormLike, name: string): boolean {
+  const v = form.get(name);
+  return v === 'on' || v === 'true' || v === '1';
+}
+
+export type JsonResult = { ok: true; value: unknown; empty: boolean } | { ok: false; error: string };
+
+/** Parses JSON typed into a form; the message names the line and column when JSON.parse gives a position. */
+export function parseJson(text: string): JsonResult {
+  if (!text.trim()) return { ok: true, value: undefined, empty: true };
+  try {
+    return { ok: true, value: JSON.parse(text), empty: false };
+  } catch (err) {
+    const msg = (err as Error).message;
+    const pos = /position (\d+)/.exec(msg);
+    if (pos) {
+      const at = Number(pos[1]);
+      const before = text.slice(0, at).split('\n');
+      return { ok: false, error: `not valid JSON (line ${before.length}, column ${before[before.length - 1]!.length + 1})` };
+    }
+    return { ok: false, error: 'not valid JSON' };
+  }
+}
+
+export type NumberResult = { ok: true; value: number | undefined } | { ok: false; error: string };
+
+/** An optional number field: '' is undefined; otherwise a finite number within [min, max], an integer if asked. */
+export function parseNumber(text: string, opts: { integer?: boolean; min?: number; max?: number } = {}): NumberResult {
+  const t = text.trim();
+  if (!t) return { ok: true, value: undefined };
+  if (!/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(t)) return { ok: false, error: 'enter a number' };
+  const n = Number(t);
+  if (!Number.isFinite(n)) return { ok: false, error: 'enter a number' };
+  if (opts.integer && !Number.isInteger(n)) return { ok: false, error: 'enter a whole number' };
+  if (opts.min !== undefined && n < opts.min) return { ok: false, error: `must be at least ${opts.min}` };
+  if (opts.max !== undefined && n > opts.max) return { ok: false, error: `must be at most ${opts.max}` };
+  return { ok: true, value: n };
+}
+
+/** Items typed one per line or separated by commas: trimmed, without blanks and duplicates, in order. */
+export function parseList(text: string): string[] {
+  return [
+    ...new Set(
+      text
+        .split(/[\n,]/)
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
+}
+
+const HOST_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+
+/**
+ * Checks an egress host or pattern as typed: `example.com`, `*.example.com`, `api.example.com:443`, an IPv4
+ * address, a bracketed or bare IPv6 address or a CIDR range. Returns a message, or null when it looks right.
+ * The server has the last word (it knows its own pattern rules); this catches URLs and typos.
+ */
+export function hostPatternProblem(p: string): string | null {
+  if (!p) return 'enter a host name';
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(p)) return 'enter a host name, not a URL (leave out http:// or https://)';
+  if (/[\s/?#@]/.test(p) && !/^[0-9a-f:.]+\/\d{1,3}$/i.test(p)) return 'enter a host name only, without spaces, paths or credentials';
+  if (p.length > 253) return 'is too long for a host name';
+  let host = p;
+  // host:port (not for IPv6)
+  const withPort = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(p);
+  if (withPort) {
+    const port = Number(withPort[2]);
+    if (port < 1 || port > 65535) return 'the port must be between 1 and 65535';
+    host = withPort[1]!;
+  }
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  if (host.includes(':')) return /^[0-9a-f:.]+(\/\d{1,3})?$/i.test(host) ? null : 'is not a valid IPv6 address';
+  if (/^[\d.]+(\/\d{1,2})?$/.test(host)) {
+    const [addr, bits] = host.split('/');
+    const octets = addr!.split('.');
+    if (octets.length !== 4 || octets.some((o) => o === '' || Number(o) > 255)) return 'is not a valid IPv4 address';
+    if (bits !== undefined && Number(bits) > 32) return 'the prefix length must be at most 32';
+    return null;
+  }
+  const labels = host.split('.');
+  const [first, ...rest] = labels;
+  if (first === '*' && rest.length === 0) return 'a lone * would allow every host; name a domain, like *.example.com';
+  for (const label of first === '*' ? rest : labels) {
+    if (!HOST_LABEL.test(label)) return label.includes('*') ? 'a * may only stand as the whole first label, like *.example.com' : 'is not a valid host name';
+  }
+  return null;
+}
+
+/** Ports typed as "443, 8443": each 1..65535; empty means any port. */
+export function parsePorts(text: string): { ok: true; value: number[] | undefined } | { ok: false; error: string } {
+  const items = parseList(text);
+  if (!items.length) return { ok: true, value: undefined };
+  const ports: number[] = [];
+  for (const item of items) {
+    if (!/^\d{1,5}$/.test(item) || Number(item) < 1 || Number(item) > 65535) return { ok: false, error: `"${item}" is not a port between 1 and 65535` };
+    ports.push(Number(item));
+  }
+  return { ok: true, value: [...new Set(ports)] };
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Environment variables typed as KEY=value lines (blank lines and # comments ignored). */
+export function parseEnv(text: string): { ok: true; value: Record<string, string> | undefined } | { ok: false; error: string } {
+  const env: Record<string, string> = {};
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.replace(/\r$/, '');
+    if (!line.trim() || line.trim().startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    if (eq < 0) return { ok: false, error: `line ${i + 1}: write NAME=value` };
+    const name = line.slice(0, eq).trim();
+    if (!ENV_NAME.test(name)) return { ok: false, error: `line ${i + 1}: "${name}" is not a valid variable name` };
+    env[name] = line.slice(eq + 1);
+  }
+  return { ok: true, value: Object.keys(env).length ? env : undefined };
+}
+
+export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
+export const VARIABLE_KEY = /^[A-Za-z0-9_.:-]{1,200}$/;
+
+/** The Run form → POST /api/v1/executions. Field names: language, script, input, timeout (seconds), memoryMb, cpus, pids, isolation, egress, secrets, env. */
+export function parseRunForm(form: FormLike): Parsed<CreateExecutionBody> {
+  const errors: FieldErrors = {};
+  const language = str(form, 'language');
+  if (!isLanguage(language)) errors.language = 'choose Bash, Python or Node.js';
+  const script = raw(form, 'script').replace(/\r\n/g, '\n');
+  if (!script.trim()) errors.script = 'write a script to run';
+
+  const body: CreateExecutionBody = { language: language as Language, script };
+  const input = parseJson(raw(form, 'input'));
+  if (!input.ok) errors.input = input.error;
+  else if (!input.empty) body.input = input.value;
+
+  const timeout = parseNumber(str(form, 'timeout'), { min: 0.1, max: 24 * 3600 });
+  if (!timeout.ok) errors.timeout = timeout.error;
+  else if (timeout.value !== undefined) body.timeoutMs = Math.round(timeout.value * 1000);
+
+  const resources: NonNullable<CreateExecutionBody['resources']> = {};
+  const memory = parseNumber(str(form, 'memoryMb'), { integer: true, min: 16 });
+  if (!memory.ok) errors.memoryMb = memory.error;
+  else if (memory.value !== undefined) resources.memoryMb = memory.value;
+  const cpus = parseNumber(str(form, 'cpus'), { min: 0.01, max: 64 });
+  if (!cpus.ok) errors.cpus = cpus.error;
+  else if (cpus.value !== undefined) resources.cpus = cpus.value;
+  const pids = parseNumber(str(form, 'pids'), { integer: true, min: 8 });
+  if (!pids.ok) errors.pids = pids.error;
+  else if (pids.value !== undefined) resources.pids = pids.value;
+  if (Object.keys(resources).length) body.resources = resources;
+
+  const isolation = str(form, 'isolation');
+  if (isolation === 'standard' || isolation === 'gvisor') body.isolation = isolation;
+  else if (isolation && isolation !== 'default') errors.isolation = 'choose the default, standard or gVisor';
+
+  const hosts = parseList(raw(form, 'egress'));
+  const badHost = hosts.map((h) => [h, hostPatternProblem(h)] as const).find(([, p]) => p);
+  if (badHost) errors.egress = `${badHost[0]}: ${badHost[1]}`;
+  else if (hosts.length) body.egress = { allow: hosts };
+
+  const secrets = [...new Set(form.getAll('secrets').filter((s): s is string => typeof s === 'string' && s.trim() !== '').map((s) => s.trim()))];
+  const badSecret = secrets.find((s) => !SECRET_NAME.test(s));
+  if (badSecret) errors.secrets = `"${badSecret}" is not a secret name`;
+  else if (secrets.length) body.secrets = secrets;
+
+  const env = parseEnv(raw(form, 'env'));
+  if (!env.ok) errors.env = env.error;
+  else if (env.value) body.env = env.value;
+
+  return Object.keys(errors).length ? { ok: false, errors } : { ok: true, value: body };
+}
+
+export interface SettingsPatch {
+  executionPolicy?: ExecutionPolicy;
+  defaultIsolation?: 'standard' | 'gvisor';
+  allowIsolationChoice?: boolean;
+  allowExecutionEgressRules?: boolean;
+  maxConcurrency?: number;
+  maxConcurrencyPerUser?: number;
+  maxQueue?: number;
+  defaultLimits?: Partial<Record<'timeoutMs' | 'memoryMb' | 'cpus' | 'pids', number>>;
+  maxLimits?: Partial<Record<'timeoutMs' | 'memoryMb' | 'cpus' | 'pids', number>>;
+}
+
+const LIMIT_RULES = {
+  timeoutMs: { integer: true, min: 100 },
+  memoryMb: { integer: true, min: 16 },
+  cpus: { min: 0.01, max: 64 },
+  pids: { integer: true, min: 8 },
+} as const;
+
+/** The Settings form → PATCH /api/v1/settings. Blank number fields are left unchanged; the checkboxes are always sent. */
+export function parseSettingsForm(form: FormLike): Parsed<SettingsPatch> {
+  const errors: FieldErrors = {};
+  const patch: SettingsPatch = {};
+  const policy = str(form, 'executionPolicy');
+  if (policy === 'disabled' || policy === 'admin_only' || policy === 'all_users') patch.executionPolicy = policy;
+  else errors.executionPolicy = 'choose who may run executions';
+  const iso = str(form, 'defaultIsolation');
+  if (iso === 'standard' || iso === 'gvisor') patch.defaultIsolation = iso;
+  else if (iso) errors.defaultIsolation = 'choose standard or gVisor';
+  patch.allowIsolationChoice = checkbox(form, 'allowIsolationChoice');
+  patch.allowExecutionEgressRules = checkbox(form, 'allowExecutionEgressRules');
+  for (const [name, max] of [
+    ['maxConcurrency', 1000],
+    ['maxConcurrencyPerUser', 1000],
+    ['maxQueue', undefined],
+  ] as const) {
+    const n = parseNumber(str(form, name), { integer: true, min: 1, max });
+    if (!n.ok) errors[name] = n.error;
+    else if (n.value !== undefined) patch[name] = n.value;
+  }
+  for (const group of ['defaultLimits', 'maxLimits'] as const) {
+    const limits: NonNullable<SettingsPatch['defaultLimits']> = {};
+    for (const [k, rule] of Object.entries(LIMIT_RULES) as [keyof typeof LIMIT_RULES, (typeof LIMIT_RULES)[keyof typeof LIMIT_RULES]][]) {
+      const n = parseNumber(str(form, `${group}.${k}`), rule);
+      if (!n.ok) errors[`${group}.${k}`] = n.error;
+      else if (n.value !== undefined) limits[k] = n.value;
+    }
+    if (Object.keys(limits).length) patch[group] = limits;
+  }
+  for (const k of Object.keys(LIMIT_RULES) as (keyof typeof LIMIT_RULES)[]) {
+    const d = patch.defaultLimits?.[k];
+    const m = patch.maxLimits?.[k];
+    if (d !== undefined && m !== undefined && d > m && !errors[`defaultLimits.${k}`]) errors[`defaultLimits.${k}`] = `must not exceed the maximum (${m})`;
+  }
+  return Object.keys(errors).length ? { ok: false, errors } : { ok: true, value: patch };
+}
+
+export function parseSecretForm(form: FormLike): Parsed<{ name: string; value: string }> {
+  const errors: FieldErrors = {};
+  const name = str(form, 'name');
+  const value = raw(form, 'value');
+  if (!name) errors.name = 'enter a name';
+  else if (!SECRET_NAME.test(name)) errors.name = 'start with a letter or _, then letters, digits, _ . - (at most 128)';
+  if (!value) errors.value = 'enter the secret value';
+  return Object.keys(errors).length ? { ok: false, errors } : { ok: true, value: { name, value } };
+}
+
+export function parseVariableForm(form: FormLike): Parsed<{ key: string; value: unknown }> {
+  const errors: FieldErrors = {};
+  const key = str(form, 'key');
+  if (!key) errors.key = 'enter a key';
+  else if (!VARIABLE_KEY.test(key)) errors.key = 'use 1-200 letters, digits or _ . : -';
+  const json = parseJson(raw(form, 'value'));
+  let value: unknown;
+  if (!json.ok) errors.value = `${json.error}; strings need quotes, like "hello"`;
+  else if (json.empty) errors.value = 'enter a JSON value, like 42, "text", [1, 2] or {"a": 1}';
+  else value = json.value;
+  return Object.keys(errors).length ? { ok: false, errors } : { ok: true, value: { key, value } };
+}
+
+export function parseEgressRuleForm(
+  form: FormLike,
+  isAdmin: boolean,
+): Parsed<{ pattern: string; ports?: number[]; scope: 'global' | 'user' }> {
+  const errors: FieldErrors = {};
+  const pattern = str(form, 'pattern').toLowerCase();
+  const problem = hostPatternProblem(pattern);
+  if (problem) errors.pattern = problem;
+  const ports = parsePorts(str(form, 'ports'));
+  if (!ports.ok) errors.ports = ports.error;
+  const scopeText = str(form, 'scope') || 'user';
+  let scope: 'global' | 'user' = 'user';
+  if (scopeText === 'global') {
+    if (isAdmin) scope = 'global';
+    else errors.scope = 'only admins may add global rules';
+  } else if (scopeText !== 'user') errors.scope = 'choose global or your own';
+  if (Object.keys(errors).length) return { ok: false, errors };
+  return { ok: true, value: { pattern, scope, ...(ports.ok && ports.value ? { ports: ports.value } : {}) } };
+}
+
+export function parseUserForm(form: FormLike): Parsed<{ name: string; role: 'admin' | 'user' }> {
+  const errors: FieldErrors = {};
+  const name = str(form, 'name');
+  if (!/^[A-Za-z0-9_.@-]{1,100}$/.test(name)) errors.name = name ? 'use 1-100 letters, digits or _ . @ -' : 'enter a name';
+  const role = str(form, 'role') || 'user';
+  if (role !== 'admin' && role !== 'user') errors.role = 'choose admin or user';
+  return Object.keys(errors).length ? { ok: false, errors } : { ok: true, value: { name, role: role as 'admin' | 'user' } };
+}
+
+/**
+ * Where to go after signing in: only a path on this site (`/executions?x=1`), never another origin
+ * (`//evil.example`, `https://…`, `/\evil`).
+ */
+export function safeRedirect(to: unknown, fallback = '/'): string {
+  if (typeof to !== 'string' || !to.startsWith('/') || to.startsWith('//') || to.startsWith('/\\')) return fallback;
+  if (/[\r\n\t]/.test(to)) return fallback;
+  try {
+    const u = new URL(to, 'http://local.invalid');
+    if (u.origin !== 'http://local.invalid') return fallback;
+    if (u.pathname === '/login' || u.pathname === '/logout') return fallback;
+    return u.pathname + u.search + u.hash;
+  } catch {
+    return fallback;
+  }
+}

@@ -1,0 +1,381 @@
+import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction, data } from '@remix-run/node';
+import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator } from '@remix-run/react';
+import { useEffect, useRef, useState } from 'react';
+import { Alert, Card, Facts, JsonBlock, PageHeader, StatusBadge, Time } from '../components/ui';
+import type { ActionResult } from '../lib/actions';
+import { requireUser, unwrap } from '../lib/auth.server';
+import { formatBytes, formatDuration, formatTime, shortId } from '../lib/format';
+import { mergeLogs, parseLogEvent } from '../lib/logs';
+import { ACTIVE_STATUSES, type EgressLogEntry, type Execution, LANGUAGE_LABELS, type LogEntry, type RuntimeCall } from '../lib/types';
+import { userNames } from '../lib/users.server';
+
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Execution ${data ? shortId(data.execution.id) : ''} · Cronium Sandbox` }];
+
+const ID = /^[0-9a-f-]{36}$/i;
+
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  const a = await requireUser(request);
+  const id = params.id ?? '';
+  if (!ID.test(id)) throw data({ message: `There is no execution ${id}.` }, { status: 404 });
+  const [execution, logs, calls, egress, names] = await Promise.all([
+    a.api<Execution>('GET', `/api/v1/executions/${id}`),
+    a.api<{ entries: LogEntry[]; truncated: boolean }>('GET', `/api/v1/executions/${id}/logs`),
+    a.api<{ items: RuntimeCall[] }>('GET', `/api/v1/executions/${id}/runtime-calls`),
+    a.api<{ items: EgressLogEntry[] }>('GET', `/api/v1/egress/log?executionId=${id}&limit=100`),
+    userNames(a),
+  ]);
+  return {
+    execution: unwrap(execution),
+    logs: logs.ok ? logs.data.entries : [],
+    logsError: logs.ok ? null : logs.error.message,
+    logsTruncated: logs.ok ? logs.data.truncated : false,
+    calls: calls.ok ? calls.data.items : [],
+    egress: egress.ok ? egress.data.items : [],
+    egressError: egress.ok ? null : egress.error.message,
+    names,
+  };
+}
+
+export async function action({ request, params }: ActionFunctionArgs) {
+  const a = await requireUser(request);
+  const id = params.id ?? '';
+  const form = await request.formData();
+  if (form.get('intent') !== 'cancel' || !ID.test(id)) return data<ActionResult>({ ok: false, formError: 'Unknown action.' }, { status: 400 });
+  const r = await a.api('POST', `/api/v1/executions/${id}/cancel`);
+  if (r.ok) return data<ActionResult>({ ok: true, intent: 'cancel', message: 'Cancelling: the container is being stopped.' });
+  return data<ActionResult>({ ok: false, intent: 'cancel', formError: r.error.message }, { status: r.status });
+}
+
+type Live = { status: string | null; entries: LogEntry[]; streaming: boolean; failed: boolean };
+
+/** Follows the live log through the dashboard's SSE proxy while the execution is queued or running. */
+function useLiveLog(id: string, active: boolean) {
+  const { revalidate } = useRevalidator();
+  // revalidate() changes identity with the revalidation state; the stream must not reconnect because of that.
+  const revalidateRef = useRef(revalidate);
+  revalidateRef.current = revalidate;
+  const [live, setLive] = useState<Live>({ status: null, entries: [], streaming: false, failed: false });
+  useEffect(() => {
+    if (!active) return;
+    const es = new EventSource(`/executions/${id}/stream`);
+    setLive((l) => ({ ...l, streaming: true, failed: false }));
+    es.addEventListener('status', (ev) => {
+      try {
+        const { status } = JSON.parse((ev as MessageEvent).data) as { status: string };
+        setLive((l) => ({ ...l, status }));
+      } catch {
+        /* ignore */
+      }
+    });
+    es.addEventListener('log', (ev) => {
+      const e = parseLogEvent((ev as MessageEvent).data);
+      if (e) setLive((l) => ({ ...l, entries: [...l.entries, e] }));
+    });
+    es.addEventListener('end', (ev) => {
+      es.close();
+      let status: string | null = null;
+      try {
+        status = (JSON.parse((ev as MessageEvent).data) as { status: string }).status;
+      } catch {
+        /* ignore */
+      }
+      setLive((l) => ({ ...l, status: status ?? l.status, streaming: false }));
+      void revalidateRef.current();
+    });
+    es.onerror = () => {
+      if (es.readyState === EventSource.CLOSED) setLive((l) => ({ ...l, streaming: false, failed: true }));
+    };
+    return () => es.close();
+  }, [id, active]);
+  return live;
+}
+
+function LogView({ entries, following }: { entries: LogEntry[]; following: boolean }) {
+  const box = useRef<HTMLDivElement>(null);
+  const stick = useRef(true);
+  useEffect(() => {
+    const el = box.current;
+    if (el && stick.current) el.scrollTop = el.scrollHeight;
+  }, [entries.length]);
+  if (!entries.length) {
+    return (
+      <div className="log log-empty" data-testid="logs">
+        {following ? 'Waiting for the first line…' : 'This execution wrote nothing to stdout or stderr.'}
+      </div>
+    );
+  }
+  return (
+    <div
+      className="log"
+      ref={box}
+      role="log"
+      aria-label="Execution log"
+      tabIndex={0}
+      data-testid="logs"
+      onScroll={(e) => {
+        const el = e.currentTarget;
+        stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+      }}
+    >
+      {entries.map((e) => (
+        <div key={e.seq} className={`log-line log-${e.stream}`} data-stream={e.stream}>
+          <span className="log-ts">{formatTime(e.ts)}</span>
+          <span className="log-stream">{e.stream}</span>
+          <span className="log-text">{e.text}</span>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+function ScriptView({ script }: { script: string }) {
+  const lines = script.replace(/\n$/, '').split('\n');
+  return (
+    <pre className="code script" tabIndex={0} aria-label="Script">
+      {lines.map((l, i) => (
+        <span key={i} className="script-line">
+          <span className="ln" aria-hidden="true">
+            {i + 1}
+          </span>
+          {l}
+          {'\n'}
+        </span>
+      ))}
+    </pre>
+  );
+}
+
+export default function ExecutionDetail() {
+  const { execution: ex, logs, logsError, logsTruncated, calls, egress, egressError, names } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const navigation = useNavigation();
+  const active = ACTIVE_STATUSES.has(ex.status);
+  const live = useLiveLog(ex.id, active);
+  const status = active && live.status ? live.status : ex.status;
+  const isActive = ACTIVE_STATUSES.has(status);
+  const entries = mergeLogs(logs, active ? live.entries : []);
+  const cancelling = navigation.state !== 'idle' && navigation.formData?.get('intent') === 'cancel';
+  const variables = Object.entries(ex.variables ?? {});
+
+  return (
+    <>
+      {isActive && (
+        <noscript>
+          <meta httpEquiv="refresh" content="3" />
+        </noscript>
+      )}
+      <PageHeader
+        title={
+          <>
+            Execution <span className="mono">{shortId(ex.id)}</span> <StatusBadge status={status} />
+          </>
+        }
+        description={
+          <>
+            {LANGUAGE_LABELS[ex.language] ?? ex.language} · by {names[ex.userId] ?? shortId(ex.userId)} · <span className="mono small">{ex.id}</span>
+          </>
+        }
+        actions={
+          <>
+            <Link to={`/run?from=${ex.id}`} className="btn">
+              Run again
+            </Link>
+            {isActive && (
+              <Form method="post" replace>
+                <input type="hidden" name="intent" value="cancel" />
+                <button type="submit" className="btn btn-danger" disabled={cancelling}>
+                  {cancelling ? 'Cancelling…' : 'Cancel'}
+                </button>
+              </Form>
+            )}
+          </>
+        }
+      />
+      {result?.formError && <Alert>{result.formError}</Alert>}
+      {result?.ok && result.message && isActive && <Alert kind="info">{result.message}</Alert>}
+      {ex.error && <Alert title="Error:">{ex.error}</Alert>}
+
+      <div className="grid-2">
+        <Card title="Status and timings" id="summary">
+          <Facts
+            items={[
+              ['Status', <StatusBadge key="s" status={status} />],
+              ['Exit code', <span key="x" className="mono" data-testid="exit-code">{ex.exitCode ?? '—'}</span>],
+              ['Duration', formatDuration(ex.durationMs)],
+              ['Created', <Time key="c" iso={ex.createdAt} />],
+              ['Started', <Time key="st" iso={ex.startedAt} />],
+              ['Finished', <Time key="f" iso={ex.finishedAt} />],
+              ['Deadline', <Time key="d" iso={ex.deadlineAt} />],
+              ['Attempt', ex.attempt],
+              ['Isolation', ex.isolation],
+              ['Node', ex.nodeId ? <span key="n" className="mono small">{ex.nodeId}</span> : '—'],
+            ]}
+          />
+        </Card>
+        <Card title="Limits applied" id="limits">
+          <Facts
+            items={[
+              ['Timeout', formatDuration(ex.limits.timeoutMs)],
+              ['Memory', `${ex.limits.memoryMb} MiB`],
+              ['CPUs', ex.limits.cpus],
+              ['Processes', ex.limits.pids],
+              ['CPU time used', ex.usage?.cpuMs !== undefined ? formatDuration(ex.usage.cpuMs) : '—'],
+              ['Memory peak', formatBytes(ex.usage?.memoryPeakBytes)],
+              ['Egress allowed', ex.egress.allow.length ? ex.egress.allow.join(', ') : 'rules only'],
+              ['Secrets granted', ex.secretsGranted.length ? ex.secretsGranted.join(', ') : 'none'],
+              ['Secrets read', ex.secretsRead?.length ? ex.secretsRead.join(', ') : 'none'],
+              ['Environment', ex.env.length ? ex.env.join(', ') : 'none'],
+            ]}
+          />
+        </Card>
+      </div>
+
+      <Card
+        title="Logs"
+        id="logs"
+        actions={
+          <div className="log-legend">
+            {active && live.streaming && (
+              <span className="live" data-testid="live">
+                <span className="pulse" aria-hidden="true" /> Live
+              </span>
+            )}
+            <span className="legend-item log-stdout">stdout</span>
+            <span className="legend-item log-stderr">stderr</span>
+            <span className="legend-item log-system">system</span>
+          </div>
+        }
+      >
+        {logsError && <Alert>{logsError}</Alert>}
+        {active && live.failed && <Alert kind="warning">The live log was interrupted; reload the page to see the rest.</Alert>}
+        <LogView entries={entries} following={isActive} />
+        {(logsTruncated || ex.logsTruncated) && <p className="muted small">The log was truncated: the execution wrote more than the server keeps.</p>}
+      </Card>
+
+      <div className="grid-2">
+        <Card title="Output" id="output">
+          <div data-testid="output">
+            <JsonBlock value={ex.output} empty={isActive ? 'Not set yet.' : 'The script set no output.'} label="Output" />
+          </div>
+          <h3>Condition</h3>
+          <p data-testid="condition">
+            {ex.condition === null || ex.condition === undefined ? <span className="muted">Not set</span> : <code>{String(ex.condition)}</code>}
+          </p>
+        </Card>
+        <Card title="Input" id="input">
+          <JsonBlock value={ex.input} empty="No input was given." label="Input" />
+          {ex.event && (
+            <>
+              <h3>Event</h3>
+              <JsonBlock value={ex.event} label="Event" />
+            </>
+          )}
+        </Card>
+      </div>
+
+      <Card title="Variables it set" id="variables">
+        {variables.length ? (
+          <div className="table-wrap">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th scope="col">Key</th>
+                  <th scope="col">Value</th>
+                </tr>
+              </thead>
+              <tbody>
+                {variables.map(([k, v]) => (
+                  <tr key={k}>
+                    <td className="mono">{k}</td>
+                    <td>
+                      <pre className="code inline-json">{JSON.stringify(v, null, 2)}</pre>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ) : (
+          <p className="muted">{isActive ? 'None yet.' : 'This execution set no variables.'}</p>
+        )}
+      </Card>
+
+      <Card title="Egress requests" id="egress">
+        {egressError ? (
+          <Alert kind="warning">The egress log is not available: {egressError}</Alert>
+        ) : egress.length ? (
+          <div className="table-wrap">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th scope="col">Time</th>
+                  <th scope="col">Request</th>
+                  <th scope="col">Decision</th>
+                  <th scope="col">Reason</th>
+                </tr>
+              </thead>
+              <tbody>
+                {egress.map((e, i) => (
+                  <tr key={i}>
+                    <td>
+                      <Time iso={e.ts} />
+                    </td>
+                    <td className="mono small">
+                      {e.method} {e.host}
+                      {e.port ? `:${e.port}` : ''}
+                    </td>
+                    <td>
+                      <span className={`badge ${e.allowed ? 'badge-succeeded' : 'badge-failed'}`}>{e.allowed ? 'Allowed' : 'Denied'}</span>
+                    </td>
+                    <td className="small">{e.reason ?? '—'}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ) : (
+          <p className="muted">No outbound requests{isActive ? ' so far' : ''}.</p>
+        )}
+      </Card>
+
+      <Card title="Runtime API calls" id="calls">
+        {calls.length ? (
+          <div className="table-wrap">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th scope="col">Time</th>
+                  <th scope="col">Call</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Detail</th>
+                </tr>
+              </thead>
+              <tbody>
+                {calls.map((c, i) => (
+                  <tr key={i}>
+                    <td>
+                      <Time iso={c.ts} />
+                    </td>
+                    <td className="mono small">
+                      {c.method} {c.path}
+                    </td>
+                    <td>
+                      <span className={`badge ${c.status < 400 ? 'badge-succeeded' : 'badge-failed'}`}>{c.status}</span>
+                    </td>
+                    <td className="small">{c.detail ?? '—'}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ) : (
+          <p className="muted">The script made no SDK calls{isActive ? ' so far' : ''}.</p>
+        )}
+      </Card>
+
+      <Card title="Script" id="script">
+        <ScriptView script={ex.script} />
+      </Card>
+    </>
+  );
+}

@@ -1,0 +1,294 @@
+import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction, data, redirect } from '@remix-run/node';
+import { Form, Link, useActionData, useLoaderData, useLocation, useNavigation } from '@remix-run/react';
+import { type ReactNode, useEffect, useRef, useState } from 'react';
+import { CodeEditor } from '../components/CodeEditor';
+import { Alert, Card, Field, PageHeader, fieldProps } from '../components/ui';
+import { type ActionResult, formValues } from '../lib/actions';
+import { requireUser } from '../lib/auth.server';
+import { RUN_FIELDS, apiErrorToForm } from '../lib/errors';
+import { EXAMPLES, EXAMPLE_INPUT, isStarterOrEmpty } from '../lib/examples';
+import { parseRunForm } from '../lib/forms';
+import { type Execution, LANGUAGES, LANGUAGE_LABELS, type Language, type Secret, isLanguage } from '../lib/types';
+
+export const meta: MetaFunction = () => [{ title: 'Run a script · Cronium Sandbox' }];
+
+export interface RunValues {
+  language: Language;
+  script: string;
+  input: string;
+  timeout: string;
+  memoryMb: string;
+  cpus: string;
+  pids: string;
+  isolation: string;
+  egress: string;
+  env: string;
+  secrets: string[];
+}
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  const a = await requireUser(request);
+  const search = new URL(request.url).searchParams;
+  const secrets = await a.api<{ items: Secret[] }>('GET', '/api/v1/secrets');
+  const lang = search.get('language');
+  const language: Language = isLanguage(lang) ? lang : 'python';
+  let initial: RunValues = {
+    language,
+    script: EXAMPLES[language],
+    input: EXAMPLE_INPUT,
+    timeout: '',
+    memoryMb: '',
+    cpus: '',
+    pids: '',
+    isolation: 'default',
+    egress: '',
+    env: '',
+    secrets: [],
+  };
+  let fromError: string | null = null;
+  const from = search.get('from');
+  if (from && /^[0-9a-f-]{36}$/i.test(from)) {
+    const r = await a.api<Execution>('GET', `/api/v1/executions/${from}`);
+    if (r.ok) {
+      const ex = r.data;
+      initial = {
+        ...initial,
+        language: ex.language,
+        script: ex.script,
+        input: ex.input === null || ex.input === undefined ? '' : JSON.stringify(ex.input, null, 2),
+        timeout: String(ex.limits.timeoutMs / 1000),
+        memoryMb: String(ex.limits.memoryMb),
+        cpus: String(ex.limits.cpus),
+        pids: String(ex.limits.pids),
+        egress: ex.egress.allow.join('\n'),
+        env: ex.env.map((n) => `${n}=`).join('\n'),
+        secrets: ex.secretsGranted,
+      };
+    } else fromError = `Could not load execution ${from}: ${r.error.message}`;
+  }
+  return {
+    initial,
+    secrets: secrets.ok ? secrets.data.items.map((s) => s.name) : [],
+    secretsError: secrets.ok ? null : secrets.error.message,
+    fromError,
+  };
+}
+
+export async function action({ request }: ActionFunctionArgs) {
+  const a = await requireUser(request);
+  const form = await request.formData();
+  const values = formValues(form);
+  const parsed = parseRunForm(form);
+  if (!parsed.ok) return data<ActionResult>({ ok: false, fieldErrors: parsed.errors, values }, { status: 400 });
+  const r = await a.api<{ id: string; status: string }>('POST', '/api/v1/executions', parsed.value);
+  if (r.ok) throw redirect(`/executions/${r.data.id}`);
+  const { fieldErrors, formError } = apiErrorToForm(r.error, RUN_FIELDS);
+  return data<ActionResult>({ ok: false, fieldErrors, formError, values }, { status: r.status });
+}
+
+function valuesFrom(v: Record<string, string> | undefined, fallback: RunValues): RunValues {
+  if (!v) return fallback;
+  return {
+    language: isLanguage(v.language) ? v.language : fallback.language,
+    script: v.script ?? '',
+    input: v.input ?? '',
+    timeout: v.timeout ?? '',
+    memoryMb: v.memoryMb ?? '',
+    cpus: v.cpus ?? '',
+    pids: v.pids ?? '',
+    isolation: v.isolation ?? 'default',
+    egress: v.egress ?? '',
+    env: v.env ?? '',
+    secrets: (v.secrets ?? '').split('\n').filter(Boolean),
+  };
+}
+
+export default function Run() {
+  const loaderData = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const location = useLocation();
+  const initial = valuesFrom(result?.values, loaderData.initial);
+  return <RunForm key={location.key} initial={initial} result={result} secretNames={loaderData.secrets} secretsError={loaderData.secretsError} fromError={loaderData.fromError} />;
+}
+
+function RunForm({
+  initial,
+  result,
+  secretNames,
+  secretsError,
+  fromError,
+}: {
+  initial: RunValues;
+  result: ActionResult | undefined;
+  secretNames: string[];
+  secretsError: string | null;
+  fromError: string | null;
+}) {
+  const [language, setLanguage] = useState<Language>(initial.language);
+  const [script, setScript] = useState(initial.script);
+  const formRef = useRef<HTMLFormElement>(null);
+  const busy = useNavigation().state === 'submitting';
+  const errors = result?.fieldErrors ?? {};
+  const allSecrets = [...new Set([...secretNames, ...initial.secrets])];
+
+  return (
+    <>
+      <PageHeader title="Run a script" description="Runs in a throw-away container with no network except the hosts you allow. You land on the live log." />
+      {fromError && <Alert kind="warning">{fromError}</Alert>}
+      {result?.formError && <Alert>{result.formError}</Alert>}
+      {Object.keys(errors).length > 0 && !result?.formError && <Alert>Check the highlighted fields.</Alert>}
+      <Form
+        method="post"
+        ref={formRef}
+        className="run-layout"
+        noValidate
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+            e.preventDefault();
+            formRef.current?.requestSubmit();
+          }
+        }}
+      >
+        <div className="run-main">
+          <Card>
+            <fieldset className="lang-picker" aria-describedby={errors.language ? 'language-error' : undefined}>
+              <legend>Language</legend>
+              <div className="segmented">
+                {LANGUAGES.map((l) => (
+                  <label key={l} className={language === l ? 'is-selected' : ''}>
+                    <input
+                      type="radio"
+                      name="language"
+                      value={l}
+                      checked={language === l}
+                      onChange={() => {
+                        setLanguage(l);
+                        if (isStarterOrEmpty(script)) setScript(EXAMPLES[l]);
+                      }}
+                    />
+                    {LANGUAGE_LABELS[l]}
+                  </label>
+                ))}
+              </div>
+            </fieldset>
+            {errors.language && (
+              <p className="field-error" id="language-error">
+                {errors.language}
+              </p>
+            )}
+            <div className={`field${errors.script ? ' field-invalid' : ''}`}>
+              <div className="label-row">
+                <label id="script-label" htmlFor="script">
+                  Script
+                </label>
+                <JsOnly
+                  fallback={
+                    <span className="small">
+                      Examples:{' '}
+                      {LANGUAGES.map((l, i) => (
+                        <span key={l}>
+                          {i > 0 && ' · '}
+                          <Link to={`?language=${l}`}>{LANGUAGE_LABELS[l]}</Link>
+                        </span>
+                      ))}
+                    </span>
+                  }
+                >
+                  <button type="button" className="btn btn-ghost btn-small" onClick={() => setScript(EXAMPLES[language])}>
+                    Use the {LANGUAGE_LABELS[language]} example
+                  </button>
+                </JsOnly>
+              </div>
+              <CodeEditor
+                id="script"
+                name="script"
+                value={script}
+                onChange={setScript}
+                language={language}
+                labelId="script-label"
+                describedBy={['script-hint', errors.script ? 'script-error' : ''].filter(Boolean).join(' ')}
+                invalid={!!errors.script}
+              />
+              <p className="field-hint" id="script-hint">
+                The SDK is preinstalled: <code>import cronium</code> in Python, <code>import cronium from "cronium"</code> in Node.js, the{' '}
+                <code>cronium</code> command in Bash. Tab indents; press Esc, then Tab, to leave the editor. Ctrl+Enter runs.
+              </p>
+              {errors.script && (
+                <p className="field-error" id="script-error">
+                  {errors.script}
+                </p>
+              )}
+            </div>
+            <Field id="input" label="Input (JSON)" error={errors.input} hint="The script reads it with get_input() / getInput() / cronium get-input. Leave empty for none.">
+              <textarea {...fieldProps('input', errors.input, true)} className="mono" rows={6} defaultValue={initial.input} spellCheck={false} />
+            </Field>
+          </Card>
+        </div>
+        <div className="run-side">
+          <Card title="Limits">
+            <p className="field-hint">Leave empty for the server’s defaults; values above the server’s maximum are lowered to it.</p>
+            <div className="grid-fields">
+              <Field id="timeout" label="Timeout (s)" error={errors.timeout}>
+                <input {...fieldProps('timeout', errors.timeout)} inputMode="decimal" defaultValue={initial.timeout} placeholder="default" />
+              </Field>
+              <Field id="memoryMb" label="Memory (MiB)" error={errors.memoryMb}>
+                <input {...fieldProps('memoryMb', errors.memoryMb)} inputMode="numeric" defaultValue={initial.memoryMb} placeholder="default" />
+              </Field>
+              <Field id="cpus" label="CPUs" error={errors.cpus}>
+                <input {...fieldProps('cpus', errors.cpus)} inputMode="decimal" defaultValue={initial.cpus} placeholder="default" />
+              </Field>
+              <Field id="pids" label="Processes" error={errors.pids}>
+                <input {...fieldProps('pids', errors.pids)} inputMode="numeric" defaultValue={initial.pids} placeholder="default" />
+              </Field>
+            </div>
+            <Field id="isolation" label="Isolation" error={errors.isolation}>
+              <select {...fieldProps('isolation', errors.isolation)} defaultValue={initial.isolation}>
+                <option value="default">Server default</option>
+                <option value="standard">Standard (Docker, seccomp)</option>
+                <option value="gvisor">gVisor (if installed)</option>
+              </select>
+            </Field>
+          </Card>
+          <Card title="Access">
+            <Field id="egress" label="Egress hosts" error={errors.egress} hint="One per line, like api.example.com or *.example.com. Allowed for this run only, on top of your egress rules.">
+              <textarea {...fieldProps('egress', errors.egress, true)} className="mono" rows={3} defaultValue={initial.egress} spellCheck={false} />
+            </Field>
+            <fieldset className={`field checks${errors.secrets ? ' field-invalid' : ''}`} aria-describedby={errors.secrets ? 'secrets-error' : undefined}>
+              <legend>Secrets to grant</legend>
+              {secretsError && <p className="field-error">{secretsError}</p>}
+              {allSecrets.length ? (
+                allSecrets.map((s) => (
+                  <label key={s} className="check">
+                    <input type="checkbox" name="secrets" value={s} defaultChecked={initial.secrets.includes(s)} /> <span className="mono">{s}</span>
+                  </label>
+                ))
+              ) : (
+                <p className="field-hint">
+                  You have no secrets yet. <Link to="/secrets">Create one</Link> to pass API tokens without putting them in the script.
+                </p>
+              )}
+              {errors.secrets && (
+                <p className="field-error" id="secrets-error">
+                  {errors.secrets}
+                </p>
+              )}
+            </fieldset>
+            <Field id="env" label="Environment variables" error={errors.env} hint="NAME=value, one per line.">
+              <textarea {...fieldProps('env', errors.env, true)} className="mono" rows={3} defaultValue={initial.env} spellCheck={false} />
+            </Field>
+          </Card>
+          <button type="submit" className="btn btn-primary btn-block btn-large" disabled={busy} data-testid="run-submit">
+            {busy ? 'Starting…' : 'Run'}
+          </button>
+        </div>
+      </Form>
+    </>
+  );
+}
+
+/** Shows `children` once JavaScript runs, `fallback` before (and forever without JavaScript). */
+function JsOnly({ children, fallback }: { children: ReactNode; fallback: ReactNode }) {
+  const [js, setJs] = useState(false);
+  useEffect(() => setJs(true), []);
+  return <>{js ? children : fallback}</>;
+}

@@ -1,0 +1,137 @@
+import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction, data } from '@remix-run/node';
+import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from '@remix-run/react';
+import { Alert, Card, EmptyState, Field, PageHeader, Time, fieldProps } from '../components/ui';
+import { type ActionResult, formValues } from '../lib/actions';
+import { requireUser, unwrap } from '../lib/auth.server';
+import { SECRET_FIELDS, apiErrorToForm } from '../lib/errors';
+import { parseSecretForm, str } from '../lib/forms';
+import type { Secret } from '../lib/types';
+
+export const meta: MetaFunction = () => [{ title: 'Secrets · Cronium Sandbox' }];
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  const a = await requireUser(request);
+  return { items: unwrap(await a.api<{ items: Secret[] }>('GET', '/api/v1/secrets')).items };
+}
+
+export async function action({ request }: ActionFunctionArgs) {
+  const a = await requireUser(request);
+  const form = await request.formData();
+  const intent = str(form, 'intent');
+  if (intent === 'save') {
+    // The value is never sent back to the page, not even after an error.
+    const values = formValues(form, ['value']);
+    const parsed = parseSecretForm(form);
+    if (!parsed.ok) return data<ActionResult>({ ok: false, intent, fieldErrors: parsed.errors, values }, { status: 400 });
+    const r = await a.api<Secret>('PUT', `/api/v1/secrets/${encodeURIComponent(parsed.value.name)}`, { value: parsed.value.value });
+    if (!r.ok) {
+      const { fieldErrors, formError } = apiErrorToForm(r.error, SECRET_FIELDS);
+      return data<ActionResult>({ ok: false, intent, fieldErrors, formError, values }, { status: r.status });
+    }
+    const verb = r.status === 201 ? 'created' : 'replaced';
+    return data<ActionResult>({ ok: true, intent, message: `Secret ${parsed.value.name} ${verb}. Its value will not be shown again.`, extra: { name: parsed.value.name, at: new Date().toISOString() } });
+  }
+  if (intent === 'delete') {
+    const name = str(form, 'name');
+    const r = await a.api('DELETE', `/api/v1/secrets/${encodeURIComponent(name)}`);
+    if (!r.ok) return data<ActionResult>({ ok: false, intent, formError: r.error.message }, { status: r.status });
+    return data<ActionResult>({ ok: true, intent, message: `Secret ${name} deleted.` });
+  }
+  return data<ActionResult>({ ok: false, formError: 'Unknown action.' }, { status: 400 });
+}
+
+export default function Secrets() {
+  const { items } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const [params] = useSearchParams();
+  const navigation = useNavigation();
+  const save = result?.intent === 'save' ? result : undefined;
+  const errors = save?.fieldErrors ?? {};
+  const replacing = params.get('replace') ?? '';
+  const nameValue = save && !save.ok ? (save.values?.name ?? '') : replacing;
+  const saving = navigation.state === 'submitting' && navigation.formData?.get('intent') === 'save';
+
+  return (
+    <>
+      <PageHeader title="Secrets" description="Tokens and passwords your scripts can read when you grant them on the Run page. Values are stored encrypted and never shown again." />
+      {result?.ok && result.message && <Alert kind="success">{result.message}</Alert>}
+      {result && !result.ok && result.intent === 'delete' && result.formError && <Alert>{result.formError}</Alert>}
+      <Card title="Your secrets" id="secrets">
+        {items.length ? (
+          <div className="table-wrap">
+            <table className="table" data-testid="secrets-table">
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Value</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">Updated</th>
+                  <th scope="col">
+                    <span className="sr-only">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {items.map((s) => (
+                  <tr key={s.name}>
+                    <td className="mono">{s.name}</td>
+                    <td>
+                      <span className="masked" aria-label="hidden">
+                        ••••••••
+                      </span>
+                    </td>
+                    <td>
+                      <Time iso={s.createdAt} />
+                    </td>
+                    <td>
+                      <Time iso={s.updatedAt} />
+                    </td>
+                    <td className="actions">
+                      <Link to={`?replace=${encodeURIComponent(s.name)}#secret-form`} className="btn btn-small" aria-label={`Replace the value of ${s.name}`}>
+                        Replace
+                      </Link>
+                      <Form
+                        method="post"
+                        replace
+                        onSubmit={(e) => {
+                          if (!confirm(`Delete the secret ${s.name}? Scripts that read it will fail.`)) e.preventDefault();
+                        }}
+                      >
+                        <input type="hidden" name="intent" value="delete" />
+                        <input type="hidden" name="name" value={s.name} />
+                        <button type="submit" className="btn btn-small btn-danger-ghost" aria-label={`Delete the secret ${s.name}`}>
+                          Delete
+                        </button>
+                      </Form>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ) : (
+          <EmptyState title="No secrets yet">Add one below, then grant it to a run on the Run page; the script reads it with the SDK.</EmptyState>
+        )}
+      </Card>
+      <Card title={replacing ? `Replace ${replacing}` : 'Add or replace a secret'} id="secret-form">
+        <Form method="post" key={save?.ok ? save.extra?.at : `form-${replacing}`} noValidate autoComplete="off" aria-label="Save a secret">
+          <input type="hidden" name="intent" value="save" />
+          {save?.formError && <Alert>{save.formError}</Alert>}
+          <div className="form-row">
+            <Field id="name" label="Name" error={errors.name} hint="Letters, digits, _ . -; saving an existing name replaces its value">
+              <input {...fieldProps('name', errors.name, true)} defaultValue={nameValue} spellCheck={false} autoCapitalize="off" placeholder="API_TOKEN" />
+            </Field>
+            <Field id="value" label="Value" error={errors.value} className="grow">
+              <input {...fieldProps('value', errors.value)} type="password" autoComplete="new-password" defaultValue="" />
+            </Field>
+            <div className="form-submit">
+              <button type="submit" className="btn btn-primary" disabled={saving}>
+                {saving ? 'Saving…' : 'Save secret'}
+              </button>
+            </div>
+          </div>
+        </Form>
+      </Card>
+    </>
+  );
+}

@@ -1,0 +1,351 @@
+/**
+ * End-to-end tests of the dashboard: the production build served by `node web/server.mjs`, a real API server with
+ * real Docker containers, and Debian's Chromium driven by playwright-core. Each page is saved as a screenshot under
+ * test-results/screenshots/, and the execution detail also as web/docs/execution-detail.png for the README.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { type TestServer, requireDocker, startTestServer, until } from '../../server/test/helpers.js';
+import { type WebServer, buildWebIfStale, launchChromium, screenshot, startWeb, webRoot } from './support.js';
+
+const T = { timeout: 180_000 };
+
+describe('dashboard in Chromium against a real server', { timeout: 900_000 }, () => {
+  let s: TestServer;
+  let web: WebServer;
+  let browser: Browser;
+  let admin: BrowserContext;
+  let page: Page;
+  let bobKey: string;
+
+  before(async () => {
+    await requireDocker();
+    buildWebIfStale();
+    s = await startTestServer();
+    const bob = await s.api('POST', '/api/v1/users', { name: 'bob', role: 'user' });
+    assert.equal(bob.status, 201, JSON.stringify(bob.body));
+    const key = await s.api('POST', `/api/v1/users/${bob.body.id}/keys`, {});
+    assert.equal(key.status, 201, JSON.stringify(key.body));
+    bobKey = key.body.key;
+    web = await startWeb({ CRONIUM_API_URL: s.url, CRONIUM_DATA_DIR: s.dataDir });
+    browser = await launchChromium();
+    admin = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+    page = await admin.newPage();
+    page.setDefaultTimeout(30_000);
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await web?.stop();
+    await s?.stop();
+  });
+
+  const url = (p: string) => web.url + p;
+
+  async function signIn(p: Page, key: string) {
+    await p.goto(url('/login'));
+    await p.getByLabel('API key').fill(key);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.waitForURL(url('/'));
+  }
+
+  async function chooseLanguage(p: Page, name: string) {
+    await p.locator('fieldset.lang-picker label').filter({ hasText: name }).click();
+    assert.equal(await p.getByRole('radio', { name }).isChecked(), true);
+  }
+
+  /** Replaces the script in the CodeMirror editor (the textarea is its no-JavaScript fallback). */
+  async function setScript(p: Page, script: string) {
+    const editor = p.locator('.cm-content');
+    await editor.waitFor();
+    await editor.click();
+    await p.keyboard.press('Control+A');
+    await p.keyboard.press('Delete');
+    await p.keyboard.insertText(script);
+    assert.equal(await p.locator('textarea#script').inputValue(), script, 'the hidden textarea carries the editor’s text');
+  }
+
+  it('signs in with an API key (shown as an error when wrong) and signs out', T, async () => {
+    await page.goto(url('/executions'));
+    await page.waitForURL(/\/login\?redirectTo=/);
+    await page.getByLabel('API key').fill('csk_not_a_real_key');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const error = page.locator('[data-field-error="apiKey"]');
+    await error.waitFor();
+    assert.match(await error.innerText(), /not valid/);
+    assert.equal(await page.getByLabel('API key').getAttribute('aria-invalid'), 'true');
+    await screenshot(page, 'login');
+
+    await page.getByLabel('API key').fill(s.adminKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(url('/executions'));
+    assert.equal(await page.getByTestId('whoami').innerText(), 'admin');
+
+    // The key lives only in an HTTP-only cookie, never in the page's storage, and not in clear text.
+    const cookies = await admin.cookies();
+    const session = cookies.find((c) => c.name === 'cronium_session');
+    assert.ok(session, 'a session cookie is set');
+    assert.equal(session.httpOnly, true);
+    assert.equal(session.sameSite, 'Lax');
+    assert.ok(!decodeURIComponent(session.value).includes(s.adminKey), 'the cookie does not hold the key in clear text');
+    assert.ok(!Buffer.from(decodeURIComponent(session.value).split('.')[0]!, 'base64').toString().includes(s.adminKey));
+    const storage = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie);
+    assert.ok(!storage.includes(s.adminKey));
+    assert.ok(!storage.includes('cronium_session'), 'the cookie is not readable from JavaScript');
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(url('/login'));
+    await page.goto(url('/'));
+    await page.waitForURL(url('/login'));
+    await signIn(page, s.adminKey);
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  });
+
+  let pythonExecution = '';
+
+  it('runs a Python script from the Run page, follows its log live and shows its output', T, async () => {
+    await page.goto(url('/run'));
+    await page.locator('.cm-content').waitFor();
+    await screenshot(page, 'run');
+    await chooseLanguage(page, 'Python');
+    await setScript(
+      page,
+      [
+        'import sys, time',
+        'import cronium',
+        'data = cronium.get_input()',
+        'print("hello from python", data["name"])',
+        'for i in range(8):',
+        '    print(f"tick {i}")',
+        '    time.sleep(0.7)',
+        'print("a warning on stderr", file=sys.stderr)',
+        'cronium.set_variable("e2e.count", 7)',
+        'cronium.set_output({"sum": 42, "name": data["name"]})',
+        'cronium.set_condition(True)',
+        '',
+      ].join('\n'),
+    );
+    await page.getByLabel('Input (JSON)').fill('{"name": "Grace"}');
+    await page.getByLabel('Timeout (s)').fill('60');
+    // A timeline of what the page showed and when, for the failure message if the log does not follow live.
+    const t0 = Date.now();
+    const timeline: string[] = [];
+    const onRequest = (r: { url(): string }) => r.url().includes('/stream') && timeline.push(`${Date.now() - t0} ms: stream requested`);
+    const onConsole = (m: { text(): string }) => m.text().startsWith('timeline ') && timeline.push(`${Date.now() - t0} ms: ${m.text().slice(9)}`);
+    page.on('request', onRequest);
+    page.on('console', onConsole);
+    await page.getByTestId('run-submit').click();
+    await page.waitForURL(/\/executions\/[0-9a-f-]{36}$/);
+    timeline.push(`${Date.now() - t0} ms: on the detail page`);
+    await page.evaluate(() => {
+      const seen = { lines: -1, status: '' };
+      new MutationObserver(() => {
+        const lines = document.querySelectorAll('[data-testid=logs] .log-line').length;
+        const status = document.querySelector('h1 .badge')?.getAttribute('data-status') ?? '';
+        if (lines !== seen.lines || status !== seen.status) console.log(`timeline ${lines} lines, ${status}`);
+        Object.assign(seen, { lines, status });
+      }).observe(document.body, { subtree: true, childList: true, attributes: true });
+    });
+    pythonExecution = page.url().split('/').pop()!;
+
+    const logs = page.getByTestId('logs');
+    await logs.getByText('hello from python Grace').waitFor({ timeout: 60_000 });
+    // Lines keep arriving on the open page while it runs (no reload): the live stream at work.
+    const seen = await logs.locator('.log-line').count();
+    const statusNow = await page.locator('h1 .badge').getAttribute('data-status');
+    const timing = async () => {
+      const ex = (await s.api('GET', `/api/v1/executions/${pythonExecution}`)).body;
+      return `\n${timeline.join('\n')}\nexecution: created ${ex.createdAt}, started ${ex.startedAt}, finished ${ex.finishedAt}; test start ${new Date(t0).toISOString()}`;
+    };
+    assert.ok(statusNow === 'running' || statusNow === 'queued', `still running when the first line arrived (was ${statusNow})${await timing()}`);
+    await page.getByTestId('live').waitFor();
+    await until(async () => (await logs.locator('.log-line').count()) > seen, 30_000);
+    await logs.getByText('tick 7').waitFor({ timeout: 30_000 });
+    page.off('request', onRequest);
+    page.off('console', onConsole);
+
+    await page.locator('h1 .badge[data-status="succeeded"]').waitFor({ timeout: 60_000 });
+    const stderr = logs.locator('.log-line[data-stream="stderr"]');
+    await stderr.getByText('a warning on stderr').waitFor();
+    assert.equal(await logs.locator('.log-line[data-stream="stdout"]').getByText('a warning on stderr').count(), 0, 'stderr is told apart from stdout');
+    const output = page.getByTestId('output');
+    await output.getByText('"sum": 42').waitFor();
+    assert.match(await output.innerText(), /"name": "Grace"/);
+    assert.equal(await page.getByTestId('exit-code').innerText(), '0');
+    assert.equal(await page.getByTestId('condition').innerText(), 'true');
+    await page.locator('#variables').getByText('e2e.count').waitFor();
+    const ex = await s.api('GET', `/api/v1/executions/${pythonExecution}`);
+    assert.equal(ex.body.status, 'succeeded');
+    assert.deepEqual(ex.body.output, { sum: 42, name: 'Grace' });
+
+    const file = await screenshot(page, 'execution-detail');
+    fs.mkdirSync(path.join(webRoot, 'docs'), { recursive: true });
+    fs.copyFileSync(file, path.join(webRoot, 'docs', 'execution-detail.png'));
+  });
+
+  it('cancels a long-running script', T, async () => {
+    await page.goto(url('/run'));
+    await page.locator('.cm-content').waitFor();
+    await chooseLanguage(page, 'Bash');
+    await setScript(page, 'echo "started, now sleeping"\nsleep 300\necho "never printed"\n');
+    await page.getByTestId('run-submit').click();
+    await page.waitForURL(/\/executions\/[0-9a-f-]{36}$/);
+    const id = page.url().split('/').pop()!;
+    await page.getByTestId('logs').getByText('started, now sleeping').waitFor({ timeout: 60_000 });
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.locator('h1 .badge[data-status="cancelled"]').waitFor({ timeout: 60_000 });
+    assert.equal(await page.getByRole('button', { name: 'Cancel' }).count(), 0, 'no Cancel button once it ended');
+    const ex = await until(async () => {
+      const r = await s.api('GET', `/api/v1/executions/${id}`);
+      return r.body.status === 'cancelled' ? r.body : null;
+    });
+    assert.equal(ex.status, 'cancelled');
+    await screenshot(page, 'execution-cancelled');
+  });
+
+  it('lists executions, filters them by status and language, and opens one', T, async () => {
+    await page.goto(url('/executions'));
+    await page.locator(`tr[data-execution-id="${pythonExecution}"]`).waitFor();
+    await screenshot(page, 'executions');
+    await page.goto(url('/executions?status=cancelled&language=bash'));
+    assert.equal(await page.locator(`tr[data-execution-id="${pythonExecution}"]`).count(), 0);
+    assert.equal(await page.locator('tbody tr').count(), 1);
+    await page.goto(url('/executions?language=python'));
+    await page.locator(`tr[data-execution-id="${pythonExecution}"] td`).nth(3).click();
+    await page.waitForURL(url(`/executions/${pythonExecution}`));
+  });
+
+  it('shows the overview with numbers from the API', T, async () => {
+    await page.goto(url('/'));
+    const stats = await s.api('GET', '/api/v1/stats?hours=24&scope=all');
+    const text = await page.getByTestId('stats').innerText();
+    assert.match(text, new RegExp(`Success rate\\s+${Math.round(stats.body.successRate * 100)}`));
+    await page.locator('figure.chart svg').waitFor();
+    await screenshot(page, 'overview');
+  });
+
+  it('adds an egress rule and sees it listed, with validation messages next to the field', T, async () => {
+    await page.goto(url('/egress'));
+    await page.getByLabel('Host pattern').fill('https://example.com/path');
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    const err = page.locator('[data-field-error="pattern"]');
+    await err.waitFor();
+    assert.match(await err.innerText(), /not a URL/);
+
+    await page.getByLabel('Host pattern').fill('api.example.com');
+    await page.getByLabel('Ports').fill('443');
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    await page.getByTestId('egress-rules').getByText('api.example.com').waitFor();
+    await screenshot(page, 'egress');
+    const rules = await s.api('GET', '/api/v1/egress/rules');
+    assert.equal(rules.status, 200);
+    assert.ok(rules.body.items.some((r: { pattern: string }) => r.pattern === 'api.example.com'));
+  });
+
+  it('creates a secret and never shows its value again', T, async () => {
+    const value = 'e2e-s3cret-value-do-not-show';
+    await page.goto(url('/secrets'));
+    await page.getByText('No secrets yet').waitFor();
+    await page.getByLabel('Name').fill('E2E_TOKEN');
+    await page.getByLabel('Value', { exact: true }).fill(value);
+    await page.getByRole('button', { name: 'Save secret' }).click();
+    await page.getByText('Secret E2E_TOKEN created').waitFor();
+    await page.getByTestId('secrets-table').getByText('E2E_TOKEN').waitFor();
+    await screenshot(page, 'secrets');
+    assert.equal(await page.getByLabel('Value', { exact: true }).inputValue(), '', 'the value field is emptied');
+    assert.ok(!(await page.content()).includes(value), 'the value is not in the page');
+    await page.reload();
+    await page.getByTestId('secrets-table').getByText('E2E_TOKEN').waitFor();
+    assert.ok(!(await page.content()).includes(value), 'nor after a reload');
+  });
+
+  it('shows and edits variables', T, async () => {
+    await page.goto(url('/variables'));
+    const table = page.getByTestId('variables-table');
+    await table.getByRole('cell', { name: 'e2e.count', exact: true }).waitFor();
+    await table.getByLabel(/^Edit e2e\.count: /).click();
+    const box = page.getByLabel('New value of e2e.count (JSON)');
+    await box.fill('{not json');
+    await page.getByRole('form', { name: 'Edit e2e.count' }).getByRole('button', { name: 'Save' }).click();
+    await page.locator('[data-field-error="value-e2e.count"]').waitFor();
+    await page.getByLabel('New value of e2e.count (JSON)').fill('{"n": 8}');
+    await page.getByRole('form', { name: 'Edit e2e.count' }).getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved e2e.count.').waitFor();
+    const v = await s.api('GET', '/api/v1/variables/e2e.count');
+    assert.deepEqual(v.body.value, { n: 8 });
+    await screenshot(page, 'variables');
+  });
+
+  it('shows the admin pages: settings (with the server’s field errors) and users and keys', T, async () => {
+    await page.goto(url('/settings'));
+    await page.getByRole('heading', { name: 'Who may execute' }).waitFor();
+    // The maximum left blank is not sent, so the check happens on the server and its error lands next to the field.
+    await page.locator('input[name="maxLimits.timeoutMs"]').fill('');
+    await page.locator('input[name="defaultLimits.timeoutMs"]').fill('99999999');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    const err = page.locator('[data-field-error="defaultLimits.timeoutMs"]');
+    await err.waitFor();
+    assert.match(await err.innerText(), /must not exceed maxLimits\.timeoutMs/);
+    await screenshot(page, 'settings');
+
+    await page.goto(url('/users'));
+    await page.getByRole('heading', { name: /bob/ }).waitFor();
+    await screenshot(page, 'users');
+  });
+
+  it('works without client JavaScript: sign in, a form error, run a script, watch it finish', T, async () => {
+    const ctx = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1360, height: 900 } });
+    try {
+      const p = await ctx.newPage();
+      await signIn(p, bobKey);
+      await p.getByRole('link', { name: 'Run', exact: true }).click();
+      await p.waitForURL(url('/run'));
+      assert.equal(await p.locator('.cm-content').count(), 0, 'no editor without JavaScript: the plain textarea');
+      await p.getByRole('link', { name: 'Bash' }).click();
+      await p.waitForURL(url('/run?language=bash'));
+      await p.locator('textarea#script').fill('echo "no js here"\nsleep 1\necho done\n');
+      await p.getByLabel('Input (JSON)').fill('{oops');
+      await p.getByTestId('run-submit').click();
+      const err = p.locator('[data-field-error="input"]');
+      await err.waitFor();
+      assert.match(await err.innerText(), /not valid JSON/);
+      assert.equal(await p.locator('textarea#script').inputValue(), 'echo "no js here"\nsleep 1\necho done\n', 'what was typed is kept');
+      await p.getByLabel('Input (JSON)').fill('');
+      await p.getByTestId('run-submit').click();
+      await p.waitForURL(/\/executions\/[0-9a-f-]{36}$/);
+      // The page refreshes itself while the execution runs.
+      await p.locator('h1 .badge[data-status="succeeded"]').waitFor({ timeout: 60_000 });
+      await p.getByTestId('logs').getByText('no js here').waitFor();
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  it('refuses the admin pages to a non-admin, whatever URL they type', T, async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+    try {
+      const p = await ctx.newPage();
+      await signIn(p, bobKey);
+      assert.equal(await p.getByTestId('whoami').innerText(), 'bob');
+      assert.equal(await p.getByRole('link', { name: /Settings/ }).count(), 0, 'no Settings link in the nav');
+      assert.equal(await p.getByRole('link', { name: /Users/ }).count(), 0, 'no Users link in the nav');
+      for (const path of ['/settings', '/users']) {
+        const res = await p.goto(url(path));
+        assert.equal(res?.status(), 403, `${path} is refused`);
+        await p.getByRole('heading', { name: 'Admins only' }).waitFor();
+      }
+      await screenshot(p, 'forbidden');
+      // Someone else's execution is not found for bob.
+      const res = await p.goto(url(`/executions/${pythonExecution}`));
+      assert.equal(res?.status(), 404);
+      await p.goto(url('/executions'));
+      assert.equal(await p.locator(`tr[data-execution-id="${pythonExecution}"]`).count(), 0);
+    } finally {
+      await ctx.close();
+    }
+  });
+});
+

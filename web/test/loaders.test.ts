@@ -1,0 +1,283 @@
+/**
+ * Loaders and actions, called as Remix calls them (a Request in, a value, a thrown redirect or an error response
+ * out), against a small fake of the Cronium API that records what it was asked.
+ */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { sealApiKey, resetSessionStorage, sessionStorage } from '../app/lib/session.server';
+
+type Handler = (req: { method: string; url: string; body: any; key: string | null }) => { status: number; body?: unknown };
+
+let api: http.Server;
+let handler: Handler;
+const calls: { method: string; url: string; body: any; key: string | null }[] = [];
+const WEB = 'http://web.test';
+const ADMIN = { id: 'u-admin', name: 'admin', role: 'admin' };
+const BOB = { id: 'u-bob', name: 'bob', role: 'user' };
+
+before(async () => {
+  api = http.createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c) => (raw += c));
+    req.on('end', () => {
+      const call = { method: req.method!, url: req.url!, body: raw ? JSON.parse(raw) : undefined, key: req.headers.authorization?.replace(/^Bearer /, '') ?? null };
+      calls.push(call);
+      const r = handler(call);
+      res.writeHead(r.status, { 'content-type': 'application/json' });
+      res.end(r.body === undefined ? '' : JSON.stringify(r.body));
+    });
+  });
+  await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
+  process.env.CRONIUM_API_URL = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+  process.env.CRONIUM_SESSION_SECRET = 'unit-test-session-secret-0123456789';
+  resetSessionStorage();
+});
+
+after(() => api.close());
+
+beforeEach(() => {
+  calls.length = 0;
+  handler = () => ({ status: 404, body: { error: { code: 'NOT_FOUND', message: 'no route' } } });
+});
+
+/** A request with a signed-in session for `user` holding `key`. */
+async function request(path: string, user: typeof ADMIN | null, init: { method?: string; form?: Record<string, string | string[]> } = {}) {
+  const headers = new Headers();
+  if (user) {
+    const { storage, secret } = sessionStorage();
+    const session = await storage.getSession();
+    session.set('k', sealApiKey(`key-of-${user.name}`, secret));
+    session.set('user', user as never);
+    const cookie = await storage.commitSession(session);
+    headers.set('Cookie', cookie.split(';')[0]!);
+  }
+  let body: URLSearchParams | undefined;
+  if (init.form) {
+    body = new URLSearchParams();
+    for (const [k, v] of Object.entries(init.form)) for (const x of Array.isArray(v) ? v : [v]) body.append(k, x);
+    headers.set('content-type', 'application/x-www-form-urlencoded');
+  }
+  return new Request(WEB + path, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body });
+}
+
+const args = (req: Request, params: Record<string, string> = {}) => ({ request: req, params, context: {} });
+
+/** Runs a loader or action; returns its value, or what it threw (a redirect Response or an error `data()`). */
+async function run<T>(fn: () => Promise<T>): Promise<{ value?: any; thrown?: any }> {
+  try {
+    return { value: await fn() };
+  } catch (thrown) {
+    return { thrown };
+  }
+}
+
+const statusOf = (v: any): number => (v instanceof Response ? v.status : (v?.init?.status ?? 200));
+const dataOf = (v: any): any => (v && typeof v === 'object' && 'type' in v && v.type === 'DataWithResponseInit' ? v.data : v);
+
+describe('sign in and out', () => {
+  it('a valid key is checked with /me and kept, sealed, in the session cookie', async () => {
+    handler = (c) => (c.url === '/api/v1/me' && c.key === 'csk_good' ? { status: 200, body: { ...ADMIN, createdAt: 'x' } } : { status: 401, body: { error: { code: 'UNAUTHORIZED', message: 'invalid' } } });
+    const { action } = await import('../app/routes/login');
+    const r = await run(() => action(args(new Request(`${WEB}/login`, { method: 'POST', body: new URLSearchParams({ apiKey: ' csk_good ', redirectTo: '/executions?status=failed' }) })) as never));
+    const res = r.thrown as Response;
+    assert.equal(res.status, 302);
+    assert.equal(res.headers.get('location'), '/executions?status=failed');
+    const cookie = res.headers.get('set-cookie')!;
+    assert.match(cookie, /HttpOnly/);
+    assert.match(cookie, /SameSite=Lax/);
+    assert.ok(!decodeURIComponent(cookie).includes('csk_good'));
+    const { currentSession } = await import('../app/lib/auth.server');
+    const s = await currentSession(new Request(WEB, { headers: { Cookie: cookie.split(';')[0]! } }));
+    assert.deepEqual(s, { user: ADMIN, apiKey: 'csk_good' });
+  });
+
+  it('a wrong key is an error next to the field; an empty one is not sent', async () => {
+    handler = () => ({ status: 401, body: { error: { code: 'UNAUTHORIZED', message: 'invalid or revoked API key' } } });
+    const { action } = await import('../app/routes/login');
+    const r = await run(() => action(args(new Request(`${WEB}/login`, { method: 'POST', body: new URLSearchParams({ apiKey: 'csk_bad' }) })) as never));
+    assert.equal(statusOf(r.value), 400);
+    assert.match(dataOf(r.value).error, /not valid/);
+    const empty = await run(() => action(args(new Request(`${WEB}/login`, { method: 'POST', body: new URLSearchParams({ apiKey: '' }) })) as never));
+    assert.equal(dataOf(empty.value).error, 'Enter your API key.');
+    assert.equal(calls.length, 1, 'an empty key is not sent to the API');
+  });
+
+  it('pages need a session; a key revoked meanwhile signs the user out', async () => {
+    const { loader } = await import('../app/routes/secrets');
+    const none = await run(() => loader(args(new Request(`${WEB}/secrets?x=1`)) as never));
+    assert.equal((none.thrown as Response).status, 302);
+    assert.equal((none.thrown as Response).headers.get('location'), '/login?redirectTo=%2Fsecrets%3Fx%3D1');
+
+    handler = () => ({ status: 401, body: { error: { code: 'UNAUTHORIZED', message: 'invalid or revoked API key' } } });
+    const revoked = await run(async () => loader(args(await request('/secrets', ADMIN)) as never));
+    const res = revoked.thrown as Response;
+    assert.equal(res.status, 302);
+    assert.match(res.headers.get('location')!, /^\/login/);
+    assert.match(res.headers.get('set-cookie')!, /cronium_session=;.*Expires=Thu, 01 Jan 1970/);
+  });
+});
+
+describe('admin pages', () => {
+  it('settings: a non-admin gets 403, whatever the cookie says; the role is asked of the API', async () => {
+    handler = (c) => (c.url === '/api/v1/me' ? { status: 200, body: { ...BOB, createdAt: 'x' } } : { status: 403, body: { error: { code: 'FORBIDDEN', message: 'admin only' } } });
+    const { loader } = await import('../app/routes/settings');
+    // A forged "admin" role in the session does not help: /me decides.
+    const r = await run(async () => loader(args(await request('/settings', { ...BOB, role: 'admin' })) as never));
+    assert.equal(statusOf(r.thrown), 403);
+    assert.ok(!calls.some((c) => c.url === '/api/v1/settings'), 'the settings are not even fetched');
+  });
+
+  it('settings action: the server’s field error lands next to the dotted field', async () => {
+    handler = (c) => {
+      if (c.url === '/api/v1/me') return { status: 200, body: { ...ADMIN, createdAt: 'x' } };
+      return {
+        status: 400,
+        body: { error: { code: 'VALIDATION_FAILED', message: 'defaultLimits.memoryMb: must not exceed maxLimits.memoryMb (2048)', field: 'defaultLimits.memoryMb' } },
+      };
+    };
+    const { action } = await import('../app/routes/settings');
+    const r = await run(async () => action(args(await request('/settings', ADMIN, { form: { executionPolicy: 'all_users', 'defaultLimits.memoryMb': '4096' } })) as never));
+    assert.equal(statusOf(r.value), 400);
+    assert.deepEqual(dataOf(r.value).fieldErrors, { 'defaultLimits.memoryMb': 'must not exceed maxLimits.memoryMb (2048)' });
+    const patch = calls.find((c) => c.method === 'PATCH')!;
+    assert.deepEqual(patch.body, { executionPolicy: 'all_users', allowIsolationChoice: false, allowExecutionEgressRules: false, defaultLimits: { memoryMb: 4096 } });
+    assert.equal(patch.key, 'key-of-admin');
+  });
+
+  it('users action: an issued key is returned to the page once', async () => {
+    handler = (c) => {
+      if (c.url === '/api/v1/me') return { status: 200, body: { ...ADMIN, createdAt: 'x' } };
+      if (c.url === '/api/v1/users/u-bob/keys' && c.method === 'POST') return { status: 201, body: { id: 'k1', key: 'csk_new', prefix: 'csk_ne' } };
+      return { status: 500, body: {} };
+    };
+    const { action } = await import('../app/routes/users');
+    const r = await run(async () => action(args(await request('/users', ADMIN, { form: { intent: 'issueKey', userId: 'u-bob', keyName: 'laptop' } })) as never));
+    assert.deepEqual(dataOf(r.value), { ok: true, intent: 'issueKey', extra: { key: 'csk_new', userId: 'u-bob', id: 'k1' } });
+    assert.deepEqual(calls.at(-1)!.body, { name: 'laptop' });
+  });
+});
+
+describe('run action', () => {
+  it('sends the parsed request and lands on the execution page', async () => {
+    handler = (c) => (c.method === 'POST' ? { status: 202, body: { id: '11111111-2222-3333-4444-555555555555', status: 'queued' } } : { status: 404 });
+    const { action } = await import('../app/routes/run');
+    const r = await run(async () =>
+      action(args(await request('/run', BOB as never, { form: { language: 'python', script: 'print(1)', input: '{"a":1}', timeout: '5', secrets: ['A', 'B'] } })) as never),
+    );
+    assert.equal((r.thrown as Response).status, 302);
+    assert.equal((r.thrown as Response).headers.get('location'), '/executions/11111111-2222-3333-4444-555555555555');
+    assert.deepEqual(calls[0]!.body, { language: 'python', script: 'print(1)', input: { a: 1 }, timeoutMs: 5000, secrets: ['A', 'B'] });
+    assert.equal(calls[0]!.key, 'key-of-bob');
+  });
+
+  it('maps the API’s field to the form’s field and keeps what was typed', async () => {
+    handler = () => ({ status: 400, body: { error: { code: 'SECRET_NOT_FOUND', message: 'unknown secret: NOPE', field: 'secrets' } } });
+    const { action } = await import('../app/routes/run');
+    const r = await run(async () => action(args(await request('/run', BOB as never, { form: { language: 'bash', script: 'echo hi', secrets: 'NOPE' } })) as never));
+    assert.equal(statusOf(r.value), 400);
+    const d = dataOf(r.value);
+    assert.deepEqual(d.fieldErrors, { secrets: 'unknown secret: NOPE' });
+    assert.equal(d.values.script, 'echo hi');
+  });
+
+  it('does not call the API when the form is invalid', async () => {
+    const { action } = await import('../app/routes/run');
+    const r = await run(async () => action(args(await request('/run', BOB as never, { form: { language: 'bash', script: '', input: '{' } })) as never));
+    assert.deepEqual(Object.keys(dataOf(r.value).fieldErrors).sort(), ['input', 'script']);
+    assert.equal(calls.length, 0);
+  });
+});
+
+describe('executions and detail', () => {
+  it('list: passes the filters and cursor on, and builds the page links', async () => {
+    handler = (c) =>
+      c.url.startsWith('/api/v1/executions?') ? { status: 200, body: { items: [], nextCursor: 'NEXT' } } : { status: 200, body: { items: [] } };
+    const { loader } = await import('../app/routes/executions._index');
+    const r = await run(async () => loader(args(await request('/executions?status=failed&language=node&user=u-other&cursor=CUR&trail=~', BOB as never)) as never));
+    const list = calls.find((c) => c.url.startsWith('/api/v1/executions?'))!;
+    assert.deepEqual(Object.fromEntries(new URL(list.url, WEB).searchParams), { limit: '25', status: 'failed', language: 'node', cursor: 'CUR' });
+    assert.ok(!calls.some((c) => c.url === '/api/v1/users'), 'a non-admin does not list users');
+    const d = dataOf(r.value);
+    assert.equal(d.links.page, 2);
+    assert.match(d.links.older, /cursor=NEXT/);
+    assert.equal(d.filters.user, '', 'the user filter is for admins only');
+  });
+
+  it('list: a stale cursor is a message with a way back, not an error page', async () => {
+    handler = () => ({ status: 400, body: { error: { code: 'VALIDATION_FAILED', message: 'cursor: not a cursor returned by this API', field: 'cursor' } } });
+    const { loader } = await import('../app/routes/executions._index');
+    const r = await run(async () => loader(args(await request('/executions?cursor=zzz', BOB as never)) as never));
+    assert.equal(dataOf(r.value).error, 'That page link is no longer valid.');
+  });
+
+  it('detail: someone else’s execution is a 404; a missing egress API degrades to a message', async () => {
+    const { loader } = await import('../app/routes/executions.$id');
+    handler = () => ({ status: 404, body: { error: { code: 'NOT_FOUND', message: 'execution x not found' } } });
+    const id = '11111111-2222-3333-4444-555555555555';
+    const r = await run(async () => loader(args(await request(`/executions/${id}`, BOB as never), { id }) as never));
+    assert.equal(statusOf(r.thrown), 404);
+
+    handler = (c) => {
+      if (c.url === `/api/v1/executions/${id}`) return { status: 200, body: { id, status: 'succeeded', userId: BOB.id } };
+      if (c.url.endsWith('/logs')) return { status: 200, body: { entries: [{ seq: 0, ts: 't', stream: 'stdout', text: 'hi' }], truncated: false } };
+      if (c.url.endsWith('/runtime-calls')) return { status: 200, body: { items: [] } };
+      return { status: 404, body: { error: { code: 'NOT_FOUND', message: 'no route for GET /api/v1/egress/log' } } };
+    };
+    const ok = await run(async () => loader(args(await request(`/executions/${id}`, BOB as never), { id }) as never));
+    const d = dataOf(ok.value);
+    assert.equal(d.execution.id, id);
+    assert.equal(d.logs.length, 1);
+    assert.match(d.egressError, /no route/);
+  });
+
+  it('cancel: a 409 from the API becomes a message on the page', async () => {
+    handler = () => ({ status: 409, body: { error: { code: 'EXECUTION_NOT_CANCELLABLE', message: 'execution x has already ended (succeeded)' } } });
+    const { action } = await import('../app/routes/executions.$id');
+    const id = '11111111-2222-3333-4444-555555555555';
+    const r = await run(async () => action(args(await request(`/executions/${id}`, BOB as never, { form: { intent: 'cancel' } }), { id }) as never));
+    assert.equal(statusOf(r.value), 409);
+    assert.match(dataOf(r.value).formError, /already ended/);
+    assert.equal(calls[0]!.url, `/api/v1/executions/${id}/cancel`);
+  });
+});
+
+describe('egress, secrets and variables actions', () => {
+  it('egress: a non-admin cannot ask for a global rule; the server’s pattern error lands on the field', async () => {
+    const { action } = await import('../app/routes/egress');
+    const r = await run(async () => action(args(await request('/egress', BOB as never, { form: { intent: 'add', pattern: 'example.com', scope: 'global' } })) as never));
+    assert.deepEqual(dataOf(r.value).fieldErrors, { scope: 'only admins may add global rules' });
+    assert.equal(calls.length, 0);
+
+    handler = () => ({ status: 400, body: { error: { code: 'VALIDATION_FAILED', message: 'pattern: must not be an internal address', field: 'pattern' } } });
+    const r2 = await run(async () => action(args(await request('/egress', BOB as never, { form: { intent: 'add', pattern: '10.0.0.1', ports: '22' } })) as never));
+    assert.deepEqual(dataOf(r2.value).fieldErrors, { pattern: 'must not be an internal address' });
+    assert.deepEqual(calls[0]!.body, { pattern: '10.0.0.1', scope: 'user', ports: [22] });
+  });
+
+  it('secrets: the value goes to the API and is never echoed back, even after an error', async () => {
+    handler = () => ({ status: 413, body: { error: { code: 'PAYLOAD_TOO_LARGE', message: 'value is larger than the limit of 65536 bytes', field: 'value' } } });
+    const { action } = await import('../app/routes/secrets');
+    const r = await run(async () => action(args(await request('/secrets', BOB as never, { form: { intent: 'save', name: 'TOKEN', value: 'hunter2' } })) as never));
+    assert.equal(calls[0]!.url, '/api/v1/secrets/TOKEN');
+    assert.deepEqual(calls[0]!.body, { value: 'hunter2' });
+    assert.ok(!JSON.stringify(dataOf(r.value)).includes('hunter2'));
+    assert.deepEqual(dataOf(r.value).fieldErrors, { value: 'value is larger than the limit of 65536 bytes' });
+
+    handler = () => ({ status: 201, body: { name: 'TOKEN', createdAt: 'x', updatedAt: 'x' } });
+    const ok = await run(async () => action(args(await request('/secrets', BOB as never, { form: { intent: 'save', name: 'TOKEN', value: 'hunter2' } })) as never));
+    assert.match(dataOf(ok.value).message, /created\. Its value will not be shown again/);
+    assert.ok(!JSON.stringify(dataOf(ok.value)).includes('hunter2'));
+  });
+
+  it('variables: the JSON value is parsed before it is sent', async () => {
+    handler = () => ({ status: 200, body: { key: 'a', value: { n: 1 }, updatedAt: 'x', updatedByExecution: null } });
+    const { action } = await import('../app/routes/variables');
+    await run(async () => action(args(await request('/variables', BOB as never, { form: { intent: 'save', key: 'a b', value: '{"n": 1}' } })) as never));
+    assert.equal(calls.length, 0, 'a bad key is refused before the API');
+    const r = await run(async () => action(args(await request('/variables', BOB as never, { form: { intent: 'save', key: 'a', value: '{"n": 1}' } })) as never));
+    assert.equal(dataOf(r.value).ok, true);
+    assert.deepEqual(calls[0]!.body, { value: { n: 1 } });
+  });
+});

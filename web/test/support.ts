@@ -1,0 +1,88 @@
+/** Helpers for the dashboard's browser tests: build once, start the production server, drive Debian's Chromium. */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { type Browser, type Page, chromium } from 'playwright-core';
+
+export const webRoot = path.resolve(new URL('..', import.meta.url).pathname);
+export const repoRoot = path.resolve(webRoot, '..');
+export const screenshotDir = path.join(repoRoot, 'test-results', 'screenshots');
+
+function newest(p: string): number {
+  if (!fs.existsSync(p)) return 0;
+  const st = fs.statSync(p);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return fs.readdirSync(p).reduce((m, f) => Math.max(m, newest(path.join(p, f))), st.mtimeMs);
+}
+
+/** Runs `npm run build -w web` when the build is missing or older than its sources. */
+export function buildWebIfStale(): void {
+  const out = path.join(webRoot, 'build', 'server', 'index.js');
+  const sources = Math.max(...['app', 'public', 'vite.config.ts', 'package.json'].map((p) => newest(path.join(webRoot, p))));
+  if (fs.existsSync(out) && fs.existsSync(path.join(webRoot, 'build', 'client')) && fs.statSync(out).mtimeMs >= sources) return;
+  const r = spawnSync('npm', ['run', 'build', '-w', 'web'], { cwd: repoRoot, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`npm run build -w web failed:\n${r.stdout}\n${r.stderr}`);
+}
+
+export interface WebServer {
+  url: string;
+  proc: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts `node web/server.mjs` (the production server) on a free port. */
+export async function startWeb(env: Record<string, string>): Promise<WebServer> {
+  const proc = spawn(process.execPath, [path.join(webRoot, 'server.mjs')], {
+    cwd: repoRoot,
+    env: { ...process.env, CRONIUM_WEB_HOST: '127.0.0.1', CRONIUM_WEB_PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`web server did not start in 30 s:\n${out}`)), 30_000);
+    const check = () => {
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    };
+    proc.stdout!.on('data', check);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`web server exited with ${code}:\n${out}`));
+    });
+  });
+  return {
+    url,
+    proc,
+    output: () => out,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill('SIGTERM');
+        setTimeout(() => proc.kill('SIGKILL'), 5000).unref();
+      }),
+  };
+}
+
+export const CHROMIUM = process.env.CRONIUM_TEST_CHROMIUM ?? '/usr/bin/chromium';
+
+export async function launchChromium(): Promise<Browser> {
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`Chromium is required at ${CHROMIUM} (Debian package "chromium"; scripts/host-setup.sh --test installs it)`);
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  fs.mkdirSync(screenshotDir, { recursive: true });
+  const file = path.join(screenshotDir, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
