@@ -5,7 +5,7 @@ import { authPlugin } from './auth/plugin.js';
 import { egressRoutes } from './egress/routes.js';
 import { executionRoutes } from './executions/routes.js';
 import { healthRoutes } from './health/routes.js';
-import { installErrorHandling } from './http-errors.js';
+import { installErrorHandling, refuseOversizedBodies } from './http-errors.js';
 import { openApiDocument } from './openapi.js';
 import { secretRoutes } from './secrets/routes.js';
 import { settingsRoutes } from './settings/routes.js';
@@ -21,6 +21,7 @@ export async function buildPublicApi(ctx: AppContext): Promise<FastifyInstance> 
     routerOptions: { maxParamLength: 1000 },
   });
   installErrorHandling(app);
+  refuseOversizedBodies(app, app.initialConfig.bodyLimit!);
   await app.register(authPlugin, { users: ctx.users });
   await app.register(healthRoutes, { ctx });
   await app.register(executionRoutes, { ctx });

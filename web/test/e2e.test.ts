@@ -152,18 +152,20 @@ describe('dashboard in Chromium against a real server', { timeout: 900_000 }, ()
     pythonExecution = page.url().split('/').pop()!;
 
     const logs = page.getByTestId('logs');
-    await logs.getByText('hello from python Grace').waitFor({ timeout: 60_000 });
-    // Lines keep arriving on the open page while it runs (no reload): the live stream at work.
-    const seen = await logs.locator('.log-line').count();
-    const statusNow = await page.locator('h1 .badge').getAttribute('data-status');
+    await logs.getByText('tick 7').waitFor({ timeout: 60_000 });
+    // Lines arrived on the open page while it was still running (no reload): the live stream at work. The page's
+    // own observer recorded what it showed and when, so a busy test machine cannot blur the evidence.
+    const liveLines = timeline
+      .map((l) => /: (\d+) lines, (\w+)$/.exec(l))
+      .filter((m): m is RegExpExecArray => Boolean(m))
+      .filter((m) => m[2] === 'running' || m[2] === 'queued')
+      .map((m) => Number(m[1]));
     const timing = async () => {
       const ex = (await s.api('GET', `/api/v1/executions/${pythonExecution}`)).body;
       return `\n${timeline.join('\n')}\nexecution: created ${ex.createdAt}, started ${ex.startedAt}, finished ${ex.finishedAt}; test start ${new Date(t0).toISOString()}`;
     };
-    assert.ok(statusNow === 'running' || statusNow === 'queued', `still running when the first line arrived (was ${statusNow})${await timing()}`);
-    await page.getByTestId('live').waitFor();
-    await until(async () => (await logs.locator('.log-line').count()) > seen, 30_000);
-    await logs.getByText('tick 7').waitFor({ timeout: 30_000 });
+    assert.ok(Math.max(0, ...liveLines) >= 3, `log lines appeared while the execution was running${await timing()}`);
+    assert.ok(new Set(liveLines).size >= 3, `they arrived one after another, not at once${await timing()}`);
     page.off('request', onRequest);
     page.off('console', onConsole);
 

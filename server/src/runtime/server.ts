@@ -8,7 +8,7 @@ import { executions, runtimeCalls } from '../db/schema.js';
 import { AppError, tooLarge, unauthorized } from '../errors.js';
 import type { ExecutionEngine } from '../executions/engine.js';
 import type { ExecutionRow, ExecutionsRepository } from '../executions/repository.js';
-import { installErrorHandling } from '../http-errors.js';
+import { installErrorHandling, refuseOversizedBodies } from '../http-errors.js';
 import type { SecretsRepository } from '../secrets/repository.js';
 import { parse } from '../validation.js';
 import type { VariablesRepository } from '../variables/repository.js';
@@ -76,6 +76,7 @@ export async function createRuntimeServer(deps: RuntimeServerDeps): Promise<Fast
     routerOptions: { maxParamLength: 1000 },
   });
   installErrorHandling(app);
+  refuseOversizedBodies(app, app.initialConfig.bodyLimit!);
   await app.register(fastifyJwt, {
     secret: deps.jwtSecret,
     sign: { algorithm: 'HS256', aud: TOKEN_AUDIENCE, iss: TOKEN_ISSUER },

@@ -49,6 +49,14 @@ describe('egress through the allowlisting proxy', { concurrency: false }, () => 
     const badExec = await s.api('POST', '/api/v1/executions', { language: 'bash', script: 'true', egress: { allow: ['*.'] } });
     assert.equal(badExec.status, 400);
     assert.equal(badExec.body.error.field, 'egress.allow.0');
+    await s.api('PATCH', '/api/v1/settings', { allowExecutionEgressRules: false });
+    try {
+      const forbidden = await bobApi('POST', '/api/v1/executions', { language: 'bash', script: 'true', egress: { allow: ['example.com'] } });
+      assert.equal(forbidden.status, 403);
+      assert.equal(forbidden.body.error.field, 'egress.allow');
+    } finally {
+      await s.api('PATCH', '/api/v1/settings', { allowExecutionEgressRules: true });
+    }
   });
 
   it('lets curl, urllib, requests and fetch reach an allowed host, and nothing else', async (t) => {

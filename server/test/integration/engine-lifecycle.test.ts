@@ -19,7 +19,7 @@ describe('execution engine: cancel, queueing and concurrency', { concurrency: fa
   let s: TestServer;
   before(async () => {
     await requireDocker();
-    s = await startTestServer();
+    s = await startTestServer({ CRONIUM_MAX_LOG_BYTES: '4096' });
   });
   after(async () => s?.stop());
 
@@ -113,5 +113,52 @@ describe('execution engine: cancel, queueing and concurrency', { concurrency: fa
     });
     const settings = (await s.api('GET', '/api/v1/settings')).body;
     assert.deepEqual(e.limits, settings.maxLimits);
+  });
+
+  it('follows logs live over Server-Sent Events until the end', async () => {
+    const r = await s.api('POST', '/api/v1/executions', {
+      language: 'python',
+      script: 'import time, sys\nfor i in range(4):\n    print("tick", i)\n    time.sleep(0.4)\nprint("bye", file=sys.stderr)',
+    });
+    const res = await fetch(`${s.url}/api/v1/executions/${r.body.id}/logs`, {
+      headers: { authorization: `Bearer ${s.adminKey}`, accept: 'text/event-stream' },
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
+    const events: { event: string; data: any; at: number }[] = [];
+    const decoder = new TextDecoder();
+    let buf = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buf += decoder.decode(chunk, { stream: true });
+      let i: number;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (event && data) events.push({ event, data: JSON.parse(data), at: Date.now() });
+      }
+    }
+    const logs = events.filter((e) => e.event === 'log');
+    assert.deepEqual(
+      logs.map((e) => [e.data.stream, e.data.text]),
+      [['stdout', 'tick 0'], ['stdout', 'tick 1'], ['stdout', 'tick 2'], ['stdout', 'tick 3'], ['stderr', 'bye']],
+    );
+    assert.ok(logs[3]!.at - logs[0]!.at >= 600, 'lines arrived as they were printed, not all at the end');
+    const end = events[events.length - 1]!;
+    assert.equal(end.event, 'end');
+    assert.equal(end.data.status, 'succeeded');
+  });
+
+  it('caps the stored log and marks the cut', async () => {
+    const e = await run(s.api, { language: 'bash', script: 'for i in $(seq 1 3000); do echo "line $i of a long log"; done; echo done >&2' });
+    assert.equal(e.status, 'succeeded');
+    assert.equal(e.logsTruncated, true);
+    const logs = (await s.api('GET', `/api/v1/executions/${e.id}/logs`)).body;
+    assert.equal(logs.truncated, true);
+    const last = logs.entries[logs.entries.length - 1];
+    assert.equal(last.stream, 'system');
+    assert.match(last.text, /log truncated: the limit of 4096 bytes/);
+    assert.ok(logs.entries.length < 300);
   });
 });

@@ -199,4 +199,22 @@ describe('in-container data exchange through the SDKs', { concurrency: false }, 
     });
     assert.deepEqual(e.output, { s: '***', t: '***' });
   });
+
+  it('refuses oversized outputs and variables with a clear error', async () => {
+    const e = await run(s.api, {
+      language: 'python',
+      script: [
+        'import cronium',
+        'for call in (lambda: cronium.set_output("x" * (2 * 1024 * 1024)), lambda: cronium.set_variable("big", "x" * (300 * 1024))):',
+        '    try:',
+        '        call()',
+        '        print("ACCEPTED")',
+        '    except cronium.CroniumError as err:',
+        '        print("REFUSED", err.status, err.code)',
+      ].join('\n'),
+    });
+    const out = stdoutOf(await logsOf(s.api, e.id));
+    assert.doesNotMatch(out, /ACCEPTED/);
+    assert.equal(out.match(/REFUSED 413 PAYLOAD_TOO_LARGE/g)?.length, 2, out);
+  });
 });
