@@ -258,18 +258,23 @@ export class DockerDriver implements SandboxDriver {
     const usage = createUsageExtractor(nonce, output.stderr);
     const demux = createDemuxer(output.stdout, (t) => usage.push(t));
     p.setSink((chunk) => demux.push(chunk));
-    p.stream.end(JSON.stringify({ script: job.script, filename: job.filename, argv: job.argv, env: job.env, nonce }));
+    // One line: the launcher starts at the newline without waiting for stdin to close.
+    p.stream.end(JSON.stringify({ script: job.script, filename: job.filename, argv: job.argv, env: job.env, nonce }) + '\n');
     const container = p.container;
 
     const done = (async (): Promise<SandboxResult> => {
-      const { StatusCode } = await p.waited;
-      // Output may still be in flight when the exit is reported; the attach stream closes after it.
-      await Promise.race([p.streamEnded, new Promise((r) => setTimeout(r, 2000))]);
+      // The launcher's report is the last thing it writes once the script has ended: with it, the result is
+      // known without waiting for Docker to tear the container down (a few hundred ms here). Without it
+      // (a kill, an OOM of the whole sandbox, gVisor), Docker's exit status decides.
+      const exited = await Promise.race([p.waited.then((r) => ({ code: r.StatusCode as number | null })), usage.reported.then(() => null)]);
+      // Output may still be in flight on the other stream; the attach stream closes after the last of it.
+      await Promise.race([p.streamEnded, new Promise((r) => setTimeout(r, exited ? 2000 : 50))]);
       demux.end();
       usage.end();
       const report = usage.report();
+      const StatusCode = exited ? exited.code : (report?.exitCode ?? null);
       let oomKilled = false;
-      if (StatusCode !== 0) {
+      if (StatusCode !== 0 && exited) {
         try {
           const state = (await container.inspect()).State as { OOMKilled?: boolean };
           oomKilled = Boolean(state.OOMKilled);

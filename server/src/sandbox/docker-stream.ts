@@ -53,6 +53,8 @@ export function createUsageExtractor(nonce: string, emit: (text: string) => void
   let report: LauncherReport | null = null;
   let inReport = false;
   let reportText = '';
+  let announce!: () => void;
+  const reported = new Promise<void>((resolve) => (announce = resolve));
 
   const holdBack = (s: string): number => {
     const max = Math.min(s.length, marker.length - 1);
@@ -65,6 +67,7 @@ export function createUsageExtractor(nonce: string, emit: (text: string) => void
       const v = JSON.parse(text) as Partial<LauncherReport>;
       const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : null);
       report = { exitCode: num(v.exitCode), cpuNs: num(v.cpuNs), memoryPeakBytes: num(v.memoryPeakBytes), oomKills: num(v.oomKills) };
+      if (report.exitCode !== null) announce();
     } catch {
       report = null;
     }
@@ -104,5 +107,7 @@ export function createUsageExtractor(nonce: string, emit: (text: string) => void
       pending = '';
     },
     report: () => report,
+    /** Settles once a complete report with an exit code has arrived; never, if none does. */
+    reported,
   };
 }
