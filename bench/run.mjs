@@ -37,6 +37,22 @@ async function baseline() {
   return summary(xs);
 }
 
+/** What Docker alone sustains here: bare `docker run --rm` of the bash image, `concurrency` at a time. */
+async function baselineThroughput(total, concurrency) {
+  const args = ['run', '--rm', '--network', NETWORK, '--entrypoint', '/bin/true', 'cronium/runtime-bash:latest'];
+  let next = 0;
+  const t0 = Date.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) {
+        next++;
+        await exec('docker', args);
+      }
+    }),
+  );
+  return { runs: total, concurrency, perSecond: total / ((Date.now() - t0) / 1000) };
+}
+
 async function startServer(extraEnv) {
   const env = {
     ...process.env,
@@ -201,6 +217,9 @@ async function main() {
   };
   log(`baseline: docker run --rm --network ${NETWORK} cronium/runtime-bash true, ${RUNS} runs`);
   results.baseline = await baseline();
+  const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8);
+  log(`baseline throughput: ${Math.min(BURST, 60)} docker runs, ${concurrency} at a time`);
+  results.baselineThroughput = await baselineThroughput(Math.min(BURST, 60), concurrency);
 
   log('cold starts (pool off)');
   let server = await startServer({ CRONIUM_POOL_SIZE: '0' });
@@ -241,6 +260,8 @@ async function main() {
     '',
     `throughput: ${results.throughput.executions} at once → ${results.throughput.perSecond.toFixed(1)} executions/s (${results.throughput.succeeded} succeeded, ${results.throughput.pooled} pooled), ` +
       `submit→finish p50 ${results.throughput.latency.p50} ms, p95 ${results.throughput.latency.p95} ms, p99 ${results.throughput.latency.p99} ms`,
+    `baseline throughput: bare docker run --rm, ${results.baselineThroughput.concurrency} at a time → ${results.baselineThroughput.perSecond.toFixed(1)} runs/s ` +
+      `(Cronium/baseline: ${(results.throughput.perSecond / results.baselineThroughput.perSecond).toFixed(2)})`,
     `server peak RSS during the throughput run: ${results.throughput.serverPeakRssMiB.toFixed(0)} MiB`,
     '',
   ];
