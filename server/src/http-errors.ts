@@ -28,16 +28,25 @@ export function installErrorHandling(app: FastifyInstance) {
 }
 
 /**
- * A body above the limit is answered with 413 before it is parsed, but still read to its end: a client that is
- * still sending (most SDKs write the whole body before reading) then gets the 413 instead of a broken pipe.
- * Past a hard cap the connection is closed instead of reading on.
+ * A body above the limit is answered with 413 before it is parsed, but only once it has been read to its end:
+ * a client that is still sending (most SDKs write the whole body before reading) then gets the 413 instead of
+ * a connection reset. Past a hard cap the connection is closed instead of reading on.
  */
 export function refuseOversizedBodies(app: FastifyInstance, limit: number, hardCap = 64 * 1024 * 1024) {
   app.addHook('onRequest', async (req) => {
     const len = Number(req.headers['content-length'] ?? 0);
     if (!(len > limit)) return;
-    if (len > hardCap) req.raw.socket.destroySoon();
-    else req.raw.resume();
-    throw new AppError('PAYLOAD_TOO_LARGE', 413, `request body of ${len} bytes is larger than the limit of ${limit} bytes`);
+    const error = new AppError('PAYLOAD_TOO_LARGE', 413, `request body of ${len} bytes is larger than the limit of ${limit} bytes`);
+    if (len > hardCap) {
+      req.raw.socket.destroySoon();
+      throw error;
+    }
+    await new Promise<void>((resolve) => {
+      req.raw.once('end', resolve);
+      req.raw.once('close', resolve);
+      req.raw.once('error', () => resolve());
+      req.raw.resume();
+    });
+    throw error;
   });
 }
