@@ -23,7 +23,6 @@ export class ExecutionEngine {
   private timer: NodeJS.Timeout | null = null;
   private cancelTimer: NodeJS.Timeout | null = null;
   private stopped = true;
-  private durations: number[] = [];
 
   constructor(private readonly deps: EngineDeps) {}
 
@@ -143,10 +142,5 @@ export class ExecutionEngine {
         if (!row || FINAL_STATUSES.has(row.status)) finish();
       });
     });
-  }
-
-  recordDuration(ms: number) {
-    this.durations.push(ms);
-    if (this.durations.length > 1000) this.durations.shift();
   }
 }
