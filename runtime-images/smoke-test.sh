@@ -29,6 +29,8 @@ run() {
     "cronium/runtime-$img:latest" <"$OUT/job" >"$OUT/stdout" 2>"$OUT/stderr"
   RC=$?
   STDOUT=$(cat "$OUT/stdout"); STDERR=$(cat "$OUT/stderr")
+  END_MARK=0; [[ $STDOUT == *"__CRONIUM_END_${NONCE}__" ]] && END_MARK=1
+  STDOUT=${STDOUT%"__CRONIUM_END_${NONCE}__"}; STDOUT=${STDOUT%$'\n'}
   USAGE=$(grep -ao "__CRONIUM_USAGE_${NONCE}__ {.*}" "$OUT/stderr" | tail -n 1 | sed 's/^[^ ]* //')
 }
 job() { # job SCRIPT FILENAME ARGV_JSON [ENV_JSON]
@@ -48,6 +50,7 @@ basic_checks() { # basic_checks RUNTIME
   job 'import os, sys; print("hi", os.environ["A"], os.getcwd(), sys.argv[1])' main.py '["python3","-u","/work/main.py","x y"]' '{"A":"1"}'; run python 128m "$rt"
   check "[$rt] python hello, env and argv" test "$RC" = 0 -a "$STDOUT" = "hi 1 /work x y"
   check "[$rt] usage line present, exitCode 0" test "$(usage_field exitCode)" = 0
+  check "[$rt] end mark is the last thing on stdout" test "$END_MARK" = 1
 
   job 'exit 3' main.sh '["bash","/work/main.sh"]'; run bash 128m "$rt"
   check "[$rt] bash exit 3 -> 3" test "$RC" = 3 -a "$(usage_field exitCode)" = 3

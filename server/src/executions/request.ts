@@ -10,7 +10,10 @@ export const secretName = z
 export const createExecutionSchema = z
   .object({
     language: z.enum(['bash', 'python', 'node'], { error: 'must be one of "bash", "python", "node"' }),
-    script: z.string({ error: 'must be a string' }).min(1, 'must not be empty'),
+    script: z
+      .string({ error: 'must be a string' })
+      .min(1, 'must not be empty')
+      .refine((s) => !s.includes('\0'), 'must not contain NUL bytes'),
     input: z.unknown().optional(),
     env: z
       .record(

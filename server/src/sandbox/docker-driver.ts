@@ -13,7 +13,8 @@ import {
   type SandboxResult,
   type SandboxRun,
 } from './driver.js';
-import { createDemuxer, createUsageExtractor } from './docker-stream.js';
+import { encodeJob } from './job-wire.js';
+import { createDemuxer, createEndMarkExtractor, createUsageExtractor } from './docker-stream.js';
 import { containerSpec } from './hardening.js';
 import { type PoolMember, type PoolStats, WarmPool } from './warm-pool.js';
 
@@ -256,20 +257,25 @@ export class DockerDriver implements SandboxDriver {
   private deliver(p: Prepared, job: SandboxJob, output: SandboxOutput, pooled: boolean): SandboxRun {
     const nonce = crypto.randomBytes(16).toString('hex');
     const usage = createUsageExtractor(nonce, output.stderr);
-    const demux = createDemuxer(output.stdout, (t) => usage.push(t));
+    const endMark = createEndMarkExtractor(nonce, output.stdout);
+    const demux = createDemuxer(
+      (t) => endMark.push(t),
+      (t) => usage.push(t),
+    );
     p.setSink((chunk) => demux.push(chunk));
-    // One line: the launcher starts at the newline without waiting for stdin to close.
-    p.stream.end(JSON.stringify({ script: job.script, filename: job.filename, argv: job.argv, env: job.env, nonce }) + '\n');
+    // Length-prefixed: the launcher starts at the script's last byte without waiting for stdin to close.
+    p.stream.end(encodeJob({ script: job.script, filename: job.filename, argv: job.argv, env: job.env, nonce }));
     const container = p.container;
 
     const done = (async (): Promise<SandboxResult> => {
-      // The launcher's report is the last thing it writes once the script has ended: with it, the result is
-      // known without waiting for Docker to tear the container down (a few hundred ms here). Without it
-      // (a kill, an OOM of the whole sandbox, gVisor), Docker's exit status decides.
+      // The launcher's report is the last thing it writes to stderr once the script has ended, and its end mark
+      // the last on stdout: with both, the result and all output are known without waiting for Docker to tear
+      // the container down (a few hundred ms here). Without the report (a kill, an OOM of the whole sandbox,
+      // gVisor), Docker's exit status decides and the attach stream's close marks the end of output.
       const exited = await Promise.race([p.waited.then((r) => ({ code: r.StatusCode as number | null })), usage.reported.then(() => null)]);
-      // Output may still be in flight on the other stream; the attach stream closes after the last of it.
-      await Promise.race([p.streamEnded, new Promise((r) => setTimeout(r, exited ? 2000 : 50))]);
+      await Promise.race([exited ? p.streamEnded : endMark.seen, p.streamEnded, new Promise((r) => setTimeout(r, exited ? 2000 : 500))]);
       demux.end();
+      endMark.end();
       usage.end();
       const report = usage.report();
       const StatusCode = exited ? exited.code : (report?.exitCode ?? null);

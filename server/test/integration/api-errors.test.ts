@@ -29,6 +29,9 @@ describe('public API: bad requests get clear errors', { concurrency: false }, ()
     assert.match(bad.body.error.message, /bash.*python.*node/);
     expectError(await s.api('POST', '/api/v1/executions', { language: 'bash', script: 42 }), 400, 'VALIDATION_FAILED', 'script');
     expectError(await s.api('POST', '/api/v1/executions', { language: 'bash', script: '' }), 400, 'VALIDATION_FAILED', 'script');
+    const nul = await s.api('POST', '/api/v1/executions', { language: 'bash', script: 'echo a\u0000b' });
+    expectError(nul, 400, 'VALIDATION_FAILED', 'script');
+    assert.match(nul.body.error.message, /NUL/);
     expectError(await s.api('POST', '/api/v1/executions', { language: 'bash', script: 'x', timeoutMs: -1 }), 400, 'VALIDATION_FAILED', 'timeoutMs');
     expectError(
       await s.api('POST', '/api/v1/executions', { language: 'bash', script: 'x', resources: { memoryMb: 1 } }),

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { containerGone, logsOf, requireDocker, run, startTestServer, stdoutOf, type TestServer, until } from '../helpers.js';
 
@@ -29,6 +30,18 @@ for (const mode of ['cold', 'pooled'] as const) describe(`execution engine: resu
       assert.equal(e.pooled, mode === 'pooled', 'ran in the expected kind of container');
     });
   }
+
+  it('delivers the script byte-exact (UTF-8, CRLF, backslashes, trailing newlines, 300 KB) and env values verbatim', async () => {
+    const script =
+      'import hashlib, json, os, sys\r\n' +
+      'print(hashlib.sha256(open(__file__, "rb").read()).hexdigest(), json.dumps(os.environ["ODD"], ensure_ascii=False))\n' +
+      `# ${'x'.repeat(300_000)}\n# héllo 中文 \\n \\x00 '"\` $(not run)\n\n\n`;
+    const odd = 'a=b\nline 2 \\ "q" $HOME é';
+    const e = await run(s.api, { language: 'python', script, env: { ODD: odd } });
+    assert.equal(e.status, 'succeeded', JSON.stringify(e));
+    const sha = crypto.createHash('sha256').update(script, 'utf8').digest('hex');
+    assert.equal(stdoutOf(await logsOf(s.api, e.id)), `${sha} ${JSON.stringify(odd)}`);
+  });
 
   it('keeps stdout and stderr apart, in order, with timestamps', async () => {
     const e = await run(s.api, { language: 'bash', script: 'echo out1; sleep 0.2; echo err1 >&2; sleep 0.2; echo out2' });
