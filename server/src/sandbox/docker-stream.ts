@@ -43,18 +43,14 @@ export interface LauncherReport {
 }
 
 /**
- * Takes the launcher's usage line out of the stderr text. The line is `__CRONIUM_USAGE_<nonce>__ {json}\n`;
- * the nonce is known only to the launcher and the server, so a script cannot forge a report.
+ * Takes one marker line (`<marker><payload>\n`) out of a stream's text and hands its payload to `found`.
+ * The marker carries a nonce known only to the launcher and the server, so a script cannot forge it.
  * Text that might be the start of the marker is held back until it is known not to be.
  */
-export function createUsageExtractor(nonce: string, emit: (text: string) => void) {
-  const marker = `__CRONIUM_USAGE_${nonce}__ `;
+export function createMarkerExtractor(marker: string, emit: (text: string) => void, onPayload: (payload: string) => void) {
   let pending = '';
-  let report: LauncherReport | null = null;
-  let inReport = false;
-  let reportText = '';
-  let announce!: () => void;
-  const reported = new Promise<void>((resolve) => (announce = resolve));
+  let inMarker = false;
+  let payload = '';
 
   const holdBack = (s: string): number => {
     const max = Math.min(s.length, marker.length - 1);
@@ -62,21 +58,10 @@ export function createUsageExtractor(nonce: string, emit: (text: string) => void
     return 0;
   };
 
-  const parse = (text: string) => {
-    try {
-      const v = JSON.parse(text) as Partial<LauncherReport>;
-      const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : null);
-      report = { exitCode: num(v.exitCode), cpuNs: num(v.cpuNs), memoryPeakBytes: num(v.memoryPeakBytes), oomKills: num(v.oomKills) };
-      if (report.exitCode !== null) announce();
-    } catch {
-      report = null;
-    }
-  };
-
   return {
     push(text: string) {
-      if (inReport) {
-        reportText += text;
+      if (inMarker) {
+        payload += text;
       } else {
         pending += text;
         const idx = pending.indexOf(marker);
@@ -88,26 +73,64 @@ export function createUsageExtractor(nonce: string, emit: (text: string) => void
           return;
         }
         if (idx > 0) emit(pending.slice(0, idx));
-        inReport = true;
-        reportText = pending.slice(idx + marker.length);
+        inMarker = true;
+        payload = pending.slice(idx + marker.length);
         pending = '';
       }
-      const nl = reportText.indexOf('\n');
+      const nl = payload.indexOf('\n');
       if (nl >= 0) {
-        parse(reportText.slice(0, nl));
-        const rest = reportText.slice(nl + 1);
-        inReport = false;
-        reportText = '';
+        const rest = payload.slice(nl + 1);
+        onPayload(payload.slice(0, nl));
+        inMarker = false;
+        payload = '';
         if (rest) emit(rest);
       }
     },
     end() {
-      if (inReport) parse(reportText.trim());
+      if (inMarker) onPayload(payload.trim());
       else if (pending) emit(pending);
       pending = '';
+      inMarker = false;
+      payload = '';
     },
+  };
+}
+
+/**
+ * The launcher's usage line on stderr: `__CRONIUM_USAGE_<nonce>__ {json}\n`, the last thing it writes there.
+ */
+export function createUsageExtractor(nonce: string, emit: (text: string) => void) {
+  let report: LauncherReport | null = null;
+  let announce!: () => void;
+  const reported = new Promise<void>((resolve) => (announce = resolve));
+  const parse = (text: string) => {
+    try {
+      const v = JSON.parse(text) as Partial<LauncherReport>;
+      const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : null);
+      report = { exitCode: num(v.exitCode), cpuNs: num(v.cpuNs), memoryPeakBytes: num(v.memoryPeakBytes), oomKills: num(v.oomKills) };
+      if (report.exitCode !== null) announce();
+    } catch {
+      report = null;
+    }
+  };
+  const x = createMarkerExtractor(`__CRONIUM_USAGE_${nonce}__ `, emit, parse);
+  return {
+    push: x.push,
+    end: x.end,
     report: () => report,
     /** Settles once a complete report with an exit code has arrived; never, if none does. */
     reported,
   };
+}
+
+/**
+ * The launcher's end mark on stdout: `__CRONIUM_END_<nonce>__\n`, written after the job's process ended. Once it
+ * is seen, every byte the job wrote to stdout before has arrived (a stream keeps its order; stdout and stderr
+ * do not keep theirs against each other), so the result need not wait for Docker to close the stream.
+ */
+export function createEndMarkExtractor(nonce: string, emit: (text: string) => void) {
+  let announce!: () => void;
+  const seen = new Promise<void>((resolve) => (announce = resolve));
+  const x = createMarkerExtractor(`__CRONIUM_END_${nonce}__`, emit, () => announce());
+  return { push: x.push, end: x.end, seen };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createDemuxer, createUsageExtractor } from '../../src/sandbox/docker-stream.js';
+import { createDemuxer, createEndMarkExtractor, createUsageExtractor } from '../../src/sandbox/docker-stream.js';
 
 const frame = (type: number, text: string | Buffer) => {
   const payload = Buffer.isBuffer(text) ? text : Buffer.from(text);
@@ -70,5 +70,35 @@ describe('createUsageExtractor', () => {
     x.end();
     assert.equal(x.report(), null);
     assert.equal(got.join(''), line('wrong'));
+  });
+});
+
+describe('createEndMarkExtractor', () => {
+  it('takes the end mark out of stdout, keeps a partial last line, and announces it', async () => {
+    const got: string[] = [];
+    const x = createEndMarkExtractor('abc', (t) => got.push(t));
+    let seen = false;
+    void x.seen.then(() => (seen = true));
+    x.push('out 1\nno newline');
+    x.push('__CRONIUM_EN');
+    await Promise.resolve();
+    assert.equal(seen, false);
+    x.push('D_abc__\n');
+    await Promise.resolve();
+    assert.equal(seen, true);
+    x.end();
+    assert.equal(got.join(''), 'out 1\nno newline');
+  });
+
+  it('passes a forged mark with another nonce through as output and does not announce it', async () => {
+    const got: string[] = [];
+    const x = createEndMarkExtractor('right', (t) => got.push(t));
+    let seen = false;
+    void x.seen.then(() => (seen = true));
+    x.push('__CRONIUM_END_wrong__\n');
+    x.end();
+    await Promise.resolve();
+    assert.equal(seen, false);
+    assert.equal(got.join(''), '__CRONIUM_END_wrong__\n');
   });
 });
