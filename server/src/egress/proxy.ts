@@ -417,6 +417,42 @@ export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
     res.end(body);
   }
 
+  /**
+   * What plain HTTP and CONNECT share: the policy decision and the checked dial, each refusal audited and
+   * answered through the caller's own reply. Null when the request was answered already.
+   */
+  async function open(
+    ctx: EgressContext,
+    method: string,
+    rawHost: string,
+    port: number,
+    started: number,
+    refuse: (status: number, reason: string, host: string, port: number, extra?: Partial<EgressAuditEntry>) => void,
+    badGateway: (target: string) => void,
+  ): Promise<{ ev: Extract<Evaluation, { ok: true }>; upstream: net.Socket; address: string } | null> {
+    const ev = await evaluate(ctx, rawHost, port);
+    if (!ev.ok) {
+      refuse(ev.status, ev.reason, ev.host, port, {
+        ...(ev.ruleId ? { ruleId: ev.ruleId } : {}),
+        ...(ev.address ? { address: ev.address } : {}),
+        ...(ev.error ? { error: ev.error } : {}),
+      });
+      return null;
+    }
+    try {
+      const { socket, address } = await connectChecked(ev.addresses, port);
+      return { ev, upstream: socket, address };
+    } catch (err) {
+      audit({
+        executionId: ctx.executionId, userId: ctx.userId, method, host: ev.host, port, allowed: true,
+        reason: 'upstream_error', ruleId: ev.ruleId, address: ev.addresses[0], status: 502,
+        durationMs: Date.now() - started, error: errorCode(err),
+      });
+      badGateway(formatHostPort(ev.host, port));
+      return null;
+    }
+  }
+
   async function handleRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const started = Date.now();
     const method = req.method ?? 'GET';
@@ -445,27 +481,9 @@ export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
       return refuse(400, 'invalid_url', printable(rawUrl), 0);
     }
     const port = url.port === '' ? 80 : Number(url.port);
-    const ev = await evaluate(ctx, url.hostname, port);
-    if (!ev.ok) {
-      return refuse(ev.status, ev.reason, ev.host, port, {
-        ...(ev.ruleId ? { ruleId: ev.ruleId } : {}),
-        ...(ev.address ? { address: ev.address } : {}),
-        ...(ev.error ? { error: ev.error } : {}),
-      });
-    }
-
-    let upstream: net.Socket;
-    let address: string;
-    try {
-      ({ socket: upstream, address } = await connectChecked(ev.addresses, port));
-    } catch (err) {
-      audit({
-        executionId: ctx.executionId, userId: ctx.userId, method, host: ev.host, port, allowed: true,
-        reason: 'upstream_error', ruleId: ev.ruleId, address: ev.addresses[0], status: 502,
-        durationMs: Date.now() - started, error: errorCode(err),
-      });
-      return sendHttp(res, 502, 'upstream_error', formatHostPort(ev.host, port));
-    }
+    const opened = await open(ctx, method, url.hostname, port, started, refuse, (target) => sendHttp(res, 502, 'upstream_error', target));
+    if (!opened) return;
+    const { ev, upstream, address } = opened;
     if (res.destroyed || req.destroyed) {
       upstream.destroy();
       audit({ executionId: ctx.executionId, userId: ctx.userId, method, host: ev.host, port, allowed: true, reason: 'allowed', ruleId: ev.ruleId, address, durationMs: Date.now() - started, error: 'client_gone' });
@@ -614,27 +632,9 @@ export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
     const target = parseAuthority(req.url);
     if (!target) return refuse(400, 'invalid_request', printable(req.url ?? ''), 0);
     const { port } = target;
-    const ev = await evaluate(ctx, target.host, port);
-    if (!ev.ok) {
-      return refuse(ev.status, ev.reason, ev.host, port, {
-        ...(ev.ruleId ? { ruleId: ev.ruleId } : {}),
-        ...(ev.address ? { address: ev.address } : {}),
-        ...(ev.error ? { error: ev.error } : {}),
-      });
-    }
-
-    let upstream: net.Socket;
-    let address: string;
-    try {
-      ({ socket: upstream, address } = await connectChecked(ev.addresses, port));
-    } catch (err) {
-      audit({
-        executionId: ctx.executionId, userId: ctx.userId, method, host: ev.host, port, allowed: true,
-        reason: 'upstream_error', ruleId: ev.ruleId, address: ev.addresses[0], status: 502,
-        durationMs: Date.now() - started, error: errorCode(err),
-      });
-      return writeRaw(client, 502, 'upstream_error', formatHostPort(ev.host, port), {});
-    }
+    const opened = await open(ctx, method, target.host, port, started, refuse, (t) => writeRaw(client, 502, 'upstream_error', t, {}));
+    if (!opened) return;
+    const { ev, upstream, address } = opened;
 
     let error: string | undefined;
     let audited = false;
