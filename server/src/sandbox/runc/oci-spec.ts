@@ -180,7 +180,7 @@ export function ociSpec(create: Docker.ContainerCreateOptions, ctx: OciSpecConte
       env: mergeEnv(mergeEnv(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `HOSTNAME=${hostname}`], ctx.image.env), create.Env ?? []),
       cwd: create.WorkingDir || '/',
       capabilities: {},
-      rlimits: (hc.Ulimits ?? []).map((u) => ({ type: `RLIMIT_${u.Name.toUpperCase()}`, hard: u.Hard, soft: u.Soft })),
+      rlimits: (hc.Ulimits ?? []).map((u) => ({ type: `RLIMIT_${(u.Name ?? "").toUpperCase()}`, hard: u.Hard, soft: u.Soft })),
       noNewPrivileges,
       ...(hc.OomScoreAdj !== undefined ? { oomScoreAdj: hc.OomScoreAdj } : {}),
     },
