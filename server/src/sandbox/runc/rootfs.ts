@@ -45,7 +45,9 @@ export function isMountPoint(target: string): boolean {
  * The shared root here is read-only without an upper layer, so those mount points must exist below it.
  */
 function writeInitLayer(dir: string) {
-  for (const d of ['dev/pts', 'dev/shm', 'proc', 'sys', 'etc', 'tmp', 'work']) fs.mkdirSync(path.join(dir, d), { recursive: true, mode: 0o755 });
+  // Exactly Docker's init layer: a directory here would hide the image's own (runc gives a tmpfs the mode of the
+  // directory it is mounted on, so /tmp and /work must keep the image's 1777 and 0700).
+  for (const d of ['dev/pts', 'dev/shm', 'proc', 'sys', 'etc']) fs.mkdirSync(path.join(dir, d), { recursive: true, mode: 0o755 });
   for (const f of ['etc/hosts', 'etc/hostname', 'etc/resolv.conf', 'dev/console']) {
     const p = path.join(dir, f);
     if (!fs.existsSync(p)) fs.writeFileSync(p, '', { mode: 0o644 });
