@@ -39,6 +39,9 @@ const envSchema = z.object({
   CRONIUM_NODE_ID: z.string().min(1).optional(),
   CRONIUM_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
+  CRONIUM_SANDBOX_DRIVER: z.enum(['docker', 'runc']).default('docker'),
+  CRONIUM_RUNC_BINARY: z.string().min(1).default('runc'),
+  CRONIUM_RUNC_STATE_DIR: z.string().min(1).default('/run/cronium-runc'),
   CRONIUM_SANDBOX_NETWORK: z.string().default('cronium-sandbox'),
   CRONIUM_SANDBOX_SUBNET: z.string().optional(),
   CRONIUM_RUNTIME_HOST: z.string().optional(),
@@ -104,6 +107,10 @@ export interface Config {
   logLevel: Env['CRONIUM_LOG_LEVEL'];
   dockerSocket: string;
   sandbox: {
+    /** docker: every sandbox through dockerd; runc: standard sandboxes started with runc directly (root only). */
+    driver: 'docker' | 'runc';
+    runcBinary: string;
+    runcStateDir: string;
     network: string;
     subnet?: string;
     images: Record<'bash' | 'python' | 'node', string>;
@@ -188,6 +195,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.CRONIUM_LOG_LEVEL,
     dockerSocket: e.DOCKER_SOCKET,
     sandbox: {
+      driver: e.CRONIUM_SANDBOX_DRIVER,
+      runcBinary: e.CRONIUM_RUNC_BINARY,
+      runcStateDir: path.resolve(e.CRONIUM_RUNC_STATE_DIR),
       network: e.CRONIUM_SANDBOX_NETWORK,
       subnet: e.CRONIUM_SANDBOX_SUBNET,
       images: { bash: e.CRONIUM_IMAGE_BASH, python: e.CRONIUM_IMAGE_PYTHON, node: e.CRONIUM_IMAGE_NODE },

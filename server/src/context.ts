@@ -7,8 +7,7 @@ import type { EgressRepository } from './egress/repository.js';
 import type { ExecutionEngine } from './executions/engine.js';
 import type { ExecutionEvents } from './executions/events.js';
 import type { ExecutionsRepository } from './executions/repository.js';
-import type { DockerDriver } from './sandbox/docker-driver.js';
-import type { SandboxNetworkInfo } from './sandbox/driver.js';
+import type { PoolingSandboxDriver, SandboxNetworkInfo } from './sandbox/driver.js';
 import type { SecretsRepository } from './secrets/repository.js';
 import type { SettingsService } from './settings/service.js';
 import type { VariablesRepository } from './variables/repository.js';
@@ -25,7 +24,7 @@ export interface AppContext {
   settings: SettingsService;
   events: ExecutionEvents;
   engine: ExecutionEngine;
-  driver: DockerDriver;
+  driver: PoolingSandboxDriver;
   network: SandboxNetworkInfo;
   gvisorAvailable: boolean;
   runtimeUrl: () => string;

@@ -3,7 +3,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { loadConfig } from './config.js';
-import { DockerDriver } from './sandbox/docker-driver.js';
+import { createDriver } from './sandbox/create-driver.js';
 import { readSeccompProfile } from './server.js';
 
 interface Probe {
@@ -41,7 +41,7 @@ function hostListeners(gateway: string): number[] {
 
 async function main() {
   const config = loadConfig();
-  const driver = new DockerDriver({
+  const driver = createDriver(config, {
     socketPath: config.dockerSocket,
     network: config.sandbox.network,
     images: config.sandbox.images,

@@ -16,7 +16,7 @@ import { ExecutionEngine } from './executions/engine.js';
 import { ExecutionEvents } from './executions/events.js';
 import { ExecutionsRepository } from './executions/repository.js';
 import { createRuntimeServer, signExecutionToken } from './runtime/server.js';
-import { DockerDriver } from './sandbox/docker-driver.js';
+import { createDriver } from './sandbox/create-driver.js';
 import { loadOrCreateKeyFile, parseKey, SecretBox } from './secrets/crypto.js';
 import { SecretsRepository } from './secrets/repository.js';
 import { SettingsService } from './settings/service.js';
@@ -55,7 +55,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     cleanups.push(() => db.close());
     await database.migrate();
 
-    const driver = new DockerDriver({
+    const driver = createDriver(config, {
       socketPath: config.dockerSocket,
       network: config.sandbox.network,
       subnet: config.sandbox.subnet,

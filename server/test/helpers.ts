@@ -26,6 +26,37 @@ export async function requireDocker(t?: TestContext): Promise<boolean> {
   }
 }
 
+/**
+ * The runc driver needs root, runc and iproute2. Locally, a machine without them skips the runc variants with a
+ * visible reason; in CI (CI=true) that fails the run instead.
+ */
+export function runcUnavailable(): string | null {
+  if (process.getuid?.() !== 0) return 'the runc driver needs root';
+  if (!hasCommand('runc')) return 'the runc driver needs the runc binary';
+  if (!hasCommand('ip')) return 'the runc driver needs iproute2';
+  return null;
+}
+
+export type DriverName = 'docker' | 'runc';
+
+/** The drivers a driver-parameterised suite runs under: docker always, runc where it can run (never skipped in CI). */
+export function testDrivers(): DriverName[] {
+  const why = runcUnavailable();
+  if (why && process.env.CI === 'true') throw new Error(`${why} (CI must run the runc driver's tests)`);
+  if (why) console.warn(`# skipping the runc driver variants: ${why}`);
+  return why ? ['docker'] : ['docker', 'runc'];
+}
+
+export function requireRunc(t?: TestContext): boolean {
+  const why = runcUnavailable();
+  if (!why) return true;
+  if (process.env.CI === 'true' || !t) throw new Error(why);
+  t.skip(why);
+  return false;
+}
+
+export const runcStateDir = process.env.CRONIUM_RUNC_STATE_DIR ?? '/run/cronium-runc';
+
 export const docker = new Docker({ socketPath: process.env.DOCKER_SOCKET ?? '/var/run/docker.sock' });
 
 export interface TestServer {
@@ -93,6 +124,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     CRONIUM_ADMIN_KEY: `csk_test_${crypto.randomBytes(16).toString('hex')}`,
     CRONIUM_LOG_LEVEL: process.env.CRONIUM_TEST_LOG_LEVEL ?? 'error',
     CRONIUM_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-test-')),
+    // Lets a run use differently tagged runtime images (e.g. a worktree's own build).
+    ...Object.fromEntries(['CRONIUM_IMAGE_BASH', 'CRONIUM_IMAGE_PYTHON', 'CRONIUM_IMAGE_NODE'].filter((k) => process.env[k]).map((k) => [k, process.env[k]!])),
     ...overrides,
   };
 }
@@ -202,6 +235,8 @@ export function stdoutOf(entries: { stream: string; text: string }[]): string {
 
 export async function containerExists(containerId: string | null | undefined): Promise<boolean> {
   if (!containerId) return false;
+  // A runc sandbox exists while runc has its state or its bundle is still there.
+  if (fs.existsSync(path.join(runcStateDir, 'runc', containerId)) || fs.existsSync(path.join(runcStateDir, 'bundles', containerId))) return true;
   try {
     await docker.getContainer(containerId).inspect();
     return true;

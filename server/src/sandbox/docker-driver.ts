@@ -3,8 +3,8 @@ import type { Duplex } from 'node:stream';
 import Docker from 'dockerode';
 import {
   LABEL_MANAGED,
+  type PoolingSandboxDriver,
   type SandboxCapabilities,
-  type SandboxDriver,
   SandboxError,
   type SandboxJob,
   type SandboxLimits,
@@ -45,7 +45,7 @@ export interface DockerDriverOptions {
 
 const isStatus = (err: unknown, code: number) => (err as { statusCode?: number })?.statusCode === code;
 
-export class DockerDriver implements SandboxDriver {
+export class DockerDriver implements PoolingSandboxDriver {
   readonly docker: Docker;
 
   private readonly pool: WarmPool<SandboxJob['language'], Prepared> | null;

@@ -75,6 +75,13 @@ export interface SandboxDriver {
   removeContainers(select: (labels: Record<string, string>) => boolean): Promise<number>;
 }
 
+/** A driver with a warm pool of pre-started sandboxes (see warm-pool.ts). */
+export interface PoolingSandboxDriver extends SandboxDriver {
+  startPool(): void;
+  poolStats(): import('./warm-pool.js').PoolStats | null;
+  drainPool(): Promise<void>;
+}
+
 export class SandboxError extends Error {
   constructor(
     readonly code: 'IMAGE_MISSING' | 'DOCKER_UNAVAILABLE' | 'START_FAILED' | 'RUNTIME_UNAVAILABLE',

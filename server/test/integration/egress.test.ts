@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { apiFor, logsOf, requireDocker, run, startTestServer, stdoutOf, type TestServer } from '../helpers.js';
+import { apiFor, logsOf, requireDocker, run, startTestServer, stdoutOf, testDrivers, type TestServer, until } from '../helpers.js';
 
 /**
  * The only way out of a sandbox is the allowlisting proxy. Every check runs inside a real container, as a
  * script would try it. The upstream is a local HTTP server on the host, opened on purpose with
  * CRONIUM_EGRESS_ALLOW_CIDRS=127.0.0.1/32 and reached by the name "localhost".
  */
-describe('egress through the allowlisting proxy', { concurrency: false }, () => {
+for (const driver of testDrivers()) describe(`egress through the allowlisting proxy (${driver} driver)`, { concurrency: false }, () => {
   let s: TestServer;
   let upstream: http.Server;
   let port: number;
@@ -25,7 +25,7 @@ describe('egress through the allowlisting proxy', { concurrency: false }, () => 
     });
     await new Promise<void>((r) => upstream.listen(0, '0.0.0.0', r));
     port = (upstream.address() as AddressInfo).port;
-    s = await startTestServer({ CRONIUM_EGRESS_ALLOW_CIDRS: '127.0.0.1/32', CRONIUM_EGRESS_PORT: '0' });
+    s = await startTestServer({ CRONIUM_EGRESS_ALLOW_CIDRS: '127.0.0.1/32', CRONIUM_EGRESS_PORT: '0', CRONIUM_SANDBOX_DRIVER: driver });
     gateway = (await s.api('GET', '/health')).body.sandboxNetwork.gateway;
     const u = await s.api('POST', '/api/v1/users', { name: 'bob' });
     bob = { id: u.body.id, key: (await s.api('POST', `/api/v1/users/${u.body.id}/keys`, {})).body.key };
@@ -169,6 +169,46 @@ describe('egress through the allowlisting proxy', { concurrency: false }, () => 
     assert.match(o, /public BLOCKED/);
     assert.match(o, /runtime-api CONNECTED/, 'the runtime API stays reachable');
     if (guarded) assert.match(o, /host-service BLOCKED/, 'a host service on all interfaces is out of reach');
+  });
+
+  it('cannot reach another sandbox, directly or through the proxy', async () => {
+    // A sandbox serving on all its addresses, kept running while a second one tries to reach it.
+    const server = await s.api('POST', '/api/v1/executions', {
+      language: 'python',
+      timeoutMs: 60_000,
+      script: [
+        'import http.server, socket',
+        'ip = open("/etc/hosts").read().split()[-2]',
+        'print("IP", ip, flush=True)',
+        'http.server.HTTPServer(("0.0.0.0", 8000), http.server.SimpleHTTPRequestHandler).serve_forever()',
+      ].join('\n'),
+    });
+    assert.equal(server.status, 202, JSON.stringify(server.body));
+    try {
+      const ip = await until(async () => /^IP (\S+)$/m.exec(stdoutOf(await logsOf(s.api, server.body.id)))?.[1], 30_000);
+      const e = await run(s.api, {
+        language: 'python',
+        egress: { allow: [ip] },
+        script: [
+          'import socket, urllib.request',
+          'try:',
+          `    socket.create_connection(("${ip}", 8000), timeout=3).close()`,
+          '    print("direct CONNECTED")',
+          'except OSError as e:',
+          '    print("direct BLOCKED")',
+          'try:',
+          `    r = urllib.request.urlopen("http://${ip}:8000/", timeout=10)`,
+          '    print("proxy", r.status)',
+          'except Exception as e:',
+          '    print("proxy refused", getattr(e, "code", e))',
+        ].join('\n'),
+      });
+      const o = await out(e);
+      assert.match(o, /direct BLOCKED/, o);
+      assert.match(o, /proxy refused 403/, o);
+    } finally {
+      await s.api('POST', `/api/v1/executions/${server.body.id}/cancel`);
+    }
   });
 
   it('refuses proxy use without the execution\'s credentials or after it ended', async () => {

@@ -1,15 +1,18 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { containerGone, logsOf, requireDocker, run, startTestServer, stdoutOf, type TestServer, until } from '../helpers.js';
+import { containerGone, logsOf, requireDocker, run, startTestServer, stdoutOf, testDrivers, type TestServer, until } from '../helpers.js';
 
 /** What every execution gets, checked from inside real containers the way an attacker would probe it. */
-/** The same checks for cold containers and for warm, pooled ones: a pooled execution is isolated exactly alike. */
-for (const mode of ['cold', 'pooled'] as const) describe(`execution engine: results and isolation (${mode})`, { concurrency: false }, () => {
+/**
+ * The same checks for cold containers and for warm, pooled ones: a pooled execution is isolated exactly alike;
+ * and the same under both sandbox drivers (Docker, and runc started directly).
+ */
+for (const driver of testDrivers()) for (const mode of ['cold', 'pooled'] as const) describe(`execution engine: results and isolation (${driver}, ${mode})`, { concurrency: false }, () => {
   let s: TestServer;
   before(async () => {
     await requireDocker();
-    s = await startTestServer({ CRONIUM_POOL_SIZE: mode === 'pooled' ? '2' : '0' });
+    s = await startTestServer({ CRONIUM_POOL_SIZE: mode === 'pooled' ? '2' : '0', CRONIUM_SANDBOX_DRIVER: driver });
     if (mode === 'pooled') await until(async () => Object.values((await s.api('GET', '/health')).body.pool.ready).every((n) => n === 2), 60_000);
   });
   after(async () => s?.stop());

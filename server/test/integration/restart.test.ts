@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { ChildProcess } from 'node:child_process';
-import { apiFor, containerExists, requireDocker, spawnServer, testEnv, until } from '../helpers.js';
+import fs from 'node:fs';
+import { apiFor, containerExists, requireDocker, spawnServer, testDrivers, testEnv, until } from '../helpers.js';
 
-describe('durable queue across a server crash', () => {
+for (const driver of testDrivers()) describe(`durable queue across a server crash (${driver} driver)`, () => {
   const procs: ChildProcess[] = [];
   after(() => procs.forEach((p) => p.kill('SIGKILL')));
 
   it('runs a queued execution after a restart and reports the interrupted one, never leaving it running', async () => {
     await requireDocker();
-    const env = testEnv({ CRONIUM_MAX_CONCURRENCY: '1' });
+    const env = testEnv({ CRONIUM_MAX_CONCURRENCY: '1', CRONIUM_SANDBOX_DRIVER: driver });
     const first = await spawnServer(env);
     procs.push(first.proc);
     const api = apiFor(first.url, env.CRONIUM_ADMIN_KEY!);
@@ -32,6 +33,10 @@ describe('durable queue across a server crash', () => {
     assert.equal(interrupted.status, 'error');
     assert.match(interrupted.error, /restarted while this execution was running/);
     assert.equal(await containerExists(containerId), false, 'the orphaned container was removed');
+    if (driver === 'runc') {
+      assert.ok(!fs.existsSync(`/var/run/netns/cr-${containerId.slice(0, 12)}`), 'its network namespace was removed');
+      assert.ok(!fs.existsSync(`/sys/class/net/vcr${containerId.slice(0, 12)}`), 'its veth was removed');
+    }
 
     const done = await until(async () => {
       const e = (await api2('GET', `/api/v1/executions/${queued.body.id}`)).body;

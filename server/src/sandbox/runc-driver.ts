@@ -1,0 +1,393 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { DockerDriver, type DockerDriverOptions } from './docker-driver.js';
+import { createUsageExtractor } from './docker-stream.js';
+import {
+  LABEL_MANAGED,
+  type SandboxCapabilities,
+  type PoolingSandboxDriver,
+  SandboxError,
+  type SandboxJob,
+  type SandboxLimits,
+  type SandboxNetworkInfo,
+  type SandboxOutput,
+  type SandboxResult,
+  type SandboxRun,
+} from './driver.js';
+import { containerSpec } from './hardening.js';
+import { createSandboxNet, deleteSandboxNet, dockerHalf, IpLeases, type Ipv4Range, runcRange } from './runc/netns.js';
+import { ociSpec } from './runc/oci-spec.js';
+import { ensureRootfs, type ResolvedImage, resolveImage } from './runc/rootfs.js';
+import { RuncCli } from './runc/runc-cli.js';
+import { hostArch } from './runc/seccomp-oci.js';
+import { type PoolMember, type PoolStats, WarmPool } from './warm-pool.js';
+
+export interface RuncDriverOptions extends DockerDriverOptions {
+  runcBinary: string;
+  /** Bundles, runc's state root, IP leases and the shared image roots live here (a tmpfs such as /run). */
+  stateDir: string;
+}
+
+interface Prepared extends PoolMember {
+  id: string;
+  proc: ChildProcessWithoutNullStreams;
+  exited: Promise<number | null>;
+  streamsEnded: Promise<void>;
+  limits: SandboxLimits;
+  setSinks(out: (b: Buffer) => void, err: (b: Buffer) => void): void;
+  remove(): Promise<void>;
+}
+
+const MB = 1024 * 1024;
+const CPU_PERIOD = 100_000;
+const IMAGE_TTL_MS = 5_000;
+
+/**
+ * Runs standard-isolation sandboxes with runc directly, bypassing dockerd on the per-execution path, with the
+ * hardening of hardening.ts translated to OCI (runc/oci-spec.ts). Docker still owns the images, the sandbox
+ * network and everything gVisor: those go through the DockerDriver it holds.
+ */
+export class RuncDriver implements PoolingSandboxDriver {
+  readonly docker: DockerDriver;
+  private readonly runc: RuncCli;
+  private readonly bundles: string;
+  private readonly pool: WarmPool<SandboxJob['language'], Prepared> | null;
+  private net: { info: SandboxNetworkInfo; range: Ipv4Range; leases: IpLeases } | null = null;
+  private readonly images = new Map<string, { at: number; p: Promise<{ image: ResolvedImage; rootfs: string }> }>();
+  private readonly seccomp = { arch: hostArch(), kernel: os.release() };
+
+  constructor(private readonly opts: RuncDriverOptions) {
+    this.docker = new DockerDriver({ ...opts, poolSize: 0 });
+    fs.mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
+    this.runc = new RuncCli(opts.runcBinary, path.join(opts.stateDir, 'runc'));
+    this.bundles = path.join(opts.stateDir, 'bundles');
+    fs.mkdirSync(this.bundles, { recursive: true, mode: 0o700 });
+    const limits = opts.poolLimits;
+    this.pool =
+      opts.poolSize && limits
+        ? new WarmPool<SandboxJob['language'], Prepared>({
+            keys: ['bash', 'python', 'node'],
+            size: opts.poolSize,
+            idleMs: opts.poolIdleMs,
+            create: (language) => this.prepare(language, limits, ''),
+            destroy: (p) => p.remove(),
+            onError: opts.onPoolError,
+          })
+        : null;
+  }
+
+  async ping(): Promise<void> {
+    await this.docker.ping();
+    try {
+      await this.runc.version();
+    } catch (err) {
+      throw new SandboxError('RUNTIME_UNAVAILABLE', `runc is not usable at ${this.opts.runcBinary}: ${(err as Error).message}`);
+    }
+  }
+
+  capabilities(): Promise<SandboxCapabilities> {
+    return this.docker.capabilities();
+  }
+
+  missingImages(): Promise<string[]> {
+    return this.docker.missingImages();
+  }
+
+  /**
+   * The Docker sandbox network, with its address space split: Docker's IPAM keeps the lower half (IPRange),
+   * runc sandboxes take the upper half. A network without an IPRange is recreated with one when no container
+   * is attached to it; otherwise the server refuses to start rather than risk two sandboxes sharing an address.
+   */
+  async ensureNetwork(): Promise<SandboxNetworkInfo> {
+    let info = await this.docker.ensureNetwork();
+    const dockerode = this.docker.docker;
+    const inspect = async () =>
+      (await dockerode.getNetwork(info.id).inspect()) as {
+        Containers?: Record<string, unknown>;
+        IPAM?: { Config?: { Subnet?: string; Gateway?: string; IPRange?: string }[] };
+        Labels?: Record<string, string>;
+        Options?: Record<string, string>;
+        Internal?: boolean;
+      };
+    let n = await inspect();
+    const cfg = n.IPAM?.Config ?? [];
+    if (cfg.length !== 1 || !cfg[0]!.Subnet || !/^\d+\.\d+\.\d+\.\d+\//.test(cfg[0]!.Subnet)) {
+      throw new Error(`the sandbox network ${info.name} must have exactly one IPv4 subnet for the runc driver`);
+    }
+    const subnet = cfg[0]!.Subnet;
+    const half = dockerHalf(subnet);
+    if (cfg[0]!.IPRange !== half) {
+      if (Object.keys(n.Containers ?? {}).length) {
+        throw new Error(
+          `the sandbox network ${info.name} lets Docker use all of ${subnet}; the runc driver needs Docker limited to ${half} (IPRange). Stop the containers on it so that it can be recreated, or recreate it with --ip-range ${half}`,
+        );
+      }
+      await dockerode.getNetwork(info.id).remove();
+      await dockerode
+        .createNetwork({
+          Name: info.name,
+          Driver: 'bridge',
+          Internal: true,
+          CheckDuplicate: true,
+          Labels: { ...(n.Labels ?? {}), [LABEL_MANAGED]: 'true' },
+          Options: { ...(n.Options ?? {}), 'com.docker.network.bridge.enable_icc': 'false' },
+          IPAM: { Driver: 'default', Config: [{ Subnet: subnet, IPRange: half, ...(cfg[0]!.Gateway ? { Gateway: cfg[0]!.Gateway } : {}) }] },
+        })
+        .catch((err: unknown) => {
+          if ((err as { statusCode?: number }).statusCode !== 409) throw err;
+        });
+      info = await this.docker.ensureNetwork();
+      n = await inspect();
+      if (n.IPAM?.Config?.[0]?.IPRange !== half) throw new Error(`the sandbox network ${info.name} was recreated by someone else without IPRange ${half}`);
+    }
+    const range = runcRange(subnet, info.gateway);
+    this.net = { info, range, leases: new IpLeases(this.opts.stateDir, range) };
+    return info;
+  }
+
+  startPool(): void {
+    this.pool?.start();
+  }
+
+  poolStats(): PoolStats | null {
+    return this.pool?.stats() ?? null;
+  }
+
+  async drainPool(): Promise<void> {
+    await this.pool?.drain();
+  }
+
+  /** The image's config and its shared read-only root, re-checked every few seconds for a rebuilt image. */
+  private image(language: SandboxJob['language']) {
+    const name = this.opts.images[language];
+    const cached = this.images.get(name);
+    if (cached && Date.now() - cached.at < IMAGE_TTL_MS) return cached.p;
+    const p = (async () => {
+      let image: ResolvedImage;
+      try {
+        image = await resolveImage(this.docker.docker, name);
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode === 404) throw new SandboxError('IMAGE_MISSING', `runtime image ${name} is missing: run "npm run images"`);
+        throw err;
+      }
+      return { image, rootfs: await ensureRootfs(this.opts.stateDir, image) };
+    })();
+    this.images.set(name, { at: Date.now(), p });
+    p.catch(() => this.images.delete(name));
+    return p;
+  }
+
+  /** Writes the bundle, sets up the network and starts `runc run`: the sandbox then waits for its job on stdin. */
+  private async prepare(language: SandboxJob['language'], limits: SandboxLimits, executionId: string): Promise<Prepared> {
+    if (!this.net) throw new SandboxError('START_FAILED', 'the sandbox network is not set up (ensureNetwork)');
+    const { info, range, leases } = this.net;
+    const { image, rootfs } = await this.image(language);
+    const id = crypto.randomBytes(32).toString('hex');
+    const bundle = path.join(this.bundles, id);
+    let ip: string | null = null;
+    let netUp = false;
+
+    let removing: Promise<void> | null = null;
+    let proc: ChildProcessWithoutNullStreams | null = null;
+    let exited: Promise<number | null> = Promise.resolve(null);
+    let hasExited = false;
+    const remove = () =>
+      (removing ??= (async () => {
+        if (proc && !hasExited) {
+          await this.runc.kill(id).catch(() => undefined);
+          await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+        }
+        // `runc run` deletes its container when the sandbox ends; this is for a runc that died first.
+        await this.runc.delete(id).catch(() => undefined);
+        if (netUp) await deleteSandboxNet(id);
+        if (ip) leases.release(ip, id);
+        fs.rmSync(bundle, { recursive: true, force: true });
+      })());
+
+    try {
+      fs.mkdirSync(bundle, { mode: 0o700 });
+      ip = leases.take(id);
+      const hostname = id.slice(0, 12);
+      const files = { hosts: path.join(bundle, 'hosts'), hostname: path.join(bundle, 'hostname'), resolvConf: path.join(bundle, 'resolv.conf') };
+      fs.writeFileSync(files.hosts, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${ip}\t${hostname}\n`, { mode: 0o644 });
+      fs.writeFileSync(files.hostname, `${hostname}\n`, { mode: 0o644 });
+      // No nameserver: sandboxes have no DNS (the egress proxy resolves names).
+      fs.writeFileSync(files.resolvConf, '# Cronium sandbox: no DNS\n', { mode: 0o644 });
+      const net = await createSandboxNet(id, ip, range.prefix, info.bridge);
+      netUp = true;
+      const create = containerSpec(
+        { executionId, language, limits, isolation: 'standard' },
+        { image: image.name, network: info.name, nodeId: this.opts.nodeId, seccompProfile: this.opts.seccompProfile, gvisorRuntime: this.opts.gvisorRuntime },
+      );
+      const spec = ociSpec(create, { id, image: image.config, rootfs, files, netnsPath: net.path, cgroupsPath: `/cronium-runc/${id}`, seccomp: this.seccomp });
+      fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
+
+      const pidFile = path.join(bundle, 'pid');
+      const child = spawn(this.opts.runcBinary, this.runc.args('run', '--bundle', bundle, '--pid-file', pidFile, id), { stdio: ['pipe', 'pipe', 'pipe'] });
+      proc = child;
+      exited = new Promise<number | null>((resolve) => {
+        child.once('error', () => resolve(null));
+        child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : null)));
+      }).then((c) => {
+        hasExited = true;
+        return c;
+      });
+
+      let sinkOut: ((b: Buffer) => void) | null = null;
+      let sinkErr: ((b: Buffer) => void) | null = null;
+      const earlyOut: Buffer[] = [];
+      const earlyErr: Buffer[] = [];
+      child.stdout.on('data', (b: Buffer) => (sinkOut ? sinkOut(b) : earlyOut.push(b)));
+      child.stderr.on('data', (b: Buffer) => (sinkErr ? sinkErr(b) : earlyErr.push(b)));
+      const ended = (s: NodeJS.ReadableStream) => new Promise<void>((r) => (s.once('end', r), s.once('close', r), s.once('error', () => r())));
+      const streamsEnded = Promise.all([ended(child.stdout), ended(child.stderr)]).then(() => undefined);
+      child.stdin.on('error', () => undefined);
+
+      // Started once runc has written the pid file (after the container's process is running).
+      const started = await new Promise<boolean>((resolve) => {
+        const t0 = Date.now();
+        const poll = () => {
+          if (hasExited) return resolve(false);
+          if (fs.existsSync(pidFile)) return resolve(true);
+          if (Date.now() - t0 > 30_000) return resolve(false);
+          setTimeout(poll, 3);
+        };
+        poll();
+      });
+      if (!started) {
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 1_000))]);
+        throw new Error(`runc did not start the sandbox: ${Buffer.concat(earlyErr).toString().trim().slice(0, 500) || 'timed out'}`);
+      }
+      return {
+        id,
+        proc: child,
+        exited,
+        streamsEnded,
+        limits,
+        alive: () => !hasExited && !removing,
+        setSinks: (out, err) => {
+          sinkOut = out;
+          sinkErr = err;
+          for (const b of earlyOut.splice(0)) out(b);
+          for (const b of earlyErr.splice(0)) err(b);
+        },
+        remove,
+      };
+    } catch (err) {
+      await remove().catch(() => undefined);
+      if (err instanceof SandboxError) throw err;
+      throw new SandboxError('START_FAILED', `could not start the sandbox: ${(err as Error).message}`);
+    }
+  }
+
+  private async fromPool(job: SandboxJob): Promise<Prepared | null> {
+    if (!this.pool || job.limits.tmpfsMb !== this.opts.poolLimits?.tmpfsMb) return null;
+    const p = this.pool.take(job.language);
+    if (!p) return null;
+    const l = job.limits;
+    if (l.memoryMb !== p.limits.memoryMb || l.cpus !== p.limits.cpus || l.pids !== p.limits.pids) {
+      try {
+        await this.runc.update(p.id, { memoryBytes: l.memoryMb * MB, cpuQuota: Math.round(l.cpus * CPU_PERIOD), cpuPeriod: CPU_PERIOD, pids: l.pids });
+        p.limits = { ...l };
+      } catch {
+        // Some changes cannot be applied to a running sandbox (memory below its usage, say): go cold.
+        await p.remove().catch(() => undefined);
+        return null;
+      }
+    }
+    return p;
+  }
+
+  async start(job: SandboxJob, output: SandboxOutput): Promise<SandboxRun> {
+    if (job.isolation !== 'standard') return this.docker.start(job, output);
+    const pooled = await this.fromPool(job);
+    const p = pooled ?? (await this.prepare(job.language, job.limits, job.executionId));
+    try {
+      return this.deliver(p, job, output, Boolean(pooled));
+    } catch (err) {
+      await p.remove().catch(() => undefined);
+      throw new SandboxError('START_FAILED', `could not hand the job to the sandbox: ${(err as Error).message}`);
+    }
+  }
+
+  private deliver(p: Prepared, job: SandboxJob, output: SandboxOutput, pooled: boolean): SandboxRun {
+    const nonce = crypto.randomBytes(16).toString('hex');
+    const usage = createUsageExtractor(nonce, output.stderr);
+    const out = new StringDecoder('utf8');
+    const err = new StringDecoder('utf8');
+    p.setSinks(
+      (b) => {
+        const t = out.write(b);
+        if (t) output.stdout(t);
+      },
+      (b) => {
+        const t = err.write(b);
+        if (t) usage.push(t);
+      },
+    );
+    // One line: the launcher starts at the newline.
+    p.proc.stdin.end(JSON.stringify({ script: job.script, filename: job.filename, argv: job.argv, env: job.env, nonce }) + '\n');
+
+    const done = (async (): Promise<SandboxResult> => {
+      // As with Docker: the launcher's report settles the result; without one (a kill, the whole sandbox
+      // killed by the OOM killer), runc's exit status, which is the sandbox's, decides.
+      const exited = await Promise.race([p.exited.then((code) => ({ code })), usage.reported.then(() => null)]);
+      await Promise.race([p.streamsEnded, new Promise((r) => setTimeout(r, exited ? 2000 : 50))]);
+      const o = out.end();
+      if (o) output.stdout(o);
+      const e = err.end();
+      if (e) usage.push(e);
+      usage.end();
+      const report = usage.report();
+      const exitCode = exited ? exited.code : (report?.exitCode ?? null);
+      return {
+        exitCode,
+        oomKilled: Boolean(report?.oomKills && report.oomKills > 0),
+        usage: report ? { cpuMs: report.cpuNs === null ? null : Math.round(report.cpuNs / 1e6), memoryPeakBytes: report.memoryPeakBytes } : null,
+      };
+    })();
+
+    return {
+      containerId: p.id,
+      pooled,
+      done,
+      kill: () => this.runc.kill(p.id),
+      remove: p.remove,
+    };
+  }
+
+  /** Labels of a runc sandbox: from its bundle, or from runc's state when the bundle is gone. */
+  private labelsOf(id: string): Record<string, string> {
+    try {
+      const spec = JSON.parse(fs.readFileSync(path.join(this.bundles, id, 'config.json'), 'utf8')) as { annotations?: Record<string, string> };
+      return spec.annotations ?? {};
+    } catch {
+      return this.runc.labels(id);
+    }
+  }
+
+  async removeContainers(select: (labels: Record<string, string>) => boolean): Promise<number> {
+    let n = await this.docker.removeContainers(select);
+    const ids = new Set([...this.runc.ids(), ...fs.readdirSync(this.bundles)]);
+    for (const id of ids) {
+      if (!/^[0-9a-f]{64}$/.test(id)) continue;
+      const labels = this.labelsOf(id);
+      if (labels[LABEL_MANAGED] !== 'true' || !select(labels)) continue;
+      try {
+        await this.runc.kill(id).catch(() => undefined);
+        await this.runc.delete(id);
+        await deleteSandboxNet(id);
+        if (this.net) for (const ip of this.net.leases.heldBy(id)) this.net.leases.release(ip, id);
+        fs.rmSync(path.join(this.bundles, id), { recursive: true, force: true });
+        n++;
+      } catch {
+        /* try again at the next sweep */
+      }
+    }
+    return n;
+  }
+}

@@ -1,0 +1,149 @@
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Network for runc sandboxes: a fresh network namespace per sandbox with one veth pair, its host end a port of
+ * the Docker sandbox network's bridge, so Docker's own iptables rules for that bridge (no inter-container
+ * traffic, no traffic leaving the subnet) and the server's host guard apply exactly as they do to Docker's
+ * containers. The sandbox gets eth0 with an address of the bridge's subnet and no default route; it reaches
+ * the runtime API and the egress proxy on the gateway address, nothing else.
+ *
+ * Address rule: Docker's IPAM hands out only the lower half of the subnet (the network's IPRange); runc
+ * sandboxes take addresses from the upper half, leased as files under <stateDir>/ips (O_EXCL: several
+ * servers on one host never share an address).
+ */
+
+export interface Ipv4Range {
+  /** First and last usable address, as 32-bit numbers. */
+  first: number;
+  last: number;
+  prefix: number;
+}
+
+export const ipToNum = (ip: string): number => ip.split('.').reduce((n, p) => n * 256 + Number(p), 0);
+export const numToIp = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+
+export function parseCidr4(cidr: string): { network: number; prefix: number } {
+  const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(cidr);
+  if (!m) throw new Error(`not an IPv4 CIDR: ${cidr}`);
+  const prefix = Number(m[2]);
+  const size = 2 ** (32 - prefix);
+  return { network: Math.floor(ipToNum(m[1]!) / size) * size, prefix };
+}
+
+/** The lower half of a subnet: what Docker's IPAM may use (its IPRange). */
+export function dockerHalf(subnet: string): string {
+  const { network, prefix } = parseCidr4(subnet);
+  if (prefix > 28) throw new Error(`the sandbox subnet ${subnet} is too small to share between Docker and runc`);
+  return `${numToIp(network)}/${prefix + 1}`;
+}
+
+/** The upper half of the subnet, without its broadcast address: runc's addresses. */
+export function runcRange(subnet: string, gateway: string | null): Ipv4Range {
+  const { network, prefix } = parseCidr4(subnet);
+  const size = 2 ** (32 - prefix);
+  const first = network + size / 2;
+  const last = network + size - 2;
+  if (gateway && ipToNum(gateway) >= first && ipToNum(gateway) <= last) throw new Error(`the gateway ${gateway} lies in the runc half of ${subnet}`);
+  return { first, last, prefix };
+}
+
+/** Runs `ip` with commands on stdin (one exec for several steps). */
+export function ipBatch(args: string[], lines: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('ip', [...args, '-b', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('error', reject);
+    p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ip ${args.join(' ')} failed (${code}): ${err.trim()}`))));
+    p.stdin.end(lines.join('\n') + '\n');
+  });
+}
+
+export interface SandboxNet {
+  ip: string;
+  netns: string;
+  veth: string;
+  /** /var/run/netns/<netns>, for the OCI spec. */
+  path: string;
+}
+
+export function netNames(id: string): { netns: string; veth: string } {
+  const short = id.slice(0, 12);
+  return { netns: `cr-${short}`, veth: `vcr${short}` };
+}
+
+export class IpLeases {
+  private readonly dir: string;
+
+  constructor(
+    stateDir: string,
+    private readonly range: Ipv4Range,
+  ) {
+    this.dir = path.join(stateDir, 'ips');
+    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+  }
+
+  /** Takes a free address for `owner`; a random start spreads servers across the range. */
+  take(owner: string): string {
+    const n = this.range.last - this.range.first + 1;
+    const start = crypto.randomInt(n);
+    for (let i = 0; i < n; i++) {
+      const ip = numToIp(this.range.first + ((start + i) % n));
+      try {
+        fs.writeFileSync(path.join(this.dir, ip), owner, { flag: 'wx', mode: 0o600 });
+        return ip;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+    }
+    throw new Error('no free address for a runc sandbox');
+  }
+
+  release(ip: string, owner: string): void {
+    const f = path.join(this.dir, ip);
+    try {
+      if (fs.readFileSync(f, 'utf8') === owner) fs.unlinkSync(f);
+    } catch {
+      /* already released */
+    }
+  }
+
+  /** Addresses held by an owner (used to clean up after a crashed server). */
+  heldBy(owner: string): string[] {
+    const out: string[] = [];
+    for (const f of fs.readdirSync(this.dir)) {
+      try {
+        if (fs.readFileSync(path.join(this.dir, f), 'utf8') === owner) out.push(f);
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+    return out;
+  }
+}
+
+/** Creates the namespace and veth pair: two `ip` execs. */
+export async function createSandboxNet(id: string, ip: string, prefix: number, bridge: string): Promise<SandboxNet> {
+  const { netns, veth } = netNames(id);
+  try {
+    await ipBatch([], [`netns add ${netns}`, `link add ${veth} type veth peer name eth0 netns ${netns}`, `link set ${veth} master ${bridge} up`]);
+    // No default route: only the subnet (the gateway: runtime API and egress proxy) is reachable.
+    await ipBatch(['-n', netns], [`addr add ${ip}/${prefix} dev eth0`, 'link set eth0 up', 'link set lo up']);
+  } catch (err) {
+    await deleteSandboxNet(id).catch(() => undefined);
+    throw err;
+  }
+  return { ip, netns, veth, path: `/var/run/netns/${netns}` };
+}
+
+/** Deletes the veth pair and the namespace; fine to call when either is already gone. */
+export async function deleteSandboxNet(id: string): Promise<void> {
+  const { netns, veth } = netNames(id);
+  const lines: string[] = [];
+  if (fs.existsSync(`/sys/class/net/${veth}`)) lines.push(`link del ${veth}`);
+  if (fs.existsSync(`/var/run/netns/${netns}`)) lines.push(`netns del ${netns}`);
+  if (lines.length) await ipBatch(['-force'], lines);
+}

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { containerGone, logsOf, requireDocker, requireRunc, run, runcStateDir, startTestServer, stdoutOf, type TestServer, until } from '../helpers.js';
+
+/** Everything a runc sandbox leaves on the host while it exists; none of it may outlive the sandbox. */
+function traces() {
+  const ls = (d: string) => (fs.existsSync(d) ? fs.readdirSync(d) : []);
+  const cgroups: string[] = [];
+  for (const c of ls('/sys/fs/cgroup')) for (const id of ls(path.join('/sys/fs/cgroup', c, 'cronium-runc'))) if (/^[0-9a-f]{64}$/.test(id)) cgroups.push(`${c}/${id}`);
+  const mounts = fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m.startsWith(runcStateDir + '/') && !m.startsWith(path.join(runcStateDir, 'rootfs') + '/'));
+  return {
+    netns: ls('/var/run/netns').filter((n) => n.startsWith('cr-')),
+    veths: ls('/sys/class/net').filter((n) => n.startsWith('vcr')),
+    runcState: ls(path.join(runcStateDir, 'runc')),
+    bundles: ls(path.join(runcStateDir, 'bundles')),
+    leases: ls(path.join(runcStateDir, 'ips')),
+    cgroups,
+    mounts,
+    rootfs: fs
+      .readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[4] ?? '')
+      .filter((m) => m.startsWith(path.join(runcStateDir, 'rootfs') + '/')),
+  };
+}
+
+const added = (before: string[], now: string[]) => now.filter((x) => !before.includes(x));
+
+describe('runc driver: cleanup and limits', { concurrency: false }, () => {
+  let s: TestServer;
+  let ok = true;
+  before(async (t) => {
+    await requireDocker();
+    ok = requireRunc(t as never);
+  });
+  after(async () => s?.stop());
+
+  it('leaves no netns, veth, runc state, cgroup, bundle, lease or mount behind after 30 executions', async (t) => {
+    if (!requireRunc(t)) return;
+    const t0 = traces();
+    s = await startTestServer({ CRONIUM_SANDBOX_DRIVER: 'runc', CRONIUM_POOL_SIZE: '2', CRONIUM_MAX_CONCURRENCY: '4' });
+    const jobs = Array.from({ length: 30 }, (_, i) =>
+      i % 10 === 9
+        ? { language: 'bash', script: 'sleep 30', timeoutMs: 500 } // killed at its timeout
+        : i % 3 === 0
+          ? { language: 'python', script: `print(${i})` }
+          : { language: 'bash', script: `echo ${i}`, resources: i % 2 ? { memoryMb: 128 } : undefined },
+    );
+    const results = await Promise.all(jobs.map((j) => run(s.api, j)));
+    assert.equal(results.filter((e) => e.status === 'succeeded').length, 27, JSON.stringify(results.map((e) => e.status)));
+    assert.equal(results.filter((e) => e.status === 'timed_out').length, 3);
+    assert.ok(results.some((e) => e.pooled) && results.some((e) => !e.pooled));
+    for (const e of results) assert.ok(await containerGone(e.containerId));
+    await s.stop();
+    const t1 = traces();
+    for (const k of ['netns', 'veths', 'runcState', 'bundles', 'leases', 'cgroups', 'mounts'] as const) {
+      assert.deepEqual(added(t0[k], t1[k]), [], `leftover ${k}`);
+    }
+    // Only the shared per-image roots stay mounted (one per runtime image).
+    assert.ok(t1.rootfs.length <= 3 + t0.rootfs.length, `image roots: ${t1.rootfs.join(', ')}`);
+  });
+
+  it('applies requested limits to a pooled runc sandbox (runc update)', async (t) => {
+    if (!ok || !requireRunc(t)) return;
+    s = await startTestServer({ CRONIUM_SANDBOX_DRIVER: 'runc', CRONIUM_POOL_SIZE: '1' });
+    await until(async () => (await s.api('GET', '/health')).body.pool.ready.bash === 1, 60_000);
+    const e = await run(s.api, {
+      language: 'bash',
+      resources: { memoryMb: 96, pids: 50, cpus: 0.5 },
+      script: 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null',
+    });
+    assert.equal(e.status, 'succeeded', JSON.stringify(e));
+    assert.equal(e.pooled, true);
+    const lines = stdoutOf(await logsOf(s.api, e.id)).split('\n');
+    assert.equal(Number(lines[0]), 96 * 1024 * 1024);
+    if (lines.length === 4) assert.equal(Number(lines[1]), 96 * 1024 * 1024, 'swap limit = memory limit');
+    assert.equal(lines.at(-2), '50');
+    assert.equal(lines.at(-1), '50000');
+    await s.stop();
+  });
+
+  it('refuses to start without root or runc, with a clear message', () => {
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', `
+      import('${new URL('../../src/sandbox/create-driver.ts', import.meta.url).pathname}').then(async ({ createDriver }) => {
+        const { loadConfig } = await import('${new URL('../../src/config.ts', import.meta.url).pathname}');
+        const c = loadConfig({ CRONIUM_SANDBOX_DRIVER: 'runc', CRONIUM_RUNC_BINARY: '/nonexistent/runc' });
+        try { createDriver(c, {}); console.log('STARTED'); } catch (e) { console.log('REFUSED', e.message); }
+      });`], { encoding: 'utf8' });
+    assert.match(out, /REFUSED CRONIUM_SANDBOX_DRIVER=runc needs (the runc binary|the server to run as root)/);
+  });
+});
