@@ -3,7 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { ExecutionStatus } from '../db/schema.js';
 import type { SettingsService } from '../settings/service.js';
 import { FINAL_STATUSES } from './events.js';
-import type { ExecutionRow, ExecutionsRepository } from './repository.js';
+import type { ExecutionRow } from './repository.js';
 import { ExecutionRunner, type RunnerDeps } from './runner.js';
 
 export interface EngineDeps extends RunnerDeps {

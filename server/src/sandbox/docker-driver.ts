@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import Docker from 'dockerode';
 import {
@@ -10,11 +9,10 @@ import {
   type SandboxLimits,
   type SandboxNetworkInfo,
   type SandboxOutput,
-  type SandboxResult,
   type SandboxRun,
 } from './driver.js';
-import { encodeJob } from './job-wire.js';
-import { createDemuxer, createEndMarkExtractor, createUsageExtractor } from './docker-stream.js';
+import { createDemuxer } from './docker-stream.js';
+import { superviseJob } from './job-session.js';
 import { containerSpec } from './hardening.js';
 import { type PoolMember, type PoolStats, WarmPool } from './warm-pool.js';
 
@@ -255,48 +253,22 @@ export class DockerDriver implements PoolingSandboxDriver {
   }
 
   private deliver(p: Prepared, job: SandboxJob, output: SandboxOutput, pooled: boolean): SandboxRun {
-    const nonce = crypto.randomBytes(16).toString('hex');
-    const usage = createUsageExtractor(nonce, output.stderr);
-    const endMark = createEndMarkExtractor(nonce, output.stdout);
-    const demux = createDemuxer(
-      (t) => endMark.push(t),
-      (t) => usage.push(t),
-    );
-    p.setSink((chunk) => demux.push(chunk));
-    // Length-prefixed: the launcher starts at the script's last byte without waiting for stdin to close.
-    p.stream.end(encodeJob({ script: job.script, filename: job.filename, argv: job.argv, env: job.env, nonce }));
     const container = p.container;
-
-    const done = (async (): Promise<SandboxResult> => {
-      // The launcher's report is the last thing it writes to stderr once the script has ended, and its end mark
-      // the last on stdout: with both, the result and all output are known without waiting for Docker to tear
-      // the container down (a few hundred ms here). Without the report (a kill, an OOM of the whole sandbox,
-      // gVisor), Docker's exit status decides and the attach stream's close marks the end of output.
-      const exited = await Promise.race([p.waited.then((r) => ({ code: r.StatusCode as number | null })), usage.reported.then(() => null)]);
-      await Promise.race([exited ? p.streamEnded : endMark.seen, p.streamEnded, new Promise((r) => setTimeout(r, exited ? 2000 : 500))]);
-      demux.end();
-      endMark.end();
-      usage.end();
-      const report = usage.report();
-      const StatusCode = exited ? exited.code : (report?.exitCode ?? null);
-      let oomKilled = false;
-      if (StatusCode !== 0 && exited) {
-        try {
-          const state = (await container.inspect()).State as { OOMKilled?: boolean };
-          oomKilled = Boolean(state.OOMKilled);
-        } catch {
-          /* already gone: rely on the launcher's report */
-        }
-      }
-      if (report?.oomKills && report.oomKills > 0) oomKilled = true;
-      return {
-        exitCode: StatusCode,
-        oomKilled,
-        usage: report
-          ? { cpuMs: report.cpuNs === null ? null : Math.round(report.cpuNs / 1e6), memoryPeakBytes: report.memoryPeakBytes }
-          : null,
-      };
-    })();
+    const done = superviseJob(
+      {
+        connect: (stdout, stderr) => {
+          const demux = createDemuxer(stdout, stderr);
+          p.setSink((chunk) => demux.push(chunk));
+          return () => demux.end();
+        },
+        send: (buf) => p.stream.end(buf),
+        exited: p.waited.then((r) => r.StatusCode as number | null),
+        outputEnded: p.streamEnded,
+        oomKilled: async () => Boolean(((await container.inspect()).State as { OOMKilled?: boolean }).OOMKilled),
+      },
+      job,
+      output,
+    );
 
     return {
       containerId: container.id,

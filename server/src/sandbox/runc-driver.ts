@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { DockerDriver, type DockerDriverOptions } from './docker-driver.js';
-import { createUsageExtractor } from './docker-stream.js';
+import { superviseJob } from './job-session.js';
 import {
   LABEL_MANAGED,
   type SandboxCapabilities,
@@ -15,7 +15,6 @@ import {
   type SandboxLimits,
   type SandboxNetworkInfo,
   type SandboxOutput,
-  type SandboxResult,
   type SandboxRun,
 } from './driver.js';
 import { containerSpec } from './hardening.js';
@@ -315,41 +314,30 @@ export class RuncDriver implements PoolingSandboxDriver {
   }
 
   private deliver(p: Prepared, job: SandboxJob, output: SandboxOutput, pooled: boolean): SandboxRun {
-    const nonce = crypto.randomBytes(16).toString('hex');
-    const usage = createUsageExtractor(nonce, output.stderr);
-    const out = new StringDecoder('utf8');
-    const err = new StringDecoder('utf8');
-    p.setSinks(
-      (b) => {
-        const t = out.write(b);
-        if (t) output.stdout(t);
+    const done = superviseJob(
+      {
+        connect: (stdout, stderr) => {
+          const out = new StringDecoder('utf8');
+          const err = new StringDecoder('utf8');
+          const pass = (d: StringDecoder, to: (t: string) => void) => (b: Buffer) => {
+            const t = d.write(b);
+            if (t) to(t);
+          };
+          p.setSinks(pass(out, stdout), pass(err, stderr));
+          return () => {
+            const o = out.end();
+            if (o) stdout(o);
+            const e = err.end();
+            if (e) stderr(e);
+          };
+        },
+        send: (buf) => p.proc.stdin.end(buf),
+        exited: p.exited,
+        outputEnded: p.streamsEnded,
       },
-      (b) => {
-        const t = err.write(b);
-        if (t) usage.push(t);
-      },
+      job,
+      output,
     );
-    // One line: the launcher starts at the newline.
-    p.proc.stdin.end(JSON.stringify({ script: job.script, filename: job.filename, argv: job.argv, env: job.env, nonce }) + '\n');
-
-    const done = (async (): Promise<SandboxResult> => {
-      // As with Docker: the launcher's report settles the result; without one (a kill, the whole sandbox
-      // killed by the OOM killer), runc's exit status, which is the sandbox's, decides.
-      const exited = await Promise.race([p.exited.then((code) => ({ code })), usage.reported.then(() => null)]);
-      await Promise.race([p.streamsEnded, new Promise((r) => setTimeout(r, exited ? 2000 : 50))]);
-      const o = out.end();
-      if (o) output.stdout(o);
-      const e = err.end();
-      if (e) usage.push(e);
-      usage.end();
-      const report = usage.report();
-      const exitCode = exited ? exited.code : (report?.exitCode ?? null);
-      return {
-        exitCode,
-        oomKilled: Boolean(report?.oomKills && report.oomKills > 0),
-        usage: report ? { cpuMs: report.cpuNs === null ? null : Math.round(report.cpuNs / 1e6), memoryPeakBytes: report.memoryPeakBytes } : null,
-      };
-    })();
 
     return {
       containerId: p.id,

@@ -1,0 +1,54 @@
+import crypto from 'node:crypto';
+import { createEndMarkExtractor, createUsageExtractor } from './docker-stream.js';
+import type { SandboxJob, SandboxOutput, SandboxResult } from './driver.js';
+import { encodeJob } from './job-wire.js';
+
+/** What a driver offers of one started sandbox: its stdio and its end, whatever runs it. */
+export interface SandboxChannel {
+  /** Routes the sandbox's decoded stdout and stderr text; returns a function that flushes what is still decoding. */
+  connect(stdout: (text: string) => void, stderr: (text: string) => void): () => void;
+  /** Writes the job to the sandbox's stdin and closes it. */
+  send(job: Buffer): void;
+  /** The sandbox's exit status, once it has ended. */
+  exited: Promise<number | null>;
+  /** Settles when the sandbox's output streams have closed. */
+  outputEnded: Promise<void>;
+  /** Whether the kernel's OOM killer ended the sandbox, where the runtime can tell. */
+  oomKilled?(): Promise<boolean>;
+}
+
+/**
+ * Hands one job to a started sandbox and follows it to its result. The launcher's usage report is the last thing
+ * it writes to stderr once the script has ended, and its end mark the last on stdout (each stream keeps its own
+ * order, not one against the other): with both, the result and all output are known without waiting for the
+ * runtime to tear the sandbox down (a few hundred ms with Docker here). Without the report (a kill, the whole
+ * sandbox killed by the OOM killer, gVisor), the sandbox's exit status decides and the close of its streams
+ * marks the end of output. The nonce is known only to the launcher and the server: a script cannot forge either.
+ */
+export function superviseJob(ch: SandboxChannel, job: SandboxJob, output: SandboxOutput): Promise<SandboxResult> {
+  const nonce = crypto.randomBytes(16).toString('hex');
+  const usage = createUsageExtractor(nonce, output.stderr);
+  const endMark = createEndMarkExtractor(nonce, output.stdout);
+  const flush = ch.connect(
+    (t) => endMark.push(t),
+    (t) => usage.push(t),
+  );
+  ch.send(encodeJob({ script: job.script, filename: job.filename, argv: job.argv, env: job.env, nonce }));
+
+  return (async (): Promise<SandboxResult> => {
+    const exited = await Promise.race([ch.exited.then((code) => ({ code })), usage.reported.then(() => null)]);
+    await Promise.race([exited ? ch.outputEnded : endMark.seen, ch.outputEnded, new Promise((r) => setTimeout(r, exited ? 2000 : 500))]);
+    flush();
+    endMark.end();
+    usage.end();
+    const report = usage.report();
+    const exitCode = exited ? exited.code : (report?.exitCode ?? null);
+    let oomKilled = Boolean(report?.oomKills && report.oomKills > 0);
+    if (!oomKilled && exited && exitCode !== 0 && ch.oomKilled) oomKilled = await ch.oomKilled().catch(() => false);
+    return {
+      exitCode,
+      oomKilled,
+      usage: report ? { cpuMs: report.cpuNs === null ? null : Math.round(report.cpuNs / 1e6), memoryPeakBytes: report.memoryPeakBytes } : null,
+    };
+  })();
+}
