@@ -1,9 +1,9 @@
-import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction, data } from '@remix-run/node';
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from '@remix-run/react';
 import { Alert, Card, EmptyState, Field, PageHeader, Time, fieldProps } from '../components/ui';
-import { type ActionResult, formValues } from '../lib/actions';
+import { submitCommand, submitForm, unknownIntent } from '../lib/actions.server';
 import { requireUser } from '../lib/auth.server';
-import { EGRESS_RULE_FIELDS, apiErrorToForm } from '../lib/errors';
+import { EGRESS_RULE_FIELDS } from '../lib/errors';
 import { shortId } from '../lib/format';
 import { parseEgressRuleForm, str } from '../lib/forms';
 import { logQuery } from '../lib/queries';
@@ -35,23 +35,23 @@ export async function action({ request }: ActionFunctionArgs) {
   const form = await request.formData();
   const intent = str(form, 'intent');
   if (intent === 'add') {
-    const values = formValues(form);
-    const parsed = parseEgressRuleForm(form, a.user.role === 'admin');
-    if (!parsed.ok) return data<ActionResult>({ ok: false, intent, fieldErrors: parsed.errors, values }, { status: 400 });
-    const r = await a.api<EgressRule>('POST', '/api/v1/egress/rules', parsed.value);
-    if (!r.ok) {
-      const { fieldErrors, formError } = apiErrorToForm(r.error, EGRESS_RULE_FIELDS);
-      return data<ActionResult>({ ok: false, intent, fieldErrors, formError, values }, { status: r.status });
-    }
-    return data<ActionResult>({ ok: true, intent, message: `Added a rule for ${r.data.pattern}.`, extra: { id: r.data.id } });
+    return submitForm(form, {
+      intent,
+      parse: (f) => parseEgressRuleForm(f, a.user.role === 'admin'),
+      send: (rule) => a.api<EgressRule>('POST', '/api/v1/egress/rules', rule),
+      fields: EGRESS_RULE_FIELDS,
+      done: (rule) => ({ message: `Added a rule for ${rule.pattern}.`, extra: { id: rule.id } }),
+    });
   }
   if (intent === 'delete') {
     const id = str(form, 'id');
-    const r = await a.api('DELETE', `/api/v1/egress/rules/${encodeURIComponent(id)}`);
-    if (!r.ok) return data<ActionResult>({ ok: false, intent, formError: r.error.message }, { status: r.status });
-    return data<ActionResult>({ ok: true, intent, message: `Removed the rule for ${str(form, 'pattern') || 'that host'}.` });
+    return submitCommand({
+      intent,
+      send: () => a.api('DELETE', `/api/v1/egress/rules/${encodeURIComponent(id)}`),
+      message: `Removed the rule for ${str(form, 'pattern') || 'that host'}.`,
+    });
   }
-  return data<ActionResult>({ ok: false, formError: 'Unknown action.' }, { status: 400 });
+  return unknownIntent();
 }
 
 export default function Egress() {

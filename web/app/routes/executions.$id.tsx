@@ -2,7 +2,7 @@ import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction, da
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator } from '@remix-run/react';
 import { useEffect, useRef, useState } from 'react';
 import { Alert, Card, Facts, JsonBlock, PageHeader, StatusBadge, Time } from '../components/ui';
-import type { ActionResult } from '../lib/actions';
+import { submitCommand, unknownIntent } from '../lib/actions.server';
 import { requireUser, unwrap } from '../lib/auth.server';
 import { formatBytes, formatDuration, formatTime, shortId } from '../lib/format';
 import { mergeLogs, parseLogEvent } from '../lib/logs';
@@ -40,10 +40,8 @@ export async function action({ request, params }: ActionFunctionArgs) {
   const a = await requireUser(request);
   const id = params.id ?? '';
   const form = await request.formData();
-  if (form.get('intent') !== 'cancel' || !ID.test(id)) return data<ActionResult>({ ok: false, formError: 'Unknown action.' }, { status: 400 });
-  const r = await a.api('POST', `/api/v1/executions/${id}/cancel`);
-  if (r.ok) return data<ActionResult>({ ok: true, intent: 'cancel', message: 'Cancelling: the container is being stopped.' });
-  return data<ActionResult>({ ok: false, intent: 'cancel', formError: r.error.message }, { status: r.status });
+  if (form.get('intent') !== 'cancel' || !ID.test(id)) return unknownIntent();
+  return submitCommand({ intent: 'cancel', send: () => a.api('POST', `/api/v1/executions/${id}/cancel`), message: 'Cancelling: the container is being stopped.' });
 }
 
 type Live = { status: string | null; entries: LogEntry[]; streaming: boolean; failed: boolean };

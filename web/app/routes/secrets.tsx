@@ -1,9 +1,9 @@
-import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction, data } from '@remix-run/node';
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from '@remix-run/react';
 import { Alert, Card, EmptyState, Field, PageHeader, Time, fieldProps } from '../components/ui';
-import { type ActionResult, formValues } from '../lib/actions';
+import { submitCommand, submitForm, unknownIntent } from '../lib/actions.server';
 import { requireUser, unwrap } from '../lib/auth.server';
-import { SECRET_FIELDS, apiErrorToForm } from '../lib/errors';
+import { SECRET_FIELDS } from '../lib/errors';
 import { parseSecretForm, str } from '../lib/forms';
 import type { Secret } from '../lib/types';
 
@@ -19,25 +19,24 @@ export async function action({ request }: ActionFunctionArgs) {
   const form = await request.formData();
   const intent = str(form, 'intent');
   if (intent === 'save') {
-    // The value is never sent back to the page, not even after an error.
-    const values = formValues(form, ['value']);
-    const parsed = parseSecretForm(form);
-    if (!parsed.ok) return data<ActionResult>({ ok: false, intent, fieldErrors: parsed.errors, values }, { status: 400 });
-    const r = await a.api<Secret>('PUT', `/api/v1/secrets/${encodeURIComponent(parsed.value.name)}`, { value: parsed.value.value });
-    if (!r.ok) {
-      const { fieldErrors, formError } = apiErrorToForm(r.error, SECRET_FIELDS);
-      return data<ActionResult>({ ok: false, intent, fieldErrors, formError, values }, { status: r.status });
-    }
-    const verb = r.status === 201 ? 'created' : 'replaced';
-    return data<ActionResult>({ ok: true, intent, message: `Secret ${parsed.value.name} ${verb}. Its value will not be shown again.`, extra: { name: parsed.value.name, at: new Date().toISOString() } });
+    return submitForm(form, {
+      intent,
+      parse: parseSecretForm,
+      // The value is never sent back to the page, not even after an error.
+      omit: ['value'],
+      send: ({ name, value }) => a.api<Secret>('PUT', `/api/v1/secrets/${encodeURIComponent(name)}`, { value }),
+      fields: SECRET_FIELDS,
+      done: (_, { name }, status) => ({
+        message: `Secret ${name} ${status === 201 ? 'created' : 'replaced'}. Its value will not be shown again.`,
+        extra: { name, at: new Date().toISOString() },
+      }),
+    });
   }
   if (intent === 'delete') {
     const name = str(form, 'name');
-    const r = await a.api('DELETE', `/api/v1/secrets/${encodeURIComponent(name)}`);
-    if (!r.ok) return data<ActionResult>({ ok: false, intent, formError: r.error.message }, { status: r.status });
-    return data<ActionResult>({ ok: true, intent, message: `Secret ${name} deleted.` });
+    return submitCommand({ intent, send: () => a.api('DELETE', `/api/v1/secrets/${encodeURIComponent(name)}`), message: `Secret ${name} deleted.` });
   }
-  return data<ActionResult>({ ok: false, formError: 'Unknown action.' }, { status: 400 });
+  return unknownIntent();
 }
 
 export default function Secrets() {

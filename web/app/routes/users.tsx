@@ -1,11 +1,11 @@
-import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction, data } from '@remix-run/node';
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { Form, useActionData, useLoaderData, useNavigation } from '@remix-run/react';
 import { useState } from 'react';
 import { Alert, Card, EmptyState, Field, PageHeader, Time, fieldProps } from '../components/ui';
-import { type ActionResult, formValues } from '../lib/actions';
+import { submitCommand, submitForm, unknownIntent } from '../lib/actions.server';
 import { requireAdmin, unwrap } from '../lib/auth.server';
-import { KEY_FIELDS, USER_FIELDS, apiErrorToForm } from '../lib/errors';
-import { parseUserForm, str } from '../lib/forms';
+import { KEY_FIELDS, USER_FIELDS } from '../lib/errors';
+import { parseKeyForm, parseUserForm, str } from '../lib/forms';
 import type { ApiKey, User } from '../lib/types';
 
 export const meta: MetaFunction = () => [{ title: 'Users and API keys · Cronium Sandbox' }];
@@ -27,36 +27,30 @@ export async function action({ request }: ActionFunctionArgs) {
   const a = await requireAdmin(request);
   const form = await request.formData();
   const intent = str(form, 'intent');
-  const values = formValues(form);
   if (intent === 'createUser') {
-    const parsed = parseUserForm(form);
-    if (!parsed.ok) return data<ActionResult>({ ok: false, intent, fieldErrors: parsed.errors, values }, { status: 400 });
-    const r = await a.api<User>('POST', '/api/v1/users', parsed.value);
-    if (!r.ok) {
-      const { fieldErrors, formError } = apiErrorToForm(r.error, USER_FIELDS);
-      return data<ActionResult>({ ok: false, intent, fieldErrors, formError, values }, { status: r.status });
-    }
-    return data<ActionResult>({ ok: true, intent, message: `User ${r.data.name} created. Issue a key below so they can sign in.`, extra: { at: r.data.id } });
+    return submitForm(form, {
+      intent,
+      parse: parseUserForm,
+      send: (user) => a.api<User>('POST', '/api/v1/users', user),
+      fields: USER_FIELDS,
+      done: (user) => ({ message: `User ${user.name} created. Issue a key below so they can sign in.`, extra: { at: user.id } }),
+    });
   }
   if (intent === 'issueKey') {
-    const userId = str(form, 'userId');
-    const name = str(form, 'keyName');
-    if (name.length > 100) return data<ActionResult>({ ok: false, intent, fieldErrors: { keyName: 'use at most 100 characters' }, values }, { status: 400 });
-    const r = await a.api<{ id: string; key: string; prefix: string }>('POST', `/api/v1/users/${encodeURIComponent(userId)}/keys`, name ? { name } : {});
-    if (!r.ok) {
-      const { fieldErrors, formError } = apiErrorToForm(r.error, KEY_FIELDS);
-      return data<ActionResult>({ ok: false, intent, fieldErrors, formError, values }, { status: r.status });
-    }
-    // The key is in this answer only; the API keeps a hash.
-    return data<ActionResult>({ ok: true, intent, extra: { key: r.data.key, userId, id: r.data.id } });
+    return submitForm(form, {
+      intent,
+      parse: parseKeyForm,
+      send: ({ userId, name }) => a.api<{ id: string; key: string; prefix: string }>('POST', `/api/v1/users/${encodeURIComponent(userId)}/keys`, name ? { name } : {}),
+      fields: KEY_FIELDS,
+      // The key is in this answer only; the API keeps a hash.
+      done: (issued, { userId }) => ({ extra: { key: issued.key, userId, id: issued.id } }),
+    });
   }
   if (intent === 'revokeKey') {
     const id = str(form, 'keyId');
-    const r = await a.api('DELETE', `/api/v1/keys/${encodeURIComponent(id)}`);
-    if (!r.ok) return data<ActionResult>({ ok: false, intent, formError: r.error.message }, { status: r.status });
-    return data<ActionResult>({ ok: true, intent, message: 'Key revoked: it no longer works.' });
+    return submitCommand({ intent, send: () => a.api('DELETE', `/api/v1/keys/${encodeURIComponent(id)}`), message: 'Key revoked: it no longer works.' });
   }
-  return data<ActionResult>({ ok: false, formError: 'Unknown action.' }, { status: 400 });
+  return unknownIntent();
 }
 
 function NewKey({ value }: { value: string }) {

@@ -1,9 +1,10 @@
-import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction, data } from '@remix-run/node';
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData, useNavigation } from '@remix-run/react';
 import { Alert, Card, EmptyState, Field, PageHeader, Time, fieldProps } from '../components/ui';
-import { type ActionResult, formValues } from '../lib/actions';
+import { formValues } from '../lib/actions';
+import { submitCommand, submitForm, unknownIntent } from '../lib/actions.server';
 import { requireUser, unwrap } from '../lib/auth.server';
-import { VARIABLE_FIELDS, apiErrorToForm } from '../lib/errors';
+import { VARIABLE_FIELDS } from '../lib/errors';
 import { formatJson, shortId } from '../lib/format';
 import { parseVariableForm, str } from '../lib/forms';
 import type { Variable } from '../lib/types';
@@ -19,24 +20,20 @@ export async function action({ request }: ActionFunctionArgs) {
   const a = await requireUser(request);
   const form = await request.formData();
   const intent = str(form, 'intent');
-  const values = formValues(form);
   if (intent === 'save' || intent === 'add') {
-    const parsed = parseVariableForm(form);
-    if (!parsed.ok) return data<ActionResult>({ ok: false, intent, fieldErrors: parsed.errors, values }, { status: 400 });
-    const r = await a.api<Variable>('PUT', `/api/v1/variables/${encodeURIComponent(parsed.value.key)}`, { value: parsed.value.value });
-    if (!r.ok) {
-      const { fieldErrors, formError } = apiErrorToForm(r.error, VARIABLE_FIELDS);
-      return data<ActionResult>({ ok: false, intent, fieldErrors, formError, values }, { status: r.status });
-    }
-    return data<ActionResult>({ ok: true, intent, message: `Saved ${parsed.value.key}.`, extra: { at: new Date().toISOString() } });
+    return submitForm(form, {
+      intent,
+      parse: parseVariableForm,
+      send: ({ key, value }) => a.api<Variable>('PUT', `/api/v1/variables/${encodeURIComponent(key)}`, { value }),
+      fields: VARIABLE_FIELDS,
+      done: (_, { key }) => ({ message: `Saved ${key}.`, extra: { at: new Date().toISOString() } }),
+    });
   }
   if (intent === 'delete') {
     const key = str(form, 'key');
-    const r = await a.api('DELETE', `/api/v1/variables/${encodeURIComponent(key)}`);
-    if (!r.ok) return data<ActionResult>({ ok: false, intent, formError: r.error.message, values }, { status: r.status });
-    return data<ActionResult>({ ok: true, intent, message: `Deleted ${key}.` });
+    return submitCommand({ intent, send: () => a.api('DELETE', `/api/v1/variables/${encodeURIComponent(key)}`), message: `Deleted ${key}.`, values: formValues(form) });
   }
-  return data<ActionResult>({ ok: false, formError: 'Unknown action.' }, { status: 400 });
+  return unknownIntent();
 }
 
 export default function Variables() {
