@@ -142,3 +142,34 @@ export function Facts({ items }: { items: [ReactNode, ReactNode][] }) {
     </dl>
   );
 }
+
+/**
+ * A table with a header row of `columns` (a `false` column is left out); `actions` adds a last column, named only
+ * for screen readers, for each row's buttons. The rows are the children.
+ */
+export function Table({ columns, actions, testId, children }: { columns: (string | false)[]; actions?: boolean; testId?: string; children: ReactNode }) {
+  return (
+    <div className="table-wrap">
+      <table className="table" data-testid={testId}>
+        <thead>
+          <tr>
+            {columns.map(
+              (c) =>
+                c !== false && (
+                  <th key={c} scope="col">
+                    {c}
+                  </th>
+                ),
+            )}
+            {actions && (
+              <th scope="col">
+                <span className="sr-only">Actions</span>
+              </th>
+            )}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}
