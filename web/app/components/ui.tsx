@@ -1,3 +1,4 @@
+import { Link } from '@remix-run/react';
 import type { ReactNode } from 'react';
 import { formatDate, formatJson } from '../lib/format';
 import { type ExecutionStatus, STATUS_LABELS, isStatus } from '../lib/types';
@@ -171,5 +172,14 @@ export function Table({ columns, actions, testId, children }: { columns: (string
         <tbody>{children}</tbody>
       </table>
     </div>
+  );
+}
+
+/** The page header's way to the Run page, on the pages that list executions. */
+export function RunScriptButton() {
+  return (
+    <Link to="/run" className="btn btn-primary">
+      Run a script
+    </Link>
   );
 }
