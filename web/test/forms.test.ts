@@ -4,6 +4,7 @@ import {
   hostPatternProblem,
   parseEgressRuleForm,
   parseEnv,
+  parseKeyForm,
   parseJson,
   parseList,
   parseNumber,
@@ -208,6 +209,14 @@ describe('small forms', () => {
     assert.deepEqual(parseUserForm(form({ name: 'ada.l@x', role: 'admin' })), { ok: true, value: { name: 'ada.l@x', role: 'admin' } });
     assert.deepEqual(parseUserForm(form({ name: 'ada' })), { ok: true, value: { name: 'ada', role: 'user' } });
     assert.deepEqual(Object.keys((parseUserForm(form({ name: 'a b', role: 'root' })) as { errors: object }).errors), ['name', 'role']);
+  });
+});
+
+describe('parseKeyForm', () => {
+  it('an optional key name of at most 100 characters', () => {
+    assert.deepEqual(parseKeyForm(form({ userId: 'u1', keyName: ' laptop ' })), { ok: true, value: { userId: 'u1', name: 'laptop' } });
+    assert.deepEqual(parseKeyForm(form({ userId: 'u1' })), { ok: true, value: { userId: 'u1', name: '' } });
+    assert.deepEqual(parseKeyForm(form({ userId: 'u1', keyName: 'x'.repeat(101) })), { ok: false, errors: { keyName: 'use at most 100 characters' } });
   });
 });
 

@@ -281,3 +281,84 @@ describe('egress, secrets and variables actions', () => {
     assert.deepEqual(calls[0]!.body, { value: { n: 1 } });
   });
 });
+
+describe('delete, revoke and unknown intents', () => {
+  const routes = [
+    { route: 'secrets', user: BOB, form: { intent: 'delete', name: 'TOKEN' }, url: '/api/v1/secrets/TOKEN', message: 'Secret TOKEN deleted.' },
+    { route: 'variables', user: BOB, form: { intent: 'delete', key: 'a.b' }, url: '/api/v1/variables/a.b', message: 'Deleted a.b.' },
+    { route: 'egress', user: BOB, form: { intent: 'delete', id: 'r1', pattern: 'api.example.com' }, url: '/api/v1/egress/rules/r1', message: 'Removed the rule for api.example.com.' },
+    { route: 'users', user: ADMIN, form: { intent: 'revokeKey', keyId: 'k1' }, url: '/api/v1/keys/k1', message: 'Key revoked: it no longer works.' },
+  ] as const;
+
+  for (const t of routes) {
+    it(`${t.route}: ${t.form.intent} answers with a message, or with the API's status and message`, async () => {
+      const me = { status: 200, body: { ...t.user, createdAt: 'x' } };
+      const { action } = await import(`../app/routes/${t.route}`);
+      handler = (c) => (c.url === '/api/v1/me' ? me : c.method === 'DELETE' ? { status: 204 } : { status: 500, body: {} });
+      const ok = await run(async () => action(args(await request(`/${t.route}`, t.user as never, { form: t.form })) as never));
+      assert.equal(statusOf(ok.value), 200);
+      assert.deepEqual(dataOf(ok.value), { ok: true, intent: t.form.intent, message: t.message });
+      assert.deepEqual(calls.filter((c) => c.method === 'DELETE').map((c) => c.url), [t.url]);
+
+      handler = (c) => (c.url === '/api/v1/me' ? me : { status: 404, body: { error: { code: 'NOT_FOUND', message: 'not there' } } });
+      const failed = await run(async () => action(args(await request(`/${t.route}`, t.user as never, { form: t.form })) as never));
+      assert.equal(statusOf(failed.value), 404);
+      const d = dataOf(failed.value);
+      assert.deepEqual({ ok: d.ok, intent: d.intent, formError: d.formError }, { ok: false, intent: t.form.intent, formError: 'not there' });
+    });
+
+    it(`${t.route}: an unknown intent is a 400 and calls nothing`, async () => {
+      handler = (c) => (c.url === '/api/v1/me' ? { status: 200, body: { ...t.user, createdAt: 'x' } } : { status: 500, body: {} });
+      const { action } = await import(`../app/routes/${t.route}`);
+      const r = await run(async () => action(args(await request(`/${t.route}`, t.user as never, { form: { intent: 'nope' } })) as never));
+      assert.equal(statusOf(r.value), 400);
+      assert.deepEqual(dataOf(r.value), { ok: false, formError: 'Unknown action.' });
+      assert.ok(!calls.some((c) => c.url !== '/api/v1/me'));
+    });
+  }
+
+  it('a form error says which form it answers and keeps what was typed (but never a secret value)', async () => {
+    handler = () => ({ status: 400, body: { error: { code: 'VALIDATION_FAILED', message: 'something odd' } } });
+    const cases: { route: string; form: Record<string, string>; values: Record<string, string> }[] = [
+      { route: 'secrets', form: { intent: 'save', name: 'TOKEN', value: 'hunter2' }, values: { intent: 'save', name: 'TOKEN' } },
+      { route: 'variables', form: { intent: 'add', key: 'k', value: '1' }, values: { intent: 'add', key: 'k', value: '1' } },
+      { route: 'egress', form: { intent: 'add', pattern: 'example.com' }, values: { intent: 'add', pattern: 'example.com' } },
+    ];
+    for (const c of cases) {
+      const { action } = await import(`../app/routes/${c.route}`);
+      const r = await run(async () => action(args(await request(`/${c.route}`, BOB as never, { form: c.form })) as never));
+      assert.equal(statusOf(r.value), 400, c.route);
+      assert.deepEqual(dataOf(r.value), { ok: false, intent: c.form.intent, fieldErrors: {}, formError: 'something odd', values: c.values }, c.route);
+    }
+  });
+
+  it('success answers: the message and the extra the page keys its form on', async () => {
+    handler = (c) => (c.method === 'POST' ? { status: 201, body: { id: 'r9', pattern: 'example.com', scope: 'user', createdAt: 'x' } } : { status: 200, body: {} });
+    const { action } = await import('../app/routes/egress');
+    const r = await run(async () => action(args(await request('/egress', BOB as never, { form: { intent: 'add', pattern: 'example.com' } })) as never));
+    assert.deepEqual(dataOf(r.value), { ok: true, intent: 'add', message: 'Added a rule for example.com.', extra: { id: 'r9' } });
+
+    handler = (c) => (c.url === '/api/v1/me' ? { status: 200, body: { ...ADMIN, createdAt: 'x' } } : { status: 201, body: { id: 'u9', name: 'carol', role: 'user', createdAt: 'x' } });
+    const users = await import('../app/routes/users');
+    const u = await run(async () => users.action(args(await request('/users', ADMIN, { form: { intent: 'createUser', name: 'carol' } })) as never));
+    assert.deepEqual(dataOf(u.value), { ok: true, intent: 'createUser', message: 'User carol created. Issue a key below so they can sign in.', extra: { at: 'u9' } });
+    const long = await run(async () => users.action(args(await request('/users', ADMIN, { form: { intent: 'issueKey', userId: 'u9', keyName: 'x'.repeat(101) } })) as never));
+    assert.equal(statusOf(long.value), 400);
+    assert.deepEqual(dataOf(long.value), { ok: false, intent: 'issueKey', fieldErrors: { keyName: 'use at most 100 characters' }, values: { intent: 'issueKey', userId: 'u9', keyName: 'x'.repeat(101) } });
+
+    handler = (c) => (c.method === 'PUT' ? { status: 200, body: { name: 'TOKEN', createdAt: 'x', updatedAt: 'x' } } : { status: 500, body: {} });
+    const secrets = await import('../app/routes/secrets');
+    const s = await run(async () => secrets.action(args(await request('/secrets', BOB as never, { form: { intent: 'save', name: 'TOKEN', value: 'hunter2' } })) as never));
+    assert.equal(dataOf(s.value).message, 'Secret TOKEN replaced. Its value will not be shown again.');
+    assert.equal(dataOf(s.value).extra.name, 'TOKEN');
+  });
+
+  it('settings and run answer without an intent (one form on the page)', async () => {
+    handler = (c) => (c.url === '/api/v1/me' ? { status: 200, body: { ...ADMIN, createdAt: 'x' } } : { status: 200, body: {} });
+    const { action } = await import('../app/routes/settings');
+    const r = await run(async () => action(args(await request('/settings', ADMIN, { form: { executionPolicy: 'all_users' } })) as never));
+    assert.deepEqual(Object.keys(dataOf(r.value)).sort(), ['extra', 'message', 'ok']);
+    const bad = await run(async () => action(args(await request('/settings', ADMIN, { form: { executionPolicy: 'x' } })) as never));
+    assert.deepEqual(Object.keys(dataOf(bad.value)).sort(), ['fieldErrors', 'ok', 'values']);
+  });
+});

@@ -1,3 +1,4 @@
+import { Link } from '@remix-run/react';
 import type { ReactNode } from 'react';
 import { formatDate, formatJson } from '../lib/format';
 import { type ExecutionStatus, STATUS_LABELS, isStatus } from '../lib/types';
@@ -140,5 +141,45 @@ export function Facts({ items }: { items: [ReactNode, ReactNode][] }) {
         </div>
       ))}
     </dl>
+  );
+}
+
+/**
+ * A table with a header row of `columns` (a `false` column is left out); `actions` adds a last column, named only
+ * for screen readers, for each row's buttons. The rows are the children.
+ */
+export function Table({ columns, actions, testId, children }: { columns: (string | false)[]; actions?: boolean; testId?: string; children: ReactNode }) {
+  return (
+    <div className="table-wrap">
+      <table className="table" data-testid={testId}>
+        <thead>
+          <tr>
+            {columns.map(
+              (c) =>
+                c !== false && (
+                  <th key={c} scope="col">
+                    {c}
+                  </th>
+                ),
+            )}
+            {actions && (
+              <th scope="col">
+                <span className="sr-only">Actions</span>
+              </th>
+            )}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}
+
+/** The page header's way to the Run page, on the pages that list executions. */
+export function RunScriptButton() {
+  return (
+    <Link to="/run" className="btn btn-primary">
+      Run a script
+    </Link>
   );
 }

@@ -303,6 +303,14 @@ export function parseUserForm(form: FormLike): Parsed<{ name: string; role: 'adm
   return Object.keys(errors).length ? { ok: false, errors } : { ok: true, value: { name, role: role as 'admin' | 'user' } };
 }
 
+/** The "issue a key" form of the Users page: the user's id and an optional key name. */
+export function parseKeyForm(form: FormLike): Parsed<{ userId: string; name: string }> {
+  const userId = str(form, 'userId');
+  const name = str(form, 'keyName');
+  if (name.length > 100) return { ok: false, errors: { keyName: 'use at most 100 characters' } };
+  return { ok: true, value: { userId, name } };
+}
+
 /**
  * Where to go after signing in: only a path on this site (`/executions?x=1`), never another origin
  * (`//evil.example`, `https://…`, `/\evil`).

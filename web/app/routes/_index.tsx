@@ -2,7 +2,7 @@ import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { Link, useLoaderData } from '@remix-run/react';
 import { ExecutionsTable } from '../components/ExecutionsTable';
 import { HourChart } from '../components/HourChart';
-import { Alert, Card, EmptyState, PageHeader, Stat } from '../components/ui';
+import { Alert, Card, EmptyState, PageHeader, RunScriptButton, Stat } from '../components/ui';
 import { requireUser, unwrap } from '../lib/auth.server';
 import { formatDuration, formatPercent } from '../lib/format';
 import { useAutoRevalidate } from '../lib/hooks';
@@ -31,11 +31,7 @@ export default function Overview() {
       <PageHeader
         title="Overview"
         description={isAdmin ? 'All users’ executions over the last 24 hours.' : 'Your executions over the last 24 hours.'}
-        actions={
-          <Link to="/run" className="btn btn-primary">
-            Run a script
-          </Link>
-        }
+        actions={<RunScriptButton />}
       />
       <div className="stats" data-testid="stats">
         <Stat label="Running now" value={stats.running} tone={stats.running ? 'running' : undefined} />

@@ -1,9 +1,10 @@
-import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction, data } from '@remix-run/node';
-import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from '@remix-run/react';
-import { Alert, Card, EmptyState, Field, PageHeader, Time, fieldProps } from '../components/ui';
-import { type ActionResult, formValues } from '../lib/actions';
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
+import { Link, useActionData, useLoaderData, useNavigation, useSearchParams } from '@remix-run/react';
+import { ActionAlerts, DeleteButton, IntentForm } from '../components/ActionForms';
+import { Alert, Card, EmptyState, Field, PageHeader, Table, Time, fieldProps } from '../components/ui';
+import { submitCommand, submitForm, unknownIntent } from '../lib/actions.server';
 import { requireUser } from '../lib/auth.server';
-import { EGRESS_RULE_FIELDS, apiErrorToForm } from '../lib/errors';
+import { EGRESS_RULE_FIELDS } from '../lib/errors';
 import { shortId } from '../lib/format';
 import { parseEgressRuleForm, str } from '../lib/forms';
 import { logQuery } from '../lib/queries';
@@ -35,23 +36,23 @@ export async function action({ request }: ActionFunctionArgs) {
   const form = await request.formData();
   const intent = str(form, 'intent');
   if (intent === 'add') {
-    const values = formValues(form);
-    const parsed = parseEgressRuleForm(form, a.user.role === 'admin');
-    if (!parsed.ok) return data<ActionResult>({ ok: false, intent, fieldErrors: parsed.errors, values }, { status: 400 });
-    const r = await a.api<EgressRule>('POST', '/api/v1/egress/rules', parsed.value);
-    if (!r.ok) {
-      const { fieldErrors, formError } = apiErrorToForm(r.error, EGRESS_RULE_FIELDS);
-      return data<ActionResult>({ ok: false, intent, fieldErrors, formError, values }, { status: r.status });
-    }
-    return data<ActionResult>({ ok: true, intent, message: `Added a rule for ${r.data.pattern}.`, extra: { id: r.data.id } });
+    return submitForm(form, {
+      intent,
+      parse: (f) => parseEgressRuleForm(f, a.user.role === 'admin'),
+      send: (rule) => a.api<EgressRule>('POST', '/api/v1/egress/rules', rule),
+      fields: EGRESS_RULE_FIELDS,
+      done: (rule) => ({ message: `Added a rule for ${rule.pattern}.`, extra: { id: rule.id } }),
+    });
   }
   if (intent === 'delete') {
     const id = str(form, 'id');
-    const r = await a.api('DELETE', `/api/v1/egress/rules/${encodeURIComponent(id)}`);
-    if (!r.ok) return data<ActionResult>({ ok: false, intent, formError: r.error.message }, { status: r.status });
-    return data<ActionResult>({ ok: true, intent, message: `Removed the rule for ${str(form, 'pattern') || 'that host'}.` });
+    return submitCommand({
+      intent,
+      send: () => a.api('DELETE', `/api/v1/egress/rules/${encodeURIComponent(id)}`),
+      message: `Removed the rule for ${str(form, 'pattern') || 'that host'}.`,
+    });
   }
-  return data<ActionResult>({ ok: false, formError: 'Unknown action.' }, { status: 400 });
+  return unknownIntent();
 }
 
 export default function Egress() {
@@ -72,94 +73,73 @@ export default function Egress() {
         title="Egress"
         description="Scripts have no network by default. A request leaves the sandbox only when a rule below, or the run’s own egress hosts, allow its host."
       />
-      {result?.ok && result.message && <Alert kind="success">{result.message}</Alert>}
-      {result && !result.ok && result.intent === 'delete' && result.formError && <Alert>{result.formError}</Alert>}
+      <ActionAlerts result={result} intent="delete" />
 
       <Card title="Allowlist rules" id="rules">
         {rulesError ? (
           <Alert>The egress rules could not be loaded: {rulesError}</Alert>
         ) : rules.length ? (
-          <div className="table-wrap">
-            <table className="table" data-testid="egress-rules">
-              <thead>
-                <tr>
-                  <th scope="col">Host pattern</th>
-                  <th scope="col">Ports</th>
-                  <th scope="col">Applies to</th>
-                  <th scope="col">Added</th>
-                  <th scope="col">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {rules.map((r) => (
-                  <tr key={r.id}>
-                    <td className="mono">{r.pattern}</td>
-                    <td>{r.ports?.length ? r.ports.join(', ') : <span className="muted">any</span>}</td>
-                    <td>
-                      {r.scope === 'global' ? (
-                        <span className="badge badge-global">Everyone</span>
-                      ) : r.userId === me.id ? (
-                        <span className="badge badge-user">You</span>
-                      ) : (
-                        <span className="badge badge-user">{names[r.userId ?? ''] ?? shortId(r.userId ?? '')}</span>
-                      )}
-                    </td>
-                    <td>
-                      <Time iso={r.createdAt} />
-                    </td>
-                    <td className="actions">
-                      {r.scope === 'global' && !isAdmin ? (
-                        <span className="muted small">set by an admin</span>
-                      ) : (
-                        <Form method="post" replace>
-                          <input type="hidden" name="intent" value="delete" />
-                          <input type="hidden" name="id" value={r.id} />
-                          <input type="hidden" name="pattern" value={r.pattern} />
-                          <button type="submit" className="btn btn-small btn-danger-ghost" aria-label={`Remove the rule for ${r.pattern}`}>
-                            Remove
-                          </button>
-                        </Form>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table columns={['Host pattern', 'Ports', 'Applies to', 'Added']} actions testId="egress-rules">
+            {rules.map((r) => (
+              <tr key={r.id}>
+                <td className="mono">{r.pattern}</td>
+                <td>{r.ports?.length ? r.ports.join(', ') : <span className="muted">any</span>}</td>
+                <td>
+                  {r.scope === 'global' ? (
+                    <span className="badge badge-global">Everyone</span>
+                  ) : r.userId === me.id ? (
+                    <span className="badge badge-user">You</span>
+                  ) : (
+                    <span className="badge badge-user">{names[r.userId ?? ''] ?? shortId(r.userId ?? '')}</span>
+                  )}
+                </td>
+                <td>
+                  <Time iso={r.createdAt} />
+                </td>
+                <td className="actions">
+                  {r.scope === 'global' && !isAdmin ? (
+                    <span className="muted small">set by an admin</span>
+                  ) : (
+                    <DeleteButton hidden={{ id: r.id, pattern: r.pattern }} label={`Remove the rule for ${r.pattern}`}>
+                      Remove
+                    </DeleteButton>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </Table>
         ) : (
           <EmptyState title="No egress rules yet">Add a host below to let your scripts reach it, for example api.github.com.</EmptyState>
         )}
 
-        <Form method="post" className="inline-form" key={addResult?.ok ? addResult.extra?.id : 'add'} noValidate aria-label="Add an egress rule">
-          <input type="hidden" name="intent" value="add" />
-          <h3>Add a rule</h3>
-          {addResult?.formError && <Alert>{addResult.formError}</Alert>}
-          <div className="form-row">
-            <Field id="pattern" label="Host pattern" error={errors.pattern} hint="example.com, *.example.com or an IP address or range" className="grow">
-              <input {...fieldProps('pattern', errors.pattern, true)} defaultValue={values.pattern ?? ''} spellCheck={false} autoCapitalize="off" placeholder="api.example.com" />
+        <IntentForm
+          key={addResult?.ok ? addResult.extra?.id : 'add'}
+          intent="add"
+          label="Add an egress rule"
+          className="inline-form"
+          heading={<h3>Add a rule</h3>}
+          formError={addResult?.formError}
+          submitLabel="Add rule"
+          busy={adding}
+          busyLabel="Adding…"
+        >
+          <Field id="pattern" label="Host pattern" error={errors.pattern} hint="example.com, *.example.com or an IP address or range" className="grow">
+            <input {...fieldProps('pattern', errors.pattern, true)} defaultValue={values.pattern ?? ''} spellCheck={false} autoCapitalize="off" placeholder="api.example.com" />
+          </Field>
+          <Field id="ports" label="Ports" error={errors.ports} hint="Empty for any port">
+            <input {...fieldProps('ports', errors.ports, true)} defaultValue={values.ports ?? ''} placeholder="443" inputMode="numeric" />
+          </Field>
+          {isAdmin ? (
+            <Field id="scope" label="Applies to" error={errors.scope}>
+              <select {...fieldProps('scope', errors.scope)} defaultValue={values.scope ?? 'user'}>
+                <option value="user">Only me</option>
+                <option value="global">Everyone (global)</option>
+              </select>
             </Field>
-            <Field id="ports" label="Ports" error={errors.ports} hint="Empty for any port">
-              <input {...fieldProps('ports', errors.ports, true)} defaultValue={values.ports ?? ''} placeholder="443" inputMode="numeric" />
-            </Field>
-            {isAdmin ? (
-              <Field id="scope" label="Applies to" error={errors.scope}>
-                <select {...fieldProps('scope', errors.scope)} defaultValue={values.scope ?? 'user'}>
-                  <option value="user">Only me</option>
-                  <option value="global">Everyone (global)</option>
-                </select>
-              </Field>
-            ) : (
-              <input type="hidden" name="scope" value="user" />
-            )}
-            <div className="form-submit">
-              <button type="submit" className="btn btn-primary" disabled={adding}>
-                {adding ? 'Adding…' : 'Add rule'}
-              </button>
-            </div>
-          </div>
-        </Form>
+          ) : (
+            <input type="hidden" name="scope" value="user" />
+          )}
+        </IntentForm>
       </Card>
 
       <Card
@@ -182,40 +162,26 @@ export default function Egress() {
         {logError ? (
           <Alert>The egress log could not be loaded: {logError}</Alert>
         ) : log.length ? (
-          <div className="table-wrap">
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">Time</th>
-                  <th scope="col">Decision</th>
-                  <th scope="col">Request</th>
-                  <th scope="col">Reason</th>
-                  <th scope="col">Execution</th>
-                  {isAdmin && <th scope="col">User</th>}
-                </tr>
-              </thead>
-              <tbody>
-                {log.map((e, i) => (
-                  <tr key={i}>
-                    <td>
-                      <Time iso={e.ts} />
-                    </td>
-                    <td>
-                      <span className={`badge ${e.allowed ? 'badge-succeeded' : 'badge-failed'}`}>{e.allowed ? 'Allowed' : 'Denied'}</span>
-                    </td>
-                    <td className="mono small">
-                      {e.method} {e.host}
-                      {e.port ? `:${e.port}` : ''}
-                      {e.address && <span className="muted"> → {e.address}</span>}
-                    </td>
-                    <td className="small">{e.reason ?? '—'}</td>
-                    <td>{e.executionId ? <Link to={`/executions/${e.executionId}`} className="mono">{shortId(e.executionId)}</Link> : '—'}</td>
-                    {isAdmin && <td>{e.userId ? (names[e.userId] ?? shortId(e.userId)) : '—'}</td>}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table columns={['Time', 'Decision', 'Request', 'Reason', 'Execution', isAdmin && 'User']}>
+            {log.map((e, i) => (
+              <tr key={i}>
+                <td>
+                  <Time iso={e.ts} />
+                </td>
+                <td>
+                  <span className={`badge ${e.allowed ? 'badge-succeeded' : 'badge-failed'}`}>{e.allowed ? 'Allowed' : 'Denied'}</span>
+                </td>
+                <td className="mono small">
+                  {e.method} {e.host}
+                  {e.port ? `:${e.port}` : ''}
+                  {e.address && <span className="muted"> → {e.address}</span>}
+                </td>
+                <td className="small">{e.reason ?? '—'}</td>
+                <td>{e.executionId ? <Link to={`/executions/${e.executionId}`} className="mono">{shortId(e.executionId)}</Link> : '—'}</td>
+                {isAdmin && <td>{e.userId ? (names[e.userId] ?? shortId(e.userId)) : '—'}</td>}
+              </tr>
+            ))}
+          </Table>
         ) : (
           <EmptyState title={decision ? `No ${decision} requests` : 'No outbound requests yet'}>
             When a script calls out to the network, each request and the decision on it shows up here.

@@ -1,8 +1,8 @@
 import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction, data } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator } from '@remix-run/react';
 import { useEffect, useRef, useState } from 'react';
-import { Alert, Card, Facts, JsonBlock, PageHeader, StatusBadge, Time } from '../components/ui';
-import type { ActionResult } from '../lib/actions';
+import { Alert, Card, Facts, JsonBlock, PageHeader, StatusBadge, Table, Time } from '../components/ui';
+import { submitCommand, unknownIntent } from '../lib/actions.server';
 import { requireUser, unwrap } from '../lib/auth.server';
 import { formatBytes, formatDuration, formatTime, shortId } from '../lib/format';
 import { mergeLogs, parseLogEvent } from '../lib/logs';
@@ -40,10 +40,8 @@ export async function action({ request, params }: ActionFunctionArgs) {
   const a = await requireUser(request);
   const id = params.id ?? '';
   const form = await request.formData();
-  if (form.get('intent') !== 'cancel' || !ID.test(id)) return data<ActionResult>({ ok: false, formError: 'Unknown action.' }, { status: 400 });
-  const r = await a.api('POST', `/api/v1/executions/${id}/cancel`);
-  if (r.ok) return data<ActionResult>({ ok: true, intent: 'cancel', message: 'Cancelling: the container is being stopped.' });
-  return data<ActionResult>({ ok: false, intent: 'cancel', formError: r.error.message }, { status: r.status });
+  if (form.get('intent') !== 'cancel' || !ID.test(id)) return unknownIntent();
+  return submitCommand({ intent: 'cancel', send: () => a.api('POST', `/api/v1/executions/${id}/cancel`), message: 'Cancelling: the container is being stopped.' });
 }
 
 type Live = { status: string | null; entries: LogEntry[]; streaming: boolean; failed: boolean };
@@ -275,26 +273,16 @@ export default function ExecutionDetail() {
 
       <Card title="Variables it set" id="variables">
         {variables.length ? (
-          <div className="table-wrap">
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">Key</th>
-                  <th scope="col">Value</th>
-                </tr>
-              </thead>
-              <tbody>
-                {variables.map(([k, v]) => (
-                  <tr key={k}>
-                    <td className="mono">{k}</td>
-                    <td>
-                      <pre className="code inline-json">{JSON.stringify(v, null, 2)}</pre>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table columns={['Key', 'Value']}>
+            {variables.map(([k, v]) => (
+              <tr key={k}>
+                <td className="mono">{k}</td>
+                <td>
+                  <pre className="code inline-json">{JSON.stringify(v, null, 2)}</pre>
+                </td>
+              </tr>
+            ))}
+          </Table>
         ) : (
           <p className="muted">{isActive ? 'None yet.' : 'This execution set no variables.'}</p>
         )}
@@ -304,35 +292,23 @@ export default function ExecutionDetail() {
         {egressError ? (
           <Alert kind="warning">The egress log is not available: {egressError}</Alert>
         ) : egress.length ? (
-          <div className="table-wrap">
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">Time</th>
-                  <th scope="col">Request</th>
-                  <th scope="col">Decision</th>
-                  <th scope="col">Reason</th>
-                </tr>
-              </thead>
-              <tbody>
-                {egress.map((e, i) => (
-                  <tr key={i}>
-                    <td>
-                      <Time iso={e.ts} />
-                    </td>
-                    <td className="mono small">
-                      {e.method} {e.host}
-                      {e.port ? `:${e.port}` : ''}
-                    </td>
-                    <td>
-                      <span className={`badge ${e.allowed ? 'badge-succeeded' : 'badge-failed'}`}>{e.allowed ? 'Allowed' : 'Denied'}</span>
-                    </td>
-                    <td className="small">{e.reason ?? '—'}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table columns={['Time', 'Request', 'Decision', 'Reason']}>
+            {egress.map((e, i) => (
+              <tr key={i}>
+                <td>
+                  <Time iso={e.ts} />
+                </td>
+                <td className="mono small">
+                  {e.method} {e.host}
+                  {e.port ? `:${e.port}` : ''}
+                </td>
+                <td>
+                  <span className={`badge ${e.allowed ? 'badge-succeeded' : 'badge-failed'}`}>{e.allowed ? 'Allowed' : 'Denied'}</span>
+                </td>
+                <td className="small">{e.reason ?? '—'}</td>
+              </tr>
+            ))}
+          </Table>
         ) : (
           <p className="muted">No outbound requests{isActive ? ' so far' : ''}.</p>
         )}
@@ -340,34 +316,22 @@ export default function ExecutionDetail() {
 
       <Card title="Runtime API calls" id="calls">
         {calls.length ? (
-          <div className="table-wrap">
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">Time</th>
-                  <th scope="col">Call</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Detail</th>
-                </tr>
-              </thead>
-              <tbody>
-                {calls.map((c, i) => (
-                  <tr key={i}>
-                    <td>
-                      <Time iso={c.ts} />
-                    </td>
-                    <td className="mono small">
-                      {c.method} {c.path}
-                    </td>
-                    <td>
-                      <span className={`badge ${c.status < 400 ? 'badge-succeeded' : 'badge-failed'}`}>{c.status}</span>
-                    </td>
-                    <td className="small">{c.detail ?? '—'}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table columns={['Time', 'Call', 'Status', 'Detail']}>
+            {calls.map((c, i) => (
+              <tr key={i}>
+                <td>
+                  <Time iso={c.ts} />
+                </td>
+                <td className="mono small">
+                  {c.method} {c.path}
+                </td>
+                <td>
+                  <span className={`badge ${c.status < 400 ? 'badge-succeeded' : 'badge-failed'}`}>{c.status}</span>
+                </td>
+                <td className="small">{c.detail ?? '—'}</td>
+              </tr>
+            ))}
+          </Table>
         ) : (
           <p className="muted">The script made no SDK calls{isActive ? ' so far' : ''}.</p>
         )}

@@ -1,7 +1,7 @@
 import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { Form, Link, useLoaderData, useSubmit } from '@remix-run/react';
 import { ExecutionsTable } from '../components/ExecutionsTable';
-import { Alert, Card, EmptyState, PageHeader } from '../components/ui';
+import { Alert, Card, EmptyState, PageHeader, RunScriptButton } from '../components/ui';
 import { requireUser } from '../lib/auth.server';
 import { useAutoRevalidate } from '../lib/hooks';
 import { pageLinks, readList } from '../lib/pagination';
@@ -45,11 +45,7 @@ export default function Executions() {
       <PageHeader
         title="Executions"
         description={isAdmin ? 'Every user’s executions, newest first.' : 'Your executions, newest first.'}
-        actions={
-          <Link to="/run" className="btn btn-primary">
-            Run a script
-          </Link>
-        }
+        actions={<RunScriptButton />}
       />
       <Card>
         <Form method="get" className="filters" onChange={(e) => submit(e.currentTarget, { replace: true })} aria-label="Filter executions">

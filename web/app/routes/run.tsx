@@ -1,11 +1,12 @@
-import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction, data, redirect } from '@remix-run/node';
+import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction, redirect } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData, useLocation, useNavigation } from '@remix-run/react';
 import { type ReactNode, useEffect, useRef, useState } from 'react';
 import { CodeEditor } from '../components/CodeEditor';
 import { Alert, Card, Field, PageHeader, fieldProps } from '../components/ui';
-import { type ActionResult, formValues } from '../lib/actions';
+import type { ActionResult } from '../lib/actions';
+import { submitForm } from '../lib/actions.server';
 import { requireUser } from '../lib/auth.server';
-import { RUN_FIELDS, apiErrorToForm } from '../lib/errors';
+import { RUN_FIELDS } from '../lib/errors';
 import { EXAMPLES, EXAMPLE_INPUT, isStarterOrEmpty } from '../lib/examples';
 import { parseRunForm } from '../lib/forms';
 import { type Execution, LANGUAGES, LANGUAGE_LABELS, type Language, type Secret, isLanguage } from '../lib/types';
@@ -76,14 +77,14 @@ export async function loader({ request }: LoaderFunctionArgs) {
 
 export async function action({ request }: ActionFunctionArgs) {
   const a = await requireUser(request);
-  const form = await request.formData();
-  const values = formValues(form);
-  const parsed = parseRunForm(form);
-  if (!parsed.ok) return data<ActionResult>({ ok: false, fieldErrors: parsed.errors, values }, { status: 400 });
-  const r = await a.api<{ id: string; status: string }>('POST', '/api/v1/executions', parsed.value);
-  if (r.ok) throw redirect(`/executions/${r.data.id}`);
-  const { fieldErrors, formError } = apiErrorToForm(r.error, RUN_FIELDS);
-  return data<ActionResult>({ ok: false, fieldErrors, formError, values }, { status: r.status });
+  return submitForm(await request.formData(), {
+    parse: parseRunForm,
+    send: (body) => a.api<{ id: string; status: string }>('POST', '/api/v1/executions', body),
+    fields: RUN_FIELDS,
+    done: (created) => {
+      throw redirect(`/executions/${created.id}`);
+    },
+  });
 }
 
 function valuesFrom(v: Record<string, string> | undefined, fallback: RunValues): RunValues {

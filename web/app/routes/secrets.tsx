@@ -1,9 +1,10 @@
-import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction, data } from '@remix-run/node';
-import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from '@remix-run/react';
-import { Alert, Card, EmptyState, Field, PageHeader, Time, fieldProps } from '../components/ui';
-import { type ActionResult, formValues } from '../lib/actions';
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
+import { Link, useActionData, useLoaderData, useNavigation, useSearchParams } from '@remix-run/react';
+import { ActionAlerts, DeleteButton, IntentForm } from '../components/ActionForms';
+import { Card, EmptyState, Field, PageHeader, Table, Time, fieldProps } from '../components/ui';
+import { submitCommand, submitForm, unknownIntent } from '../lib/actions.server';
 import { requireUser, unwrap } from '../lib/auth.server';
-import { SECRET_FIELDS, apiErrorToForm } from '../lib/errors';
+import { SECRET_FIELDS } from '../lib/errors';
 import { parseSecretForm, str } from '../lib/forms';
 import type { Secret } from '../lib/types';
 
@@ -19,25 +20,24 @@ export async function action({ request }: ActionFunctionArgs) {
   const form = await request.formData();
   const intent = str(form, 'intent');
   if (intent === 'save') {
-    // The value is never sent back to the page, not even after an error.
-    const values = formValues(form, ['value']);
-    const parsed = parseSecretForm(form);
-    if (!parsed.ok) return data<ActionResult>({ ok: false, intent, fieldErrors: parsed.errors, values }, { status: 400 });
-    const r = await a.api<Secret>('PUT', `/api/v1/secrets/${encodeURIComponent(parsed.value.name)}`, { value: parsed.value.value });
-    if (!r.ok) {
-      const { fieldErrors, formError } = apiErrorToForm(r.error, SECRET_FIELDS);
-      return data<ActionResult>({ ok: false, intent, fieldErrors, formError, values }, { status: r.status });
-    }
-    const verb = r.status === 201 ? 'created' : 'replaced';
-    return data<ActionResult>({ ok: true, intent, message: `Secret ${parsed.value.name} ${verb}. Its value will not be shown again.`, extra: { name: parsed.value.name, at: new Date().toISOString() } });
+    return submitForm(form, {
+      intent,
+      parse: parseSecretForm,
+      // The value is never sent back to the page, not even after an error.
+      omit: ['value'],
+      send: ({ name, value }) => a.api<Secret>('PUT', `/api/v1/secrets/${encodeURIComponent(name)}`, { value }),
+      fields: SECRET_FIELDS,
+      done: (_, { name }, status) => ({
+        message: `Secret ${name} ${status === 201 ? 'created' : 'replaced'}. Its value will not be shown again.`,
+        extra: { name, at: new Date().toISOString() },
+      }),
+    });
   }
   if (intent === 'delete') {
     const name = str(form, 'name');
-    const r = await a.api('DELETE', `/api/v1/secrets/${encodeURIComponent(name)}`);
-    if (!r.ok) return data<ActionResult>({ ok: false, intent, formError: r.error.message }, { status: r.status });
-    return data<ActionResult>({ ok: true, intent, message: `Secret ${name} deleted.` });
+    return submitCommand({ intent, send: () => a.api('DELETE', `/api/v1/secrets/${encodeURIComponent(name)}`), message: `Secret ${name} deleted.` });
   }
-  return data<ActionResult>({ ok: false, formError: 'Unknown action.' }, { status: 400 });
+  return unknownIntent();
 }
 
 export default function Secrets() {
@@ -54,83 +54,55 @@ export default function Secrets() {
   return (
     <>
       <PageHeader title="Secrets" description="Tokens and passwords your scripts can read when you grant them on the Run page. Values are stored encrypted and never shown again." />
-      {result?.ok && result.message && <Alert kind="success">{result.message}</Alert>}
-      {result && !result.ok && result.intent === 'delete' && result.formError && <Alert>{result.formError}</Alert>}
+      <ActionAlerts result={result} intent="delete" />
       <Card title="Your secrets" id="secrets">
         {items.length ? (
-          <div className="table-wrap">
-            <table className="table" data-testid="secrets-table">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Value</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Updated</th>
-                  <th scope="col">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((s) => (
-                  <tr key={s.name}>
-                    <td className="mono">{s.name}</td>
-                    <td>
-                      <span className="masked" aria-label="hidden">
-                        ••••••••
-                      </span>
-                    </td>
-                    <td>
-                      <Time iso={s.createdAt} />
-                    </td>
-                    <td>
-                      <Time iso={s.updatedAt} />
-                    </td>
-                    <td className="actions">
-                      <Link to={`?replace=${encodeURIComponent(s.name)}#secret-form`} className="btn btn-small" aria-label={`Replace the value of ${s.name}`}>
-                        Replace
-                      </Link>
-                      <Form
-                        method="post"
-                        replace
-                        onSubmit={(e) => {
-                          if (!confirm(`Delete the secret ${s.name}? Scripts that read it will fail.`)) e.preventDefault();
-                        }}
-                      >
-                        <input type="hidden" name="intent" value="delete" />
-                        <input type="hidden" name="name" value={s.name} />
-                        <button type="submit" className="btn btn-small btn-danger-ghost" aria-label={`Delete the secret ${s.name}`}>
-                          Delete
-                        </button>
-                      </Form>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table columns={['Name', 'Value', 'Created', 'Updated']} actions testId="secrets-table">
+            {items.map((s) => (
+              <tr key={s.name}>
+                <td className="mono">{s.name}</td>
+                <td>
+                  <span className="masked" aria-label="hidden">
+                    ••••••••
+                  </span>
+                </td>
+                <td>
+                  <Time iso={s.createdAt} />
+                </td>
+                <td>
+                  <Time iso={s.updatedAt} />
+                </td>
+                <td className="actions">
+                  <Link to={`?replace=${encodeURIComponent(s.name)}#secret-form`} className="btn btn-small" aria-label={`Replace the value of ${s.name}`}>
+                    Replace
+                  </Link>
+                  <DeleteButton hidden={{ name: s.name }} confirm={`Delete the secret ${s.name}? Scripts that read it will fail.`} label={`Delete the secret ${s.name}`} />
+                </td>
+              </tr>
+            ))}
+          </Table>
         ) : (
           <EmptyState title="No secrets yet">Add one below, then grant it to a run on the Run page; the script reads it with the SDK.</EmptyState>
         )}
       </Card>
       <Card title={replacing ? `Replace ${replacing}` : 'Add or replace a secret'} id="secret-form">
-        <Form method="post" key={save?.ok ? save.extra?.at : `form-${replacing}`} noValidate autoComplete="off" aria-label="Save a secret">
-          <input type="hidden" name="intent" value="save" />
-          {save?.formError && <Alert>{save.formError}</Alert>}
-          <div className="form-row">
-            <Field id="name" label="Name" error={errors.name} hint="Letters, digits, _ . -; saving an existing name replaces its value">
-              <input {...fieldProps('name', errors.name, true)} defaultValue={nameValue} spellCheck={false} autoCapitalize="off" placeholder="API_TOKEN" />
-            </Field>
-            <Field id="value" label="Value" error={errors.value} className="grow">
-              <input {...fieldProps('value', errors.value)} type="password" autoComplete="new-password" defaultValue="" />
-            </Field>
-            <div className="form-submit">
-              <button type="submit" className="btn btn-primary" disabled={saving}>
-                {saving ? 'Saving…' : 'Save secret'}
-              </button>
-            </div>
-          </div>
-        </Form>
+        <IntentForm
+          key={save?.ok ? save.extra?.at : `form-${replacing}`}
+          intent="save"
+          label="Save a secret"
+          autoComplete="off"
+          formError={save?.formError}
+          submitLabel="Save secret"
+          busy={saving}
+          busyLabel="Saving…"
+        >
+          <Field id="name" label="Name" error={errors.name} hint="Letters, digits, _ . -; saving an existing name replaces its value">
+            <input {...fieldProps('name', errors.name, true)} defaultValue={nameValue} spellCheck={false} autoCapitalize="off" placeholder="API_TOKEN" />
+          </Field>
+          <Field id="value" label="Value" error={errors.value} className="grow">
+            <input {...fieldProps('value', errors.value)} type="password" autoComplete="new-password" defaultValue="" />
+          </Field>
+        </IntentForm>
       </Card>
     </>
   );

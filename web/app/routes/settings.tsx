@@ -1,9 +1,9 @@
-import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction, data } from '@remix-run/node';
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { Form, useActionData, useLoaderData, useNavigation } from '@remix-run/react';
 import { Alert, Card, Field, PageHeader, fieldProps } from '../components/ui';
-import { type ActionResult, formValues } from '../lib/actions';
+import { submitForm } from '../lib/actions.server';
 import { requireAdmin, unwrap } from '../lib/auth.server';
-import { SETTINGS_FIELDS, apiErrorToForm } from '../lib/errors';
+import { SETTINGS_FIELDS } from '../lib/errors';
 import { parseSettingsForm } from '../lib/forms';
 import type { Settings } from '../lib/types';
 
@@ -16,16 +16,12 @@ export async function loader({ request }: LoaderFunctionArgs) {
 
 export async function action({ request }: ActionFunctionArgs) {
   const a = await requireAdmin(request);
-  const form = await request.formData();
-  const values = formValues(form);
-  const parsed = parseSettingsForm(form);
-  if (!parsed.ok) return data<ActionResult>({ ok: false, fieldErrors: parsed.errors, values }, { status: 400 });
-  const r = await a.api<Settings>('PATCH', '/api/v1/settings', parsed.value);
-  if (!r.ok) {
-    const { fieldErrors, formError } = apiErrorToForm(r.error, SETTINGS_FIELDS);
-    return data<ActionResult>({ ok: false, fieldErrors, formError, values }, { status: r.status });
-  }
-  return data<ActionResult>({ ok: true, message: 'Settings saved.', extra: { at: new Date().toISOString() } });
+  return submitForm(await request.formData(), {
+    parse: parseSettingsForm,
+    send: (patch) => a.api<Settings>('PATCH', '/api/v1/settings', patch),
+    fields: SETTINGS_FIELDS,
+    done: () => ({ message: 'Settings saved.', extra: { at: new Date().toISOString() } }),
+  });
 }
 
 const POLICIES = [

@@ -1,11 +1,12 @@
-import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction, data } from '@remix-run/node';
-import { Form, useActionData, useLoaderData, useNavigation } from '@remix-run/react';
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
+import { useActionData, useLoaderData, useNavigation } from '@remix-run/react';
 import { useState } from 'react';
-import { Alert, Card, EmptyState, Field, PageHeader, Time, fieldProps } from '../components/ui';
-import { type ActionResult, formValues } from '../lib/actions';
+import { ActionAlerts, DeleteButton, IntentForm } from '../components/ActionForms';
+import { Alert, Card, EmptyState, Field, PageHeader, Table, Time, fieldProps } from '../components/ui';
+import { submitCommand, submitForm, unknownIntent } from '../lib/actions.server';
 import { requireAdmin, unwrap } from '../lib/auth.server';
-import { KEY_FIELDS, USER_FIELDS, apiErrorToForm } from '../lib/errors';
-import { parseUserForm, str } from '../lib/forms';
+import { KEY_FIELDS, USER_FIELDS } from '../lib/errors';
+import { parseKeyForm, parseUserForm, str } from '../lib/forms';
 import type { ApiKey, User } from '../lib/types';
 
 export const meta: MetaFunction = () => [{ title: 'Users and API keys · Cronium Sandbox' }];
@@ -27,36 +28,30 @@ export async function action({ request }: ActionFunctionArgs) {
   const a = await requireAdmin(request);
   const form = await request.formData();
   const intent = str(form, 'intent');
-  const values = formValues(form);
   if (intent === 'createUser') {
-    const parsed = parseUserForm(form);
-    if (!parsed.ok) return data<ActionResult>({ ok: false, intent, fieldErrors: parsed.errors, values }, { status: 400 });
-    const r = await a.api<User>('POST', '/api/v1/users', parsed.value);
-    if (!r.ok) {
-      const { fieldErrors, formError } = apiErrorToForm(r.error, USER_FIELDS);
-      return data<ActionResult>({ ok: false, intent, fieldErrors, formError, values }, { status: r.status });
-    }
-    return data<ActionResult>({ ok: true, intent, message: `User ${r.data.name} created. Issue a key below so they can sign in.`, extra: { at: r.data.id } });
+    return submitForm(form, {
+      intent,
+      parse: parseUserForm,
+      send: (user) => a.api<User>('POST', '/api/v1/users', user),
+      fields: USER_FIELDS,
+      done: (user) => ({ message: `User ${user.name} created. Issue a key below so they can sign in.`, extra: { at: user.id } }),
+    });
   }
   if (intent === 'issueKey') {
-    const userId = str(form, 'userId');
-    const name = str(form, 'keyName');
-    if (name.length > 100) return data<ActionResult>({ ok: false, intent, fieldErrors: { keyName: 'use at most 100 characters' }, values }, { status: 400 });
-    const r = await a.api<{ id: string; key: string; prefix: string }>('POST', `/api/v1/users/${encodeURIComponent(userId)}/keys`, name ? { name } : {});
-    if (!r.ok) {
-      const { fieldErrors, formError } = apiErrorToForm(r.error, KEY_FIELDS);
-      return data<ActionResult>({ ok: false, intent, fieldErrors, formError, values }, { status: r.status });
-    }
-    // The key is in this answer only; the API keeps a hash.
-    return data<ActionResult>({ ok: true, intent, extra: { key: r.data.key, userId, id: r.data.id } });
+    return submitForm(form, {
+      intent,
+      parse: parseKeyForm,
+      send: ({ userId, name }) => a.api<{ id: string; key: string; prefix: string }>('POST', `/api/v1/users/${encodeURIComponent(userId)}/keys`, name ? { name } : {}),
+      fields: KEY_FIELDS,
+      // The key is in this answer only; the API keeps a hash.
+      done: (issued, { userId }) => ({ extra: { key: issued.key, userId, id: issued.id } }),
+    });
   }
   if (intent === 'revokeKey') {
     const id = str(form, 'keyId');
-    const r = await a.api('DELETE', `/api/v1/keys/${encodeURIComponent(id)}`);
-    if (!r.ok) return data<ActionResult>({ ok: false, intent, formError: r.error.message }, { status: r.status });
-    return data<ActionResult>({ ok: true, intent, message: 'Key revoked: it no longer works.' });
+    return submitCommand({ intent, send: () => a.api('DELETE', `/api/v1/keys/${encodeURIComponent(id)}`), message: 'Key revoked: it no longer works.' });
   }
-  return data<ActionResult>({ ok: false, formError: 'Unknown action.' }, { status: 400 });
+  return unknownIntent();
 }
 
 function NewKey({ value }: { value: string }) {
@@ -95,32 +90,30 @@ export default function Users() {
   return (
     <>
       <PageHeader title="Users and API keys" description="Everyone signs in with an API key. A key is shown once, when it is issued; revoke it if it leaks." />
-      {result?.ok && result.message && <Alert kind="success">{result.message}</Alert>}
-      {result && !result.ok && result.intent === 'revokeKey' && result.formError && <Alert>{result.formError}</Alert>}
+      <ActionAlerts result={result} intent="revokeKey" />
       <Card title="Create a user" id="create-user">
-        <Form method="post" key={create?.ok ? create.extra?.at : 'create'} noValidate aria-label="Create a user">
-          <input type="hidden" name="intent" value="createUser" />
-          {create?.formError && <Alert>{create.formError}</Alert>}
-          <div className="form-row">
-            <Field id="name" label="Name" error={createErrors.name} hint="Letters, digits, _ . @ -" className="grow">
-              <input {...fieldProps('name', createErrors.name, true)} defaultValue={create && !create.ok ? (create.values?.name ?? '') : ''} autoCapitalize="off" spellCheck={false} />
-            </Field>
-            <Field id="role" label="Role" error={createErrors.role}>
-              <select {...fieldProps('role', createErrors.role)} defaultValue={create && !create.ok ? (create.values?.role ?? 'user') : 'user'}>
-                <option value="user">User</option>
-                <option value="admin">Administrator</option>
-              </select>
-            </Field>
-            <div className="form-submit">
-              <button type="submit" className="btn btn-primary" disabled={busy === 'createUser'}>
-                Create user
-              </button>
-            </div>
-          </div>
-        </Form>
+        <IntentForm
+          key={create?.ok ? create.extra?.at : 'create'}
+          intent="createUser"
+          label="Create a user"
+          formError={create?.formError}
+          submitLabel="Create user"
+          busy={busy === 'createUser'}
+        >
+          <Field id="name" label="Name" error={createErrors.name} hint="Letters, digits, _ . @ -" className="grow">
+            <input {...fieldProps('name', createErrors.name, true)} defaultValue={create && !create.ok ? (create.values?.name ?? '') : ''} autoCapitalize="off" spellCheck={false} />
+          </Field>
+          <Field id="role" label="Role" error={createErrors.role}>
+            <select {...fieldProps('role', createErrors.role)} defaultValue={create && !create.ok ? (create.values?.role ?? 'user') : 'user'}>
+              <option value="user">User</option>
+              <option value="admin">Administrator</option>
+            </select>
+          </Field>
+        </IntentForm>
       </Card>
       {users.map((u) => {
         const active = u.keys.filter((k) => !k.revokedAt);
+        const failedHere = issueFailed?.values?.userId === u.id ? issueFailed : undefined;
         return (
           <Card
             key={u.id}
@@ -140,75 +133,48 @@ export default function Users() {
             {issued?.userId === u.id && issued.key && <NewKey value={issued.key} />}
             {u.keysError && <Alert>{u.keysError}</Alert>}
             {u.keys.length ? (
-              <div className="table-wrap">
-                <table className="table">
-                  <thead>
-                    <tr>
-                      <th scope="col">Key</th>
-                      <th scope="col">Prefix</th>
-                      <th scope="col">Created</th>
-                      <th scope="col">Last used</th>
-                      <th scope="col">State</th>
-                      <th scope="col">
-                        <span className="sr-only">Actions</span>
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {u.keys.map((k) => (
-                      <tr key={k.id} className={k.revokedAt ? 'is-revoked' : ''}>
-                        <td>{k.name}</td>
-                        <td className="mono">{k.prefix}…</td>
-                        <td>
-                          <Time iso={k.createdAt} />
-                        </td>
-                        <td>{k.lastUsedAt ? <Time iso={k.lastUsedAt} /> : <span className="muted">never</span>}</td>
-                        <td>{k.revokedAt ? <span className="badge badge-cancelled">Revoked</span> : <span className="badge badge-succeeded">Active</span>}</td>
-                        <td className="actions">
-                          {!k.revokedAt && (
-                            <Form
-                              method="post"
-                              replace
-                              onSubmit={(e) => {
-                                if (!confirm(`Revoke the key "${k.name}" of ${u.name}? Anything using it stops working at once.`)) e.preventDefault();
-                              }}
-                            >
-                              <input type="hidden" name="intent" value="revokeKey" />
-                              <input type="hidden" name="keyId" value={k.id} />
-                              <button type="submit" className="btn btn-small btn-danger-ghost" aria-label={`Revoke the key ${k.name} of ${u.name}`}>
-                                Revoke
-                              </button>
-                            </Form>
-                          )}
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <Table columns={['Key', 'Prefix', 'Created', 'Last used', 'State']} actions>
+                {u.keys.map((k) => (
+                  <tr key={k.id} className={k.revokedAt ? 'is-revoked' : ''}>
+                    <td>{k.name}</td>
+                    <td className="mono">{k.prefix}…</td>
+                    <td>
+                      <Time iso={k.createdAt} />
+                    </td>
+                    <td>{k.lastUsedAt ? <Time iso={k.lastUsedAt} /> : <span className="muted">never</span>}</td>
+                    <td>{k.revokedAt ? <span className="badge badge-cancelled">Revoked</span> : <span className="badge badge-succeeded">Active</span>}</td>
+                    <td className="actions">
+                      {!k.revokedAt && (
+                        <DeleteButton
+                          intent="revokeKey"
+                          hidden={{ keyId: k.id }}
+                          confirm={`Revoke the key "${k.name}" of ${u.name}? Anything using it stops working at once.`}
+                          label={`Revoke the key ${k.name} of ${u.name}`}
+                        >
+                          Revoke
+                        </DeleteButton>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </Table>
             ) : (
               <EmptyState title="No keys yet">Issue one below and hand it to {u.name}; it is the only way to sign in.</EmptyState>
             )}
-            <Form method="post" className="inline-form" noValidate aria-label={`Issue a key for ${u.name}`}>
-              <input type="hidden" name="intent" value="issueKey" />
-              <input type="hidden" name="userId" value={u.id} />
-              {issueFailed?.values?.userId === u.id && issueFailed.formError && <Alert>{issueFailed.formError}</Alert>}
-              <div className="form-row">
-                <Field
-                  id={`keyName-${u.id}`}
-                  label="New key name"
-                  error={issueFailed?.values?.userId === u.id ? issueFailed.fieldErrors?.keyName : undefined}
-                  className="grow"
-                >
-                  <input {...fieldProps(`keyName-${u.id}`, issueFailed?.values?.userId === u.id ? issueFailed.fieldErrors?.keyName : undefined)} name="keyName" placeholder="laptop, CI, …" />
-                </Field>
-                <div className="form-submit">
-                  <button type="submit" className="btn" disabled={busy === 'issueKey'}>
-                    Issue a key
-                  </button>
-                </div>
-              </div>
-            </Form>
+            <IntentForm
+              intent="issueKey"
+              label={`Issue a key for ${u.name}`}
+              hidden={{ userId: u.id }}
+              className="inline-form"
+              formError={failedHere?.formError}
+              submitLabel="Issue a key"
+              secondary
+              busy={busy === 'issueKey'}
+            >
+              <Field id={`keyName-${u.id}`} label="New key name" error={failedHere?.fieldErrors?.keyName} className="grow">
+                <input {...fieldProps(`keyName-${u.id}`, failedHere?.fieldErrors?.keyName)} name="keyName" placeholder="laptop, CI, …" />
+              </Field>
+            </IntentForm>
           </Card>
         );
       })}

@@ -1,9 +1,11 @@
-import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction, data } from '@remix-run/node';
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData, useNavigation } from '@remix-run/react';
-import { Alert, Card, EmptyState, Field, PageHeader, Time, fieldProps } from '../components/ui';
-import { type ActionResult, formValues } from '../lib/actions';
+import { ActionAlerts, DeleteButton, IntentForm } from '../components/ActionForms';
+import { Alert, Card, EmptyState, Field, PageHeader, Table, Time, fieldProps } from '../components/ui';
+import { formValues } from '../lib/actions';
+import { submitCommand, submitForm, unknownIntent } from '../lib/actions.server';
 import { requireUser, unwrap } from '../lib/auth.server';
-import { VARIABLE_FIELDS, apiErrorToForm } from '../lib/errors';
+import { VARIABLE_FIELDS } from '../lib/errors';
 import { formatJson, shortId } from '../lib/format';
 import { parseVariableForm, str } from '../lib/forms';
 import type { Variable } from '../lib/types';
@@ -19,24 +21,20 @@ export async function action({ request }: ActionFunctionArgs) {
   const a = await requireUser(request);
   const form = await request.formData();
   const intent = str(form, 'intent');
-  const values = formValues(form);
   if (intent === 'save' || intent === 'add') {
-    const parsed = parseVariableForm(form);
-    if (!parsed.ok) return data<ActionResult>({ ok: false, intent, fieldErrors: parsed.errors, values }, { status: 400 });
-    const r = await a.api<Variable>('PUT', `/api/v1/variables/${encodeURIComponent(parsed.value.key)}`, { value: parsed.value.value });
-    if (!r.ok) {
-      const { fieldErrors, formError } = apiErrorToForm(r.error, VARIABLE_FIELDS);
-      return data<ActionResult>({ ok: false, intent, fieldErrors, formError, values }, { status: r.status });
-    }
-    return data<ActionResult>({ ok: true, intent, message: `Saved ${parsed.value.key}.`, extra: { at: new Date().toISOString() } });
+    return submitForm(form, {
+      intent,
+      parse: parseVariableForm,
+      send: ({ key, value }) => a.api<Variable>('PUT', `/api/v1/variables/${encodeURIComponent(key)}`, { value }),
+      fields: VARIABLE_FIELDS,
+      done: (_, { key }) => ({ message: `Saved ${key}.`, extra: { at: new Date().toISOString() } }),
+    });
   }
   if (intent === 'delete') {
     const key = str(form, 'key');
-    const r = await a.api('DELETE', `/api/v1/variables/${encodeURIComponent(key)}`);
-    if (!r.ok) return data<ActionResult>({ ok: false, intent, formError: r.error.message, values }, { status: r.status });
-    return data<ActionResult>({ ok: true, intent, message: `Deleted ${key}.` });
+    return submitCommand({ intent, send: () => a.api('DELETE', `/api/v1/variables/${encodeURIComponent(key)}`), message: `Deleted ${key}.`, values: formValues(form) });
   }
-  return data<ActionResult>({ ok: false, formError: 'Unknown action.' }, { status: 400 });
+  return unknownIntent();
 }
 
 export default function Variables() {
@@ -51,88 +49,60 @@ export default function Variables() {
   return (
     <>
       <PageHeader title="Variables" description="Values your scripts keep between runs with set_variable / setVariable / cronium set-variable. Each value is JSON." />
-      {result?.ok && result.message && <Alert kind="success">{result.message}</Alert>}
-      {result && !result.ok && result.intent === 'delete' && result.formError && <Alert>{result.formError}</Alert>}
+      <ActionAlerts result={result} intent="delete" />
       <Card title="Your variables" id="variables">
         {items.length ? (
-          <div className="table-wrap">
-            <table className="table" data-testid="variables-table">
-              <thead>
-                <tr>
-                  <th scope="col">Key</th>
-                  <th scope="col">Value</th>
-                  <th scope="col">Updated</th>
-                  <th scope="col">By</th>
-                  <th scope="col">
-                    <span className="sr-only">Actions</span>
-                  </th>
+          <Table columns={['Key', 'Value', 'Updated', 'By']} actions testId="variables-table">
+            {items.map((v) => {
+              const failed = failedEdit?.values?.key === v.key ? failedEdit : undefined;
+              const id = `value-${v.key}`;
+              return (
+                <tr key={v.key}>
+                  <td className="mono">{v.key}</td>
+                  <td className="value-cell">
+                    <details open={!!failed}>
+                      <summary aria-label={`Edit ${v.key}: ${JSON.stringify(v.value).slice(0, 80)}`}>
+                        <code className="value-preview">{JSON.stringify(v.value)}</code> <span className="summary-edit">Edit</span>
+                      </summary>
+                      <Form method="post" replace className="edit-form" aria-label={`Edit ${v.key}`}>
+                        <input type="hidden" name="intent" value="save" />
+                        <input type="hidden" name="key" value={v.key} />
+                        {failed?.formError && <Alert>{failed.formError}</Alert>}
+                        <Field id={id} label={`New value of ${v.key} (JSON)`} error={failed?.fieldErrors?.value}>
+                          <textarea
+                            {...fieldProps(id, failed?.fieldErrors?.value)}
+                            name="value"
+                            className="mono"
+                            rows={Math.min(12, formatJson(v.value).split('\n').length + 1)}
+                            defaultValue={failed?.values?.value ?? formatJson(v.value)}
+                            spellCheck={false}
+                          />
+                        </Field>
+                        <button type="submit" className="btn btn-small btn-primary" disabled={busyKey === v.key}>
+                          Save
+                        </button>
+                      </Form>
+                    </details>
+                  </td>
+                  <td>
+                    <Time iso={v.updatedAt} />
+                  </td>
+                  <td>
+                    {v.updatedByExecution ? (
+                      <Link to={`/executions/${v.updatedByExecution}`} className="mono">
+                        {shortId(v.updatedByExecution)}
+                      </Link>
+                    ) : (
+                      <span className="muted">you</span>
+                    )}
+                  </td>
+                  <td className="actions">
+                    <DeleteButton hidden={{ key: v.key }} confirm={`Delete the variable ${v.key}?`} label={`Delete ${v.key}`} />
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {items.map((v) => {
-                  const failed = failedEdit?.values?.key === v.key ? failedEdit : undefined;
-                  const id = `value-${v.key}`;
-                  return (
-                    <tr key={v.key}>
-                      <td className="mono">{v.key}</td>
-                      <td className="value-cell">
-                        <details open={!!failed}>
-                          <summary aria-label={`Edit ${v.key}: ${JSON.stringify(v.value).slice(0, 80)}`}>
-                            <code className="value-preview">{JSON.stringify(v.value)}</code> <span className="summary-edit">Edit</span>
-                          </summary>
-                          <Form method="post" replace className="edit-form" aria-label={`Edit ${v.key}`}>
-                            <input type="hidden" name="intent" value="save" />
-                            <input type="hidden" name="key" value={v.key} />
-                            {failed?.formError && <Alert>{failed.formError}</Alert>}
-                            <Field id={id} label={`New value of ${v.key} (JSON)`} error={failed?.fieldErrors?.value}>
-                              <textarea
-                                {...fieldProps(id, failed?.fieldErrors?.value)}
-                                name="value"
-                                className="mono"
-                                rows={Math.min(12, formatJson(v.value).split('\n').length + 1)}
-                                defaultValue={failed?.values?.value ?? formatJson(v.value)}
-                                spellCheck={false}
-                              />
-                            </Field>
-                            <button type="submit" className="btn btn-small btn-primary" disabled={busyKey === v.key}>
-                              Save
-                            </button>
-                          </Form>
-                        </details>
-                      </td>
-                      <td>
-                        <Time iso={v.updatedAt} />
-                      </td>
-                      <td>
-                        {v.updatedByExecution ? (
-                          <Link to={`/executions/${v.updatedByExecution}`} className="mono">
-                            {shortId(v.updatedByExecution)}
-                          </Link>
-                        ) : (
-                          <span className="muted">you</span>
-                        )}
-                      </td>
-                      <td className="actions">
-                        <Form
-                          method="post"
-                          replace
-                          onSubmit={(e) => {
-                            if (!confirm(`Delete the variable ${v.key}?`)) e.preventDefault();
-                          }}
-                        >
-                          <input type="hidden" name="intent" value="delete" />
-                          <input type="hidden" name="key" value={v.key} />
-                          <button type="submit" className="btn btn-small btn-danger-ghost" aria-label={`Delete ${v.key}`}>
-                            Delete
-                          </button>
-                        </Form>
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+              );
+            })}
+          </Table>
         ) : (
           <EmptyState title="No variables yet" action={<Link to="/run" className="btn">Run the starter example</Link>}>
             Scripts create them with the SDK (the starter examples count their runs in one), or add one below.
@@ -140,23 +110,14 @@ export default function Variables() {
         )}
       </Card>
       <Card title="Add a variable" id="add">
-        <Form method="post" key={add?.ok ? add.extra?.at : 'add'} noValidate aria-label="Add a variable">
-          <input type="hidden" name="intent" value="add" />
-          {add?.formError && <Alert>{add.formError}</Alert>}
-          <div className="form-row">
-            <Field id="key" label="Key" error={addErrors.key} hint="Letters, digits, _ . : -">
-              <input {...fieldProps('key', addErrors.key, true)} defaultValue={add && !add.ok ? (add.values?.key ?? '') : ''} spellCheck={false} autoCapitalize="off" placeholder="report.threshold" />
-            </Field>
-            <Field id="value" label="Value (JSON)" error={addErrors.value} hint={'For example 42, "text", [1, 2] or {"a": 1}'} className="grow">
-              <textarea {...fieldProps('value', addErrors.value, true)} className="mono" rows={2} defaultValue={add && !add.ok ? (add.values?.value ?? '') : ''} spellCheck={false} />
-            </Field>
-            <div className="form-submit">
-              <button type="submit" className="btn btn-primary">
-                Add variable
-              </button>
-            </div>
-          </div>
-        </Form>
+        <IntentForm key={add?.ok ? add.extra?.at : 'add'} intent="add" label="Add a variable" formError={add?.formError} submitLabel="Add variable">
+          <Field id="key" label="Key" error={addErrors.key} hint="Letters, digits, _ . : -">
+            <input {...fieldProps('key', addErrors.key, true)} defaultValue={add && !add.ok ? (add.values?.key ?? '') : ''} spellCheck={false} autoCapitalize="off" placeholder="report.threshold" />
+          </Field>
+          <Field id="value" label="Value (JSON)" error={addErrors.value} hint={'For example 42, "text", [1, 2] or {"a": 1}'} className="grow">
+            <textarea {...fieldProps('value', addErrors.value, true)} className="mono" rows={2} defaultValue={add && !add.ok ? (add.values?.value ?? '') : ''} spellCheck={false} />
+          </Field>
+        </IntentForm>
       </Card>
     </>
   );
