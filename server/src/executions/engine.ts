@@ -23,6 +23,9 @@ export class ExecutionEngine {
   private timer: NodeJS.Timeout | null = null;
   private cancelTimer: NodeJS.Timeout | null = null;
   private stopped = true;
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private waitPoll: NodeJS.Timeout | null = null;
+  private polling = false;
 
   constructor(private readonly deps: EngineDeps) {}
 
@@ -127,20 +130,59 @@ export class ExecutionEngine {
         if (done) return;
         done = true;
         off();
-        clearInterval(poll);
+        this.unwatch(id, finish);
         resolve();
       };
       const off = events.onStatus(id, (status) => {
         if (FINAL_STATUSES.has(status)) finish();
       });
-      const poll = setInterval(async () => {
-        const row = await this.deps.executions.get(id).catch(() => null);
-        if (!row || FINAL_STATUSES.has(row.status)) finish();
-      }, 1000);
+      this.watch(id, finish);
       signal?.addEventListener('abort', finish, { once: true });
       void this.deps.executions.get(id).then((row) => {
         if (!row || FINAL_STATUSES.has(row.status)) finish();
       });
     });
+  }
+
+  /**
+   * An execution another server finishes is seen only in the database. One query a second covers every waiting
+   * request: 200 requests waiting with `wait: true` would otherwise be 200 queries a second.
+   */
+  private watch(id: string, fn: () => void): void {
+    let set = this.waiters.get(id);
+    if (!set) this.waiters.set(id, (set = new Set()));
+    set.add(fn);
+    if (!this.waitPoll) {
+      this.waitPoll = setInterval(() => void this.pollWaiters(), 1000);
+      this.waitPoll.unref();
+    }
+  }
+
+  private unwatch(id: string, fn: () => void): void {
+    const set = this.waiters.get(id);
+    set?.delete(fn);
+    if (set && set.size === 0) this.waiters.delete(id);
+    if (this.waiters.size === 0 && this.waitPoll) {
+      clearInterval(this.waitPoll);
+      this.waitPoll = null;
+    }
+  }
+
+  private async pollWaiters(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const ids = [...this.waiters.keys()];
+      if (!ids.length) return;
+      const rows = await this.deps.executions.statuses(ids).catch(() => null);
+      if (!rows) return;
+      const status = new Map(rows.map((r) => [r.id, r.status]));
+      for (const id of ids) {
+        const s = status.get(id);
+        if (s === undefined || FINAL_STATUSES.has(s)) for (const fn of [...(this.waiters.get(id) ?? [])]) fn();
+      }
+    } finally {
+      this.polling = false;
+    }
   }
 }

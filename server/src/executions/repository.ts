@@ -25,6 +25,12 @@ export class ExecutionsRepository {
     return out!;
   }
 
+  /** The status of each of these executions that exists. */
+  async statuses(ids: string[]): Promise<{ id: string; status: ExecutionStatus }[]> {
+    if (!ids.length) return [];
+    return this.db.select({ id: executions.id, status: executions.status }).from(executions).where(inArray(executions.id, ids));
+  }
+
   async get(id: string): Promise<ExecutionRow | null> {
     const [row] = await this.db.select().from(executions).where(eq(executions.id, id));
     return row ?? null;
