@@ -18,6 +18,7 @@ import {
   type SandboxRun,
 } from './driver.js';
 import { containerSpec } from './hardening.js';
+import { CommandRunner } from './runc/command-runner.js';
 import { createSandboxNet, deleteSandboxNet, dockerHalf, IpLeases, type Ipv4Range, runcRange } from './runc/netns.js';
 import { ociSpec } from './runc/oci-spec.js';
 import { ensureRootfs, type ResolvedImage, resolveImage } from './runc/rootfs.js';
@@ -53,6 +54,7 @@ const IMAGE_TTL_MS = 5_000;
 export class RuncDriver implements PoolingSandboxDriver {
   readonly docker: DockerDriver;
   private readonly runc: RuncCli;
+  private readonly commands = new CommandRunner();
   private readonly bundles: string;
   private readonly pool: WarmPool<SandboxJob['language'], Prepared> | null;
   private net: { info: SandboxNetworkInfo; range: Ipv4Range; leases: IpLeases } | null = null;
@@ -62,7 +64,7 @@ export class RuncDriver implements PoolingSandboxDriver {
   constructor(private readonly opts: RuncDriverOptions) {
     this.docker = new DockerDriver({ ...opts, poolSize: 0 });
     fs.mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
-    this.runc = new RuncCli(opts.runcBinary, path.join(opts.stateDir, 'runc'));
+    this.runc = new RuncCli(opts.runcBinary, path.join(opts.stateDir, 'runc'), this.commands.run);
     this.bundles = path.join(opts.stateDir, 'bundles');
     fs.mkdirSync(this.bundles, { recursive: true, mode: 0o700 });
     const limits = opts.poolLimits;
@@ -202,7 +204,7 @@ export class RuncDriver implements PoolingSandboxDriver {
         }
         // `runc run` deletes its container when the sandbox ends; this is for a runc that died first.
         await this.runc.delete(id).catch(() => undefined);
-        if (netUp) await deleteSandboxNet(id);
+        if (netUp) await deleteSandboxNet(this.commands.run, id);
         if (ip) leases.release(ip, id);
         fs.rmSync(bundle, { recursive: true, force: true });
       })());
@@ -216,7 +218,7 @@ export class RuncDriver implements PoolingSandboxDriver {
       fs.writeFileSync(files.hostname, `${hostname}\n`, { mode: 0o644 });
       // No nameserver: sandboxes have no DNS (the egress proxy resolves names).
       fs.writeFileSync(files.resolvConf, '# Cronium sandbox: no DNS\n', { mode: 0o644 });
-      const net = await createSandboxNet(id, ip, range.prefix, info.bridge);
+      const net = await createSandboxNet(this.commands.run, id, ip, range.prefix, info.bridge);
       netUp = true;
       const create = containerSpec(
         { executionId, language, limits, isolation: 'standard' },
@@ -368,7 +370,7 @@ export class RuncDriver implements PoolingSandboxDriver {
       try {
         await this.runc.kill(id).catch(() => undefined);
         await this.runc.delete(id);
-        await deleteSandboxNet(id);
+        await deleteSandboxNet(this.commands.run, id);
         if (this.net) for (const ip of this.net.leases.heldBy(id)) this.net.leases.release(ip, id);
         fs.rmSync(path.join(this.bundles, id), { recursive: true, force: true });
         n++;

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { RunCommand } from './command-runner.js';
 
 /**
  * Network for runc sandboxes: a fresh network namespace per sandbox with one veth pair, its host end a port of
@@ -51,15 +51,9 @@ export function runcRange(subnet: string, gateway: string | null): Ipv4Range {
 }
 
 /** Runs `ip` with commands on stdin (one exec for several steps). */
-export function ipBatch(args: string[], lines: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('ip', [...args, '-b', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let err = '';
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('error', reject);
-    p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ip ${args.join(' ')} failed (${code}): ${err.trim()}`))));
-    p.stdin.end(lines.join('\n') + '\n');
-  });
+export async function ipBatch(run: RunCommand, args: string[], lines: string[]): Promise<void> {
+  const r = await run(['ip', ...args, '-b', '-'], lines.join('\n') + '\n');
+  if (r.code !== 0) throw new Error(`ip ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
 }
 
 export interface SandboxNet {
@@ -126,24 +120,24 @@ export class IpLeases {
 }
 
 /** Creates the namespace and veth pair: two `ip` execs. */
-export async function createSandboxNet(id: string, ip: string, prefix: number, bridge: string): Promise<SandboxNet> {
+export async function createSandboxNet(run: RunCommand, id: string, ip: string, prefix: number, bridge: string): Promise<SandboxNet> {
   const { netns, veth } = netNames(id);
   try {
-    await ipBatch([], [`netns add ${netns}`, `link add ${veth} type veth peer name eth0 netns ${netns}`, `link set ${veth} master ${bridge} up`]);
+    await ipBatch(run, [], [`netns add ${netns}`, `link add ${veth} type veth peer name eth0 netns ${netns}`, `link set ${veth} master ${bridge} up`]);
     // No default route: only the subnet (the gateway: runtime API and egress proxy) is reachable.
-    await ipBatch(['-n', netns], [`addr add ${ip}/${prefix} dev eth0`, 'link set eth0 up', 'link set lo up']);
+    await ipBatch(run, ['-n', netns], [`addr add ${ip}/${prefix} dev eth0`, 'link set eth0 up', 'link set lo up']);
   } catch (err) {
-    await deleteSandboxNet(id).catch(() => undefined);
+    await deleteSandboxNet(run, id).catch(() => undefined);
     throw err;
   }
   return { ip, netns, veth, path: `/var/run/netns/${netns}` };
 }
 
 /** Deletes the veth pair and the namespace; fine to call when either is already gone. */
-export async function deleteSandboxNet(id: string): Promise<void> {
+export async function deleteSandboxNet(run: RunCommand, id: string): Promise<void> {
   const { netns, veth } = netNames(id);
   const lines: string[] = [];
   if (fs.existsSync(`/sys/class/net/${veth}`)) lines.push(`link del ${veth}`);
   if (fs.existsSync(`/var/run/netns/${netns}`)) lines.push(`netns del ${netns}`);
-  if (lines.length) await ipBatch(['-force'], lines);
+  if (lines.length) await ipBatch(run, ['-force'], lines);
 }

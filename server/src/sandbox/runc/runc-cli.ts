@@ -1,16 +1,22 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { RunCommand } from './command-runner.js';
 import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
 
-/** The few runc commands the driver uses besides `run`, all against one dedicated state root. */
+/**
+ * The few commands of an OCI runtime the driver uses besides `run`, all against one dedicated state root. runc
+ * and crun share this command line; their state directories differ (runc: <root>/<id>/state.json, crun:
+ * <root>/<id>/status beside a copy of config.json).
+ */
 export class RuncCli {
   constructor(
     readonly binary: string,
     /** runc's --root: only Cronium's runc containers live here. */
     readonly root: string,
+    private readonly run: RunCommand,
   ) {
     fs.mkdirSync(root, { recursive: true, mode: 0o700 });
   }
@@ -24,46 +30,52 @@ export class RuncCli {
     return stdout.split('\n')[0] ?? '';
   }
 
-  /** Ids of the containers runc knows in this root, from its state directories (no exec). */
+  /** Ids of the containers the runtime knows in this root, from its state directories (no exec). */
   ids(): string[] {
     try {
-      return fs.readdirSync(this.root).filter((d) => fs.existsSync(path.join(this.root, d, 'state.json')));
+      return fs.readdirSync(this.root).filter((d) => this.exists(d));
     } catch {
       return [];
     }
   }
 
   exists(id: string): boolean {
-    return fs.existsSync(path.join(this.root, id, 'state.json'));
+    return fs.existsSync(path.join(this.root, id, 'state.json')) || fs.existsSync(path.join(this.root, id, 'status'));
   }
 
-  /** The labels runc keeps in its state (the OCI annotations), for containers whose bundle is gone. */
+  /** The labels the runtime keeps in its state (the OCI annotations), for containers whose bundle is gone. */
   labels(id: string): Record<string, string> {
     try {
       const s = JSON.parse(fs.readFileSync(path.join(this.root, id, 'state.json'), 'utf8')) as { config?: { labels?: string[] } };
       return Object.fromEntries((s.config?.labels ?? []).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
     } catch {
+      /* not runc's layout */
+    }
+    try {
+      const c = JSON.parse(fs.readFileSync(path.join(this.root, id, 'config.json'), 'utf8')) as { annotations?: Record<string, string> };
+      return c.annotations ?? {};
+    } catch {
       return {};
     }
   }
 
+  private async call(args: string[], ignore?: RegExp): Promise<void> {
+    const r = await this.run([this.binary, ...this.args(...args)]);
+    if (r.code !== 0 && !(ignore && ignore.test(r.stderr))) throw new Error(`${this.binary} ${args[0]} failed (${r.code}): ${r.stderr.trim()}`);
+  }
+
   async kill(id: string, signal = 'KILL'): Promise<void> {
-    await exec(this.binary, this.args('kill', '--all', id, signal)).catch((err: unknown) => {
-      if (!/does not exist|not running|container not running|process already finished/i.test(String((err as { stderr?: string }).stderr ?? err))) throw err;
-    });
+    await this.call(['kill', '--all', id, signal], /does not exist|not running|container not running|process already finished|No such process/i);
   }
 
   async delete(id: string): Promise<void> {
     if (!this.exists(id)) return;
-    await exec(this.binary, this.args('delete', '--force', id)).catch((err: unknown) => {
-      if (!/does not exist/i.test(String((err as { stderr?: string }).stderr ?? err))) throw err;
-    });
+    await this.call(['delete', '--force', id], /does not exist/i);
   }
 
   async update(id: string, r: { memoryBytes: number; cpuQuota: number; cpuPeriod: number; pids: number }): Promise<void> {
-    await exec(
-      this.binary,
-      this.args(
+    await this.call(
+      [
         'update',
         '--memory',
         String(r.memoryBytes),
@@ -76,7 +88,7 @@ export class RuncCli {
         '--pids-limit',
         String(r.pids),
         id,
-      ),
+      ],
     );
   }
 }

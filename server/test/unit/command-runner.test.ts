@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { describe, it } from 'node:test';
+import { CommandRunner, shellQuote } from '../../src/sandbox/runc/command-runner.js';
+
+describe('CommandRunner (host commands through long-lived bash)', () => {
+  const r = new CommandRunner();
+
+  it('passes every argument as one word, whatever it holds, and never evaluates it', async () => {
+    const odd = [`it's`, '$(touch /tmp/cronium-pwned)', '`id`', 'a b\nc', '"; exit 3; "', '*', '', 'end'];
+    const res = await r.run(['bash', '-c', 'for a in "$@"; do printf "%s|" "$a" >&2; done', 'x', ...odd]);
+    assert.equal(res.code, 0);
+    assert.equal(res.stderr, odd.map((a) => `${a}|`).join(''));
+    assert.equal(fs.existsSync('/tmp/cronium-pwned'), false);
+  });
+
+  it('reports exit codes and stderr, and feeds stdin text', async () => {
+    assert.deepEqual(await r.run(['bash', '-c', 'echo oops >&2; exit 7']), { code: 7, stderr: 'oops' }, 'trailing newlines are dropped');
+    const fed = await r.run(['bash', '-c', 'cat >&2'], 'line 1\nline 2\n');
+    assert.equal(fed.stderr, 'line 1\nline 2');
+    assert.equal((await r.run(['/nonexistent/binary'])).code, 127);
+  });
+
+  it('answers many concurrent commands, each with its own result', async () => {
+    const all = await Promise.all(Array.from({ length: 40 }, (_, i) => r.run(['bash', '-c', `echo ${i} >&2; exit ${i % 5}`])));
+    all.forEach((res, i) => assert.deepEqual(res, { code: i % 5, stderr: `${i}` }));
+  });
+
+  it('refuses a NUL byte instead of cutting an argument short', () => {
+    assert.throws(() => shellQuote('a\0b'), /NUL/);
+  });
+});
