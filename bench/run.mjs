@@ -1,6 +1,8 @@
 // `npm run bench`: measures Cronium Sandbox on this machine against a baseline taken in the same run
-// (a bare `docker run --rm` of the bash runtime image on the sandbox network) and prints a table; writes
-// bench/results/latest.json and bench/results/latest.png. Numbers only, never pass/fail.
+// (a bare `docker run --rm` of the bash runtime image on the sandbox network), for each sandbox driver this
+// machine can run (docker; runc and crun as root), and prints a table; writes bench/results/latest.json,
+// latest.txt and latest.png. Numbers only, never pass/fail. BENCH_DRIVERS=docker,runc,crun picks drivers;
+// DATABASE_URL runs the servers on PostgreSQL instead of the embedded PGlite.
 import { execFile, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -126,6 +128,20 @@ async function latencies(server, { expectPooled, poolSize }) {
   return result;
 }
 
+function cpuTicks() {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return f[0] + f[2] + f[5] + f[6]; // user + system + irq + softirq, in USER_HZ (100/s)
+}
+
+function processTicks(pid) {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
+/**
+ * BURST hello worlds submitted at once, each request held open with `wait: true` (no polling: the client must
+ * not add load of its own to the server it measures). Also the machine's and the server's CPU per execution.
+ */
 async function throughput(server) {
   let peakKb = 0;
   const sampler = setInterval(() => {
@@ -136,28 +152,26 @@ async function throughput(server) {
       /* gone */
     }
   }, 100);
+  const c0 = cpuTicks();
+  const s0 = processTicks(server.proc.pid);
   const t0 = Date.now();
-  const accepted = await Promise.all(
-    Array.from({ length: BURST }, () => server.api('POST', '/api/v1/executions', { language: 'bash', script: HELLO.bash })),
+  const done = await Promise.all(
+    Array.from({ length: BURST }, () => server.api('POST', '/api/v1/executions', { language: 'bash', script: HELLO.bash, wait: true })),
   );
-  const ids = accepted.map((a) => a.id);
-  const done = new Map();
-  while (done.size < ids.length) {
-    const page = await server.api('GET', `/api/v1/executions?limit=200&status=succeeded,failed,error,timed_out,cancelled,oom_killed`);
-    for (const e of page.items) if (ids.includes(e.id)) done.set(e.id, e);
-    if (done.size < ids.length) await sleep(250);
-  }
-  const wall = (Math.max(...[...done.values()].map((e) => Date.parse(e.finishedAt))) - t0) / 1000;
+  const wall = (Math.max(...done.map((e) => Date.parse(e.finishedAt))) - t0) / 1000;
+  const cpu = (cpuTicks() - c0) / 100;
+  const serverCpu = (processTicks(server.proc.pid) - s0) / 100;
   clearInterval(sampler);
-  const lat = [...done.values()].map((e) => Date.parse(e.finishedAt) - Date.parse(e.createdAt));
-  const ok = [...done.values()].filter((e) => e.status === 'succeeded').length;
+  const lat = done.map((e) => Date.parse(e.finishedAt) - Date.parse(e.createdAt));
   return {
     executions: BURST,
-    succeeded: ok,
-    pooled: [...done.values()].filter((e) => e.pooled).length,
+    succeeded: done.filter((e) => e.status === 'succeeded').length,
+    pooled: done.filter((e) => e.pooled).length,
     wallSeconds: wall,
     perSecond: BURST / wall,
     latency: summary(lat),
+    machineCpuSecondsPerExecution: cpu / BURST,
+    serverCpuSecondsPerExecution: serverCpu / BURST,
     serverPeakRssMiB: peakKb / 1024,
   };
 }
@@ -174,39 +188,59 @@ async function chart(results, file) {
     log('/usr/bin/chromium is missing: no PNG chart');
     return false;
   }
-  const bars = [
-    ['baseline docker run', results.baseline.p50, results.baseline.p95],
-    ...LANGS.map((l) => [`cold ${l}`, results.cold[l].p50, results.cold[l].p95]),
-    ...LANGS.map((l) => [`warm ${l}`, results.warm[l].p50, results.warm[l].p95]),
-  ];
+  const bars = [['baseline docker run', results.baseline.p50, results.baseline.p95]];
+  for (const [d, r] of Object.entries(results.drivers)) {
+    for (const l of LANGS) bars.push([`${d} cold ${l}`, r.cold[l].p50, r.cold[l].p95]);
+    for (const l of LANGS) bars.push([`${d} warm ${l}`, r.warm[l].p50, r.warm[l].p95]);
+  }
   const max = Math.max(...bars.map((b) => b[2])) * 1.1;
   const rows = bars
     .map(([name, p50, p95], i) => {
-      const y = 40 + i * 34;
-      const color = name.startsWith('baseline') ? '#64748b' : name.startsWith('cold') ? '#2563eb' : '#16a34a';
-      return `<text x="190" y="${y + 16}" text-anchor="end">${name}</text>
-        <rect x="200" y="${y}" width="${(p95 / max) * 560}" height="22" fill="${color}" opacity="0.3"/>
-        <rect x="200" y="${y}" width="${(p50 / max) * 560}" height="22" fill="${color}"/>
-        <text x="${205 + (p95 / max) * 560}" y="${y + 16}">${p50.toFixed(0)} / ${p95.toFixed(0)} ms</text>`;
+      const y = 40 + i * 30;
+      const color = name.startsWith('baseline') ? '#64748b' : name.includes(' cold ') ? '#2563eb' : '#16a34a';
+      return `<text x="190" y="${y + 15}" text-anchor="end">${name}</text>
+        <rect x="200" y="${y}" width="${(p95 / max) * 560}" height="20" fill="${color}" opacity="0.3"/>
+        <rect x="200" y="${y}" width="${(p50 / max) * 560}" height="20" fill="${color}"/>
+        <text x="${205 + (p95 / max) * 560}" y="${y + 15}">${p50.toFixed(0)} / ${p95.toFixed(0)} ms</text>`;
     })
     .join('');
-  const t = results.throughput;
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="900" height="${90 + bars.length * 34}" font-family="sans-serif" font-size="13">
+  const tput = Object.entries(results.drivers)
+    .map(([d, r], i) => `<text x="20" y="${70 + bars.length * 30 + i * 20}">${d}: ${r.throughput.perSecond.toFixed(1)} executions/s for ${r.throughput.executions} at once; p50/p95/p99 ${r.throughput.latency.p50}/${r.throughput.latency.p95}/${r.throughput.latency.p99} ms; ${r.throughput.machineCpuSecondsPerExecution.toFixed(2)} CPU-s each; server peak RSS ${r.throughput.serverPeakRssMiB.toFixed(0)} MiB</text>`)
+    .join('');
+  const height = 90 + bars.length * 30 + Object.keys(results.drivers).length * 20;
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="980" height="${height}" font-family="sans-serif" font-size="13">
     <rect width="100%" height="100%" fill="white"/>
     <text x="20" y="24" font-size="16" font-weight="bold">Cronium Sandbox: hello world latency, p50 (solid) / p95 (light), ${results.machine}</text>
-    ${rows}
-    <text x="20" y="${70 + bars.length * 34}">throughput: ${t.perSecond.toFixed(1)} executions/s for ${t.executions} at once; p50/p95/p99 ${t.latency.p50}/${t.latency.p95}/${t.latency.p99} ms; server peak RSS ${t.serverPeakRssMiB.toFixed(0)} MiB</text>
+    ${rows}${tput}
   </svg>`;
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-  const page = await browser.newPage({ viewport: { width: 900, height: 90 + bars.length * 34 } });
+  const page = await browser.newPage({ viewport: { width: 980, height } });
   await page.setContent(`<html><body style="margin:0">${svg}</body></html>`);
   await page.screenshot({ path: file });
   await browser.close();
   return true;
 }
+
+/** The drivers this machine can run: docker always; runc and crun (the runc driver with crun) as root. */
+function availableDrivers() {
+  const has = (cmd) => process.env.PATH.split(':').some((d) => fs.existsSync(path.join(d, cmd)));
+  const wanted = (process.env.BENCH_DRIVERS ?? 'docker,runc,crun').split(',').filter(Boolean);
+  return wanted.filter((d) => {
+    if (d === 'docker') return true;
+    const ok = process.getuid?.() === 0 && has(d) && has('ip');
+    if (!ok) log(`${d} driver left out: needs root, ${d} and iproute2`);
+    return ok;
+  });
+}
+
+const DRIVER_ENV = {
+  docker: { CRONIUM_SANDBOX_DRIVER: 'docker' },
+  runc: { CRONIUM_SANDBOX_DRIVER: 'runc', CRONIUM_RUNC_BINARY: 'runc' },
+  crun: { CRONIUM_SANDBOX_DRIVER: 'runc', CRONIUM_RUNC_BINARY: 'crun' },
+};
 
 async function main() {
   if (!fs.existsSync(path.join(root, 'server/dist/main.js'))) throw new Error('build first: npm run build');
@@ -214,6 +248,8 @@ async function main() {
     date: new Date().toISOString(),
     machine: `${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`,
     runs: RUNS,
+    database: process.env.DATABASE_URL ? 'postgresql' : 'pglite',
+    drivers: {},
   };
   log(`baseline: docker run --rm --network ${NETWORK} cronium/runtime-bash true, ${RUNS} runs`);
   results.baseline = await baseline();
@@ -221,50 +257,60 @@ async function main() {
   log(`baseline throughput: ${Math.min(BURST, 60)} docker runs, ${concurrency} at a time`);
   results.baselineThroughput = await baselineThroughput(Math.min(BURST, 60), concurrency);
 
-  log('cold starts (pool off)');
-  let server = await startServer({ CRONIUM_POOL_SIZE: '0' });
-  try {
-    results.cold = await latencies(server, { expectPooled: false });
-  } finally {
-    await server.stop();
-  }
-
   const poolSize = Number(process.env.BENCH_POOL_SIZE ?? 4);
-  log(`warm starts (pool of ${poolSize} per language)`);
-  server = await startServer({ CRONIUM_POOL_SIZE: String(poolSize), CRONIUM_MAX_CONCURRENCY: process.env.BENCH_CONCURRENCY ?? '8', CRONIUM_MAX_CONCURRENCY_PER_USER: '1000' });
-  try {
-    results.warm = await latencies(server, { expectPooled: true, poolSize });
-    log(`throughput: ${BURST} bash hello worlds submitted at once`);
-    results.throughput = await throughput(server);
-  } finally {
-    await server.stop();
+  for (const driver of availableDrivers()) {
+    const r = {};
+    log(`${driver}: cold starts (pool off)`);
+    let server = await startServer({ ...DRIVER_ENV[driver], CRONIUM_POOL_SIZE: '0' });
+    try {
+      r.cold = await latencies(server, { expectPooled: false });
+    } finally {
+      await server.stop();
+    }
+    log(`${driver}: warm starts (pool of ${poolSize} per language)`);
+    server = await startServer({ ...DRIVER_ENV[driver], CRONIUM_POOL_SIZE: String(poolSize), CRONIUM_MAX_CONCURRENCY: String(concurrency), CRONIUM_MAX_CONCURRENCY_PER_USER: '1000' });
+    try {
+      r.warm = await latencies(server, { expectPooled: true, poolSize });
+      log(`${driver}: throughput, ${BURST} bash hello worlds submitted at once`);
+      r.throughput = await throughput(server);
+    } finally {
+      await server.stop();
+    }
+    const b = results.baseline.p50;
+    r.ratios = Object.fromEntries(LANGS.flatMap((l) => [[`cold_${l}_vs_baseline`, r.cold[l].p50 / b], [`warm_${l}_vs_baseline`, r.warm[l].p50 / b]]));
+    results.drivers[driver] = r;
   }
 
   const b = results.baseline.p50;
-  results.ratios = Object.fromEntries(
-    LANGS.flatMap((l) => [
-      [`cold_${l}_vs_baseline`, results.cold[l].p50 / b],
-      [`warm_${l}_vs_baseline`, results.warm[l].p50 / b],
-    ]),
-  );
-
   const f = (x) => (Number.isFinite(x) ? x.toFixed(0).padStart(7) : '      -');
   const lines = [
     '',
-    `Cronium Sandbox benchmark — ${results.machine}, ${RUNS} runs each, ${results.date}`,
+    `Cronium Sandbox benchmark — ${results.machine}, ${RUNS} runs each, database ${results.database}, ${results.date}`,
     '',
-    'case                         p50 ms   p95 ms   p99 ms   p50 / baseline',
-    `baseline docker run --rm    ${f(results.baseline.p50)}  ${f(results.baseline.p95)}  ${f(results.baseline.p99)}          1.00`,
-    ...LANGS.map((l) => `cold ${l.padEnd(22)} ${f(results.cold[l].p50)}  ${f(results.cold[l].p95)}  ${f(results.cold[l].p99)}          ${(results.cold[l].p50 / b).toFixed(2)}`),
-    ...LANGS.map((l) => `warm ${l.padEnd(22)} ${f(results.warm[l].p50)}  ${f(results.warm[l].p95)}  ${f(results.warm[l].p99)}          ${(results.warm[l].p50 / b).toFixed(2)}  (${results.warm[l].pooled}/${RUNS} pooled)`),
-    '',
-    `throughput: ${results.throughput.executions} at once → ${results.throughput.perSecond.toFixed(1)} executions/s (${results.throughput.succeeded} succeeded, ${results.throughput.pooled} pooled), ` +
-      `submit→finish p50 ${results.throughput.latency.p50} ms, p95 ${results.throughput.latency.p95} ms, p99 ${results.throughput.latency.p99} ms`,
-    `baseline throughput: bare docker run --rm, ${results.baselineThroughput.concurrency} at a time → ${results.baselineThroughput.perSecond.toFixed(1)} runs/s ` +
-      `(Cronium/baseline: ${(results.throughput.perSecond / results.baselineThroughput.perSecond).toFixed(2)})`,
-    `server peak RSS during the throughput run: ${results.throughput.serverPeakRssMiB.toFixed(0)} MiB`,
-    '',
+    'case                              p50 ms   p95 ms   p99 ms   p50 / baseline',
+    `baseline docker run --rm         ${f(results.baseline.p50)}  ${f(results.baseline.p95)}  ${f(results.baseline.p99)}          1.00`,
   ];
+  for (const [d, r] of Object.entries(results.drivers)) {
+    for (const kind of ['cold', 'warm']) {
+      for (const l of LANGS) {
+        const x = r[kind][l];
+        lines.push(`${`${d} ${kind} ${l}`.padEnd(32)} ${f(x.p50)}  ${f(x.p95)}  ${f(x.p99)}          ${(x.p50 / b).toFixed(2)}${kind === 'warm' ? `  (${x.pooled}/${RUNS} pooled)` : ''}`);
+      }
+    }
+  }
+  lines.push('', `throughput: ${BURST} bash hello worlds submitted at once (wait: true), pool ${poolSize} per language, ${concurrency} running at a time`);
+  lines.push('driver   exec/s   p50 ms   p95 ms   p99 ms   CPU-s/exec (machine, server)   server peak RSS');
+  for (const [d, r] of Object.entries(results.drivers)) {
+    const t = r.throughput;
+    lines.push(
+      `${d.padEnd(7)} ${t.perSecond.toFixed(2).padStart(7)}  ${f(t.latency.p50)}  ${f(t.latency.p95)}  ${f(t.latency.p99)}   ${t.machineCpuSecondsPerExecution.toFixed(3)}, ${t.serverCpuSecondsPerExecution.toFixed(3)}`.padEnd(80) +
+        `${t.serverPeakRssMiB.toFixed(0)} MiB  (${t.succeeded}/${t.executions} succeeded, ${t.pooled} pooled)`,
+    );
+  }
+  lines.push(
+    `baseline throughput: bare docker run --rm, ${results.baselineThroughput.concurrency} at a time → ${results.baselineThroughput.perSecond.toFixed(2)} runs/s`,
+    '',
+  );
   console.log(lines.join('\n'));
   const dir = path.join(root, 'bench/results');
   fs.mkdirSync(dir, { recursive: true });

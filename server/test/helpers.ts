@@ -30,25 +30,37 @@ export async function requireDocker(t?: TestContext): Promise<boolean> {
  * The runc driver needs root, runc and iproute2. Locally, a machine without them skips the runc variants with a
  * visible reason; in CI (CI=true) that fails the run instead.
  */
-export function runcUnavailable(): string | null {
+export function runcUnavailable(binary: 'runc' | 'crun' = 'runc'): string | null {
   if (process.getuid?.() !== 0) return 'the runc driver needs root';
-  if (!hasCommand('runc')) return 'the runc driver needs the runc binary';
+  if (!hasCommand(binary)) return `the runc driver needs the ${binary} binary`;
   if (!hasCommand('ip')) return 'the runc driver needs iproute2';
   return null;
 }
 
-export type DriverName = 'docker' | 'runc';
+/** `crun` is the runc driver with crun as its OCI runtime (CRONIUM_RUNC_BINARY): the fast path, tested alike. */
+export type DriverName = 'docker' | 'runc' | 'crun';
 
-/** The drivers a driver-parameterised suite runs under: docker always, runc where it can run (never skipped in CI). */
-export function testDrivers(): DriverName[] {
-  const why = runcUnavailable();
-  if (why && process.env.CI === 'true') throw new Error(`${why} (CI must run the runc driver's tests)`);
-  if (why) console.warn(`# skipping the runc driver variants: ${why}`);
-  return why ? ['docker'] : ['docker', 'runc'];
+/** The server settings that select a driver. */
+export function driverEnv(driver: DriverName): Record<string, string> {
+  return driver === 'crun' ? { CRONIUM_SANDBOX_DRIVER: 'runc', CRONIUM_RUNC_BINARY: 'crun' } : { CRONIUM_SANDBOX_DRIVER: driver };
 }
 
-export function requireRunc(t?: TestContext): boolean {
-  const why = runcUnavailable();
+/**
+ * The drivers a driver-parameterised suite runs under: docker always, runc and crun where they can run (never
+ * skipped in CI).
+ */
+export function testDrivers(which: DriverName[] = ['docker', 'runc', 'crun']): DriverName[] {
+  return which.filter((d) => {
+    if (d === 'docker') return true;
+    const why = runcUnavailable(d);
+    if (why && process.env.CI === 'true') throw new Error(`${why} (CI must run the ${d} driver's tests)`);
+    if (why) console.warn(`# skipping the ${d} driver variants: ${why}`);
+    return !why;
+  });
+}
+
+export function requireRunc(t?: TestContext, binary: 'runc' | 'crun' = 'runc'): boolean {
+  const why = runcUnavailable(binary);
   if (!why) return true;
   if (process.env.CI === 'true' || !t) throw new Error(why);
   t.skip(why);

@@ -43,6 +43,14 @@ interface Prepared extends PoolMember {
 }
 
 const MB = 1024 * 1024;
+
+const readText = (file: string): string => {
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    return '';
+  }
+};
 const CPU_PERIOD = 100_000;
 const IMAGE_TTL_MS = 5_000;
 
@@ -83,10 +91,21 @@ export class RuncDriver implements PoolingSandboxDriver {
 
   async ping(): Promise<void> {
     await this.docker.ping();
+    let version: string;
     try {
-      await this.runc.version();
+      version = await this.runc.version();
     } catch (err) {
       throw new SandboxError('RUNTIME_UNAVAILABLE', `runc is not usable at ${this.opts.runcBinary}: ${(err as Error).message}`);
+    }
+    // Docker would confine its containers with the docker-default AppArmor profile; this driver applies none.
+    if (readText('/sys/module/apparmor/parameters/enabled') === 'Y') {
+      throw new SandboxError('RUNTIME_UNAVAILABLE', 'AppArmor is enabled on this host and the runc driver applies no AppArmor profile: use CRONIUM_SANDBOX_DRIVER=docker');
+    }
+    if (/^crun\b/.test(version) && readText('/sys/fs/cgroup/unified/cgroup.controllers')) {
+      throw new SandboxError(
+        'RUNTIME_UNAVAILABLE',
+        'crun refuses this host\'s hybrid cgroup layout (controllers on the v2 mount next to v1 hierarchies): run scripts/host-setup.sh, which mounts them as v1, or use runc',
+      );
     }
   }
 

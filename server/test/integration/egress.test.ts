@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { apiFor, logsOf, requireDocker, run, startTestServer, stdoutOf, testDrivers, type TestServer, until } from '../helpers.js';
+import { apiFor, logsOf, requireDocker, run, startTestServer, stdoutOf, driverEnv, testDrivers, type TestServer, until } from '../helpers.js';
 
 /**
  * The only way out of a sandbox is the allowlisting proxy. Every check runs inside a real container, as a
@@ -25,7 +25,7 @@ for (const driver of testDrivers()) describe(`egress through the allowlisting pr
     });
     await new Promise<void>((r) => upstream.listen(0, '0.0.0.0', r));
     port = (upstream.address() as AddressInfo).port;
-    s = await startTestServer({ CRONIUM_EGRESS_ALLOW_CIDRS: '127.0.0.1/32', CRONIUM_EGRESS_PORT: '0', CRONIUM_SANDBOX_DRIVER: driver });
+    s = await startTestServer({ CRONIUM_EGRESS_ALLOW_CIDRS: '127.0.0.1/32', CRONIUM_EGRESS_PORT: '0', ...driverEnv(driver) });
     gateway = (await s.api('GET', '/health')).body.sandboxNetwork.gateway;
     const u = await s.api('POST', '/api/v1/users', { name: 'bob' });
     bob = { id: u.body.id, key: (await s.api('POST', `/api/v1/users/${u.body.id}/keys`, {})).body.key };

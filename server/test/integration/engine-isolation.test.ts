@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { containerGone, logsOf, requireDocker, run, startTestServer, stdoutOf, testDrivers, type TestServer, until } from '../helpers.js';
+import { containerGone, logsOf, requireDocker, run, startTestServer, stdoutOf, driverEnv, testDrivers, type TestServer, until } from '../helpers.js';
 
 /** What every execution gets, checked from inside real containers the way an attacker would probe it. */
 /**
@@ -12,7 +12,7 @@ for (const driver of testDrivers()) for (const mode of ['cold', 'pooled'] as con
   let s: TestServer;
   before(async () => {
     await requireDocker();
-    s = await startTestServer({ CRONIUM_POOL_SIZE: mode === 'pooled' ? '2' : '0', CRONIUM_SANDBOX_DRIVER: driver });
+    s = await startTestServer({ CRONIUM_POOL_SIZE: mode === 'pooled' ? '2' : '0', ...driverEnv(driver) });
     if (mode === 'pooled') await until(async () => Object.values((await s.api('GET', '/health')).body.pool.ready).every((n) => n === 2), 60_000);
   });
   after(async () => s?.stop());

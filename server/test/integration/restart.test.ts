@@ -2,15 +2,15 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import { apiFor, containerExists, requireDocker, spawnServer, testDrivers, testEnv, until } from '../helpers.js';
+import { apiFor, containerExists, requireDocker, spawnServer, driverEnv, testDrivers, testEnv, until } from '../helpers.js';
 
-for (const driver of testDrivers()) describe(`durable queue across a server crash (${driver} driver)`, () => {
+for (const driver of testDrivers(['docker', 'runc'])) describe(`durable queue across a server crash (${driver} driver)`, () => {
   const procs: ChildProcess[] = [];
   after(() => procs.forEach((p) => p.kill('SIGKILL')));
 
   it('runs a queued execution after a restart and reports the interrupted one, never leaving it running', async () => {
     await requireDocker();
-    const env = testEnv({ CRONIUM_MAX_CONCURRENCY: '1', CRONIUM_SANDBOX_DRIVER: driver });
+    const env = testEnv({ CRONIUM_MAX_CONCURRENCY: '1', ...driverEnv(driver) });
     const first = await spawnServer(env);
     procs.push(first.proc);
     const api = apiFor(first.url, env.CRONIUM_ADMIN_KEY!);

@@ -42,10 +42,10 @@ describe('runc driver: cleanup and limits', { concurrency: false }, () => {
   });
   after(async () => s?.stop());
 
-  it('leaves no netns, veth, runc state, cgroup, bundle, lease or mount behind after 30 executions', async (t) => {
-    if (!requireRunc(t)) return;
+  for (const binary of ['runc', 'crun'] as const) it(`leaves no netns, veth, runtime state, cgroup, bundle, lease or mount behind after 30 executions (${binary})`, async (t) => {
+    if (!requireRunc(t, binary)) return;
     const t0 = traces();
-    s = await startTestServer({ CRONIUM_SANDBOX_DRIVER: 'runc', CRONIUM_POOL_SIZE: '2', CRONIUM_MAX_CONCURRENCY: '4' });
+    s = await startTestServer({ CRONIUM_SANDBOX_DRIVER: 'runc', CRONIUM_RUNC_BINARY: binary, CRONIUM_POOL_SIZE: '2', CRONIUM_MAX_CONCURRENCY: '4' });
     const jobs = Array.from({ length: 30 }, (_, i) =>
       i % 10 === 9
         ? { language: 'bash', script: 'sleep 30', timeoutMs: 500 } // killed at its timeout
@@ -67,9 +67,9 @@ describe('runc driver: cleanup and limits', { concurrency: false }, () => {
     assert.ok(t1.rootfs.length <= 3 + t0.rootfs.length, `image roots: ${t1.rootfs.join(', ')}`);
   });
 
-  it('applies requested limits to a pooled runc sandbox (runc update)', async (t) => {
-    if (!ok || !requireRunc(t)) return;
-    s = await startTestServer({ CRONIUM_SANDBOX_DRIVER: 'runc', CRONIUM_POOL_SIZE: '1' });
+  for (const binary of ['runc', 'crun'] as const) it(`applies requested limits to a pooled sandbox (${binary} update)`, async (t) => {
+    if (!ok || !requireRunc(t, binary)) return;
+    s = await startTestServer({ CRONIUM_SANDBOX_DRIVER: 'runc', CRONIUM_RUNC_BINARY: binary, CRONIUM_POOL_SIZE: '1' });
     await until(async () => (await s.api('GET', '/health')).body.pool.ready.bash === 1, 60_000);
     const e = await run(s.api, {
       language: 'bash',
