@@ -68,7 +68,7 @@ async function startServer(extraEnv) {
     CRONIUM_MAX_QUEUE: '10000',
     ...extraEnv,
   };
-  const proc = spawn(process.execPath, [path.join(root, 'server/dist/main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--max-semi-space-size=2', path.join(root, 'server/dist/main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout.on('data', (d) => (out += d));
   proc.stderr.on('data', (d) => (out += d));

@@ -7,10 +7,12 @@ hostSetup();
 buildIfStale({ web: true });
 run('bash', ['runtime-images/build.sh']);
 
+// 2 MB young-generation semi-spaces (V8 grows them to 16 MB): ~40 MB less resident memory under a burst.
+const SERVER_NODE_FLAGS = ['--max-semi-space-size=2'];
 const apiPort = process.env.CRONIUM_PORT ?? '8080';
 const apiHost = process.env.CRONIUM_HOST ?? '127.0.0.1';
 const children = [
-  spawn(process.execPath, ['server/dist/main.js'], { cwd: root, stdio: 'inherit', env: process.env }),
+  spawn(process.execPath, [...SERVER_NODE_FLAGS, 'server/dist/main.js'], { cwd: root, stdio: 'inherit', env: process.env }),
   spawn(process.execPath, ['web/server.mjs'], {
     cwd: root,
     stdio: 'inherit',
