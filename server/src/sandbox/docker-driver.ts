@@ -14,7 +14,8 @@ import {
 import { createDemuxer } from './docker-stream.js';
 import { superviseJob } from './job-session.js';
 import { containerSpec } from './hardening.js';
-import { type PoolMember, type PoolStats, WarmPool } from './warm-pool.js';
+import { SandboxPool } from './sandbox-pool.js';
+import type { PoolMember, PoolStats } from './warm-pool.js';
 
 interface Prepared extends PoolMember {
   container: Docker.Container;
@@ -46,22 +47,21 @@ const isStatus = (err: unknown, code: number) => (err as { statusCode?: number }
 export class DockerDriver implements PoolingSandboxDriver {
   readonly docker: Docker;
 
-  private readonly pool: WarmPool<SandboxJob['language'], Prepared> | null;
+  private readonly pool: SandboxPool<Prepared>;
 
   constructor(private readonly opts: DockerDriverOptions) {
     this.docker = new Docker({ socketPath: opts.socketPath });
-    const limits = opts.poolLimits;
-    this.pool =
-      opts.poolSize && limits
-        ? new WarmPool<SandboxJob['language'], Prepared>({
-            keys: ['bash', 'python', 'node'],
-            size: opts.poolSize,
-            idleMs: opts.poolIdleMs,
-            create: (language) => this.prepare(language, limits, 'standard', ''),
-            destroy: (p) => p.remove(),
-            onError: opts.onPoolError,
-          })
-        : null;
+    this.pool = new SandboxPool<Prepared>({
+      size: opts.poolSize,
+      limits: opts.poolLimits,
+      idleMs: opts.poolIdleMs,
+      prepare: (language, limits) => this.prepare(language, limits, 'standard', ''),
+      update: async (p, l) => {
+        const mb = 1024 * 1024;
+        await p.container.update({ Memory: l.memoryMb * mb, MemorySwap: l.memoryMb * mb, NanoCpus: Math.round(l.cpus * 1e9), PidsLimit: l.pids });
+      },
+      onError: opts.onPoolError,
+    });
   }
 
   async ping(): Promise<void> {
@@ -137,15 +137,15 @@ export class DockerDriver implements PoolingSandboxDriver {
 
   /** Starts the warm pool, if configured. Pooled containers get the same hardening as cold ones. */
   startPool(): void {
-    this.pool?.start();
+    this.pool.start();
   }
 
   poolStats(): PoolStats | null {
-    return this.pool?.stats() ?? null;
+    return this.pool.stats();
   }
 
-  async drainPool(): Promise<void> {
-    await this.pool?.drain();
+  drainPool(): Promise<void> {
+    return this.pool.drain();
   }
 
   /**
@@ -221,28 +221,8 @@ export class DockerDriver implements PoolingSandboxDriver {
     }
   }
 
-  /** A pooled container for this job, with its limits adjusted when Docker can do that live; otherwise null. */
-  private async fromPool(job: SandboxJob): Promise<Prepared | null> {
-    if (!this.pool || job.isolation !== 'standard' || job.limits.tmpfsMb !== this.opts.poolLimits?.tmpfsMb) return null;
-    const p = this.pool.take(job.language);
-    if (!p) return null;
-    const l = job.limits;
-    if (l.memoryMb !== p.limits.memoryMb || l.cpus !== p.limits.cpus || l.pids !== p.limits.pids) {
-      try {
-        const mb = 1024 * 1024;
-        await p.container.update({ Memory: l.memoryMb * mb, MemorySwap: l.memoryMb * mb, NanoCpus: Math.round(l.cpus * 1e9), PidsLimit: l.pids });
-        p.limits = { ...l };
-      } catch {
-        // Some changes cannot be applied to a running container (lowering memory below its usage, say): go cold.
-        await p.remove().catch(() => undefined);
-        return null;
-      }
-    }
-    return p;
-  }
-
   async start(job: SandboxJob, output: SandboxOutput): Promise<SandboxRun> {
-    const pooled = await this.fromPool(job);
+    const pooled = await this.pool.take(job);
     const p = pooled ?? (await this.prepare(job.language, job.limits, job.isolation, job.executionId));
     try {
       return this.deliver(p, job, output, Boolean(pooled));

@@ -24,7 +24,8 @@ import { ociSpec } from './runc/oci-spec.js';
 import { ensureRootfs, type ResolvedImage, resolveImage } from './runc/rootfs.js';
 import { RuncCli } from './runc/runc-cli.js';
 import { hostArch } from './runc/seccomp-oci.js';
-import { type PoolMember, type PoolStats, WarmPool } from './warm-pool.js';
+import { SandboxPool } from './sandbox-pool.js';
+import type { PoolMember, PoolStats } from './warm-pool.js';
 
 export interface RuncDriverOptions extends DockerDriverOptions {
   runcBinary: string;
@@ -64,7 +65,7 @@ export class RuncDriver implements PoolingSandboxDriver {
   private readonly runc: RuncCli;
   private readonly commands = new CommandRunner();
   private readonly bundles: string;
-  private readonly pool: WarmPool<SandboxJob['language'], Prepared> | null;
+  private readonly pool: SandboxPool<Prepared>;
   private net: { info: SandboxNetworkInfo; range: Ipv4Range; leases: IpLeases } | null = null;
   private readonly images = new Map<string, { at: number; p: Promise<{ image: ResolvedImage; rootfs: string }> }>();
   private readonly seccomp = { arch: hostArch(), kernel: os.release() };
@@ -75,18 +76,14 @@ export class RuncDriver implements PoolingSandboxDriver {
     this.runc = new RuncCli(opts.runcBinary, path.join(opts.stateDir, 'runc'), this.commands.run);
     this.bundles = path.join(opts.stateDir, 'bundles');
     fs.mkdirSync(this.bundles, { recursive: true, mode: 0o700 });
-    const limits = opts.poolLimits;
-    this.pool =
-      opts.poolSize && limits
-        ? new WarmPool<SandboxJob['language'], Prepared>({
-            keys: ['bash', 'python', 'node'],
-            size: opts.poolSize,
-            idleMs: opts.poolIdleMs,
-            create: (language) => this.prepare(language, limits, ''),
-            destroy: (p) => p.remove(),
-            onError: opts.onPoolError,
-          })
-        : null;
+    this.pool = new SandboxPool<Prepared>({
+      size: opts.poolSize,
+      limits: opts.poolLimits,
+      idleMs: opts.poolIdleMs,
+      prepare: (language, limits) => this.prepare(language, limits, ''),
+      update: (p, l) => this.runc.update(p.id, { memoryBytes: l.memoryMb * MB, cpuQuota: Math.round(l.cpus * CPU_PERIOD), cpuPeriod: CPU_PERIOD, pids: l.pids }),
+      onError: opts.onPoolError,
+    });
   }
 
   async ping(): Promise<void> {
@@ -170,15 +167,15 @@ export class RuncDriver implements PoolingSandboxDriver {
   }
 
   startPool(): void {
-    this.pool?.start();
+    this.pool.start();
   }
 
   poolStats(): PoolStats | null {
-    return this.pool?.stats() ?? null;
+    return this.pool.stats();
   }
 
-  async drainPool(): Promise<void> {
-    await this.pool?.drain();
+  drainPool(): Promise<void> {
+    return this.pool.drain();
   }
 
   /** The image's config and its shared read-only root, re-checked every few seconds for a rebuilt image. */
@@ -304,27 +301,9 @@ export class RuncDriver implements PoolingSandboxDriver {
     }
   }
 
-  private async fromPool(job: SandboxJob): Promise<Prepared | null> {
-    if (!this.pool || job.limits.tmpfsMb !== this.opts.poolLimits?.tmpfsMb) return null;
-    const p = this.pool.take(job.language);
-    if (!p) return null;
-    const l = job.limits;
-    if (l.memoryMb !== p.limits.memoryMb || l.cpus !== p.limits.cpus || l.pids !== p.limits.pids) {
-      try {
-        await this.runc.update(p.id, { memoryBytes: l.memoryMb * MB, cpuQuota: Math.round(l.cpus * CPU_PERIOD), cpuPeriod: CPU_PERIOD, pids: l.pids });
-        p.limits = { ...l };
-      } catch {
-        // Some changes cannot be applied to a running sandbox (memory below its usage, say): go cold.
-        await p.remove().catch(() => undefined);
-        return null;
-      }
-    }
-    return p;
-  }
-
   async start(job: SandboxJob, output: SandboxOutput): Promise<SandboxRun> {
     if (job.isolation !== 'standard') return this.docker.start(job, output);
-    const pooled = await this.fromPool(job);
+    const pooled = await this.pool.take(job);
     const p = pooled ?? (await this.prepare(job.language, job.limits, job.executionId));
     try {
       return this.deliver(p, job, output, Boolean(pooled));

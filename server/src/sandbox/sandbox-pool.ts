@@ -1,0 +1,71 @@
+import type { Language, SandboxJob, SandboxLimits } from './driver.js';
+import { type PoolMember, type PoolStats, WarmPool } from './warm-pool.js';
+
+/** A started sandbox waiting for its job, as either driver prepares it. */
+export interface WaitingSandbox extends PoolMember {
+  limits: SandboxLimits;
+  remove(): Promise<void>;
+}
+
+export interface SandboxPoolOptions<P extends WaitingSandbox> {
+  /** Warm sandboxes per language (0 or undefined: no pool). */
+  size?: number;
+  /** The limits pooled sandboxes start with. */
+  limits?: SandboxLimits;
+  idleMs?: number;
+  prepare(language: Language, limits: SandboxLimits): Promise<P>;
+  /** Applies other memory/CPU/pids limits to a running sandbox; throws where the runtime cannot. */
+  update(p: P, limits: SandboxLimits): Promise<void>;
+  onError?(err: unknown, language: string): void;
+}
+
+/** The warm pool as the drivers use it: a sandbox for a standard-tier job, with its limits, or none. */
+export class SandboxPool<P extends WaitingSandbox> {
+  private readonly pool: WarmPool<Language, P> | null;
+
+  constructor(private readonly o: SandboxPoolOptions<P>) {
+    const limits = o.limits;
+    this.pool =
+      o.size && limits
+        ? new WarmPool<Language, P>({
+            keys: ['bash', 'python', 'node'],
+            size: o.size,
+            idleMs: o.idleMs,
+            create: (language) => o.prepare(language, limits),
+            destroy: (p) => p.remove(),
+            onError: o.onError,
+          })
+        : null;
+  }
+
+  start(): void {
+    this.pool?.start();
+  }
+
+  stats(): PoolStats | null {
+    return this.pool?.stats() ?? null;
+  }
+
+  drain(): Promise<void> {
+    return this.pool?.drain() ?? Promise.resolve();
+  }
+
+  /** A pooled sandbox for this job with the job's limits applied, or null (the caller starts a cold one). */
+  async take(job: SandboxJob): Promise<P | null> {
+    if (!this.pool || job.isolation !== 'standard' || job.limits.tmpfsMb !== this.o.limits?.tmpfsMb) return null;
+    const p = this.pool.take(job.language);
+    if (!p) return null;
+    const l = job.limits;
+    if (l.memoryMb !== p.limits.memoryMb || l.cpus !== p.limits.cpus || l.pids !== p.limits.pids) {
+      try {
+        await this.o.update(p, l);
+        p.limits = { ...l };
+      } catch {
+        // Some changes cannot be applied to a running sandbox (lowering memory below its usage, say): go cold.
+        await p.remove().catch(() => undefined);
+        return null;
+      }
+    }
+    return p;
+  }
+}

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { SandboxJob, SandboxLimits } from '../../src/sandbox/driver.js';
+import { SandboxPool, type WaitingSandbox } from '../../src/sandbox/sandbox-pool.js';
+
+const limits: SandboxLimits = { memoryMb: 256, cpus: 1, pids: 128, tmpfsMb: 64 };
+const job = (over: Partial<SandboxJob> = {}): SandboxJob => ({
+  executionId: 'e1', language: 'bash', script: 'echo', filename: 'main.sh', argv: ['bash', 'main.sh'], env: {}, limits, isolation: 'standard', ...over,
+});
+
+function pool(update: (p: WaitingSandbox, l: SandboxLimits) => Promise<void>) {
+  const removed: WaitingSandbox[] = [];
+  const p = new SandboxPool<WaitingSandbox>({
+    size: 1,
+    limits,
+    prepare: async () => {
+      const m: WaitingSandbox = { limits: { ...limits }, alive: () => true, remove: async () => void removed.push(m) };
+      return m;
+    },
+    update,
+  });
+  return { p, removed };
+}
+
+const ready = async (p: SandboxPool<WaitingSandbox>) => {
+  p.start();
+  for (let i = 0; i < 100 && (p.stats()?.ready.bash ?? 0) < 1; i++) await new Promise((r) => setTimeout(r, 5));
+};
+
+describe('SandboxPool (the drivers\' use of the warm pool)', () => {
+  it('hands a pooled sandbox to a standard job with the pool\'s limits, without an update', async () => {
+    let updates = 0;
+    const { p } = pool(async () => void updates++);
+    await ready(p);
+    assert.ok(await p.take(job()));
+    assert.equal(updates, 0);
+    await p.drain();
+  });
+
+  it('never pools gVisor jobs or another tmpfs size', async () => {
+    const { p } = pool(async () => undefined);
+    await ready(p);
+    assert.equal(await p.take(job({ isolation: 'gvisor' })), null);
+    assert.equal(await p.take(job({ limits: { ...limits, tmpfsMb: 128 } })), null);
+    await p.drain();
+  });
+
+  it('applies other limits live, and goes cold (removing the sandbox) when the runtime refuses', async () => {
+    const ok = pool(async () => undefined);
+    await ready(ok.p);
+    const got = await ok.p.take(job({ limits: { ...limits, memoryMb: 96 } }));
+    assert.equal(got?.limits.memoryMb, 96);
+    await ok.p.drain();
+
+    const refused = pool(async () => {
+      throw new Error('cannot lower memory below usage');
+    });
+    await ready(refused.p);
+    assert.equal(await refused.p.take(job({ limits: { ...limits, memoryMb: 16 } })), null);
+    assert.equal(refused.removed.length, 1, 'the refused sandbox is destroyed, not handed out or returned');
+    await refused.p.drain();
+  });
+
+  it('is off without a size', async () => {
+    const p = new SandboxPool<WaitingSandbox>({ prepare: async () => assert.fail('no pool'), update: async () => undefined });
+    assert.equal(p.stats(), null);
+    assert.equal(await p.take(job()), null);
+  });
+});
