@@ -186,8 +186,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     const port = (publicApi.server.address() as AddressInfo).port;
     engine.start();
     cleanups.push(() => engine.stop());
-    if (missing.length === 0) driver.startPool();
-    cleanups.push(() => driver.drainPool());
+    if (missing.length === 0) driver.pool.start();
+    cleanups.push(() => driver.pool.drain());
 
     let stopping: Promise<void> | null = null;
     return {

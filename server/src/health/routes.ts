@@ -45,7 +45,7 @@ export async function healthRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
       runtimeApi: { url: ctx.runtimeUrl() },
       egress: { proxy: ctx.egressProxyUrl(), hostGuard: ctx.firewall.status },
       executions: { running: ctx.engine.runningCount },
-      pool: ctx.driver.poolStats(),
+      pool: ctx.driver.pool.stats(),
     });
   });
 
@@ -69,7 +69,7 @@ export async function healthRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
       ...[0.5, 0.9, 0.95, 0.99].map((q) => `cronium_execution_duration_seconds{quantile="${q}"} ${quantile(sorted, q)}`),
       `cronium_execution_duration_seconds_sum ${sorted.reduce((a, b) => a + b, 0)}`,
       `cronium_execution_duration_seconds_count ${sorted.length}`,
-      ...poolLines(ctx.driver.poolStats()),
+      ...poolLines(ctx.driver.pool.stats()),
       '',
     ];
     return reply.type('text/plain; version=0.0.4').send(lines.join('\n'));

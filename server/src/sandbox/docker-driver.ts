@@ -15,7 +15,7 @@ import { createDemuxer } from './docker-stream.js';
 import { superviseJob } from './job-session.js';
 import { containerSpec } from './hardening.js';
 import { SandboxPool } from './sandbox-pool.js';
-import type { PoolMember, PoolStats } from './warm-pool.js';
+import type { PoolMember } from './warm-pool.js';
 
 interface Prepared extends PoolMember {
   container: Docker.Container;
@@ -47,7 +47,8 @@ const isStatus = (err: unknown, code: number) => (err as { statusCode?: number }
 export class DockerDriver implements PoolingSandboxDriver {
   readonly docker: Docker;
 
-  private readonly pool: SandboxPool<Prepared>;
+  /** Pooled sandboxes get the same hardening as cold ones. */
+  readonly pool: SandboxPool<Prepared>;
 
   constructor(private readonly opts: DockerDriverOptions) {
     this.docker = new Docker({ socketPath: opts.socketPath });
@@ -135,18 +136,6 @@ export class DockerDriver implements PoolingSandboxDriver {
     return missing;
   }
 
-  /** Starts the warm pool, if configured. Pooled containers get the same hardening as cold ones. */
-  startPool(): void {
-    this.pool.start();
-  }
-
-  poolStats(): PoolStats | null {
-    return this.pool.stats();
-  }
-
-  drainPool(): Promise<void> {
-    return this.pool.drain();
-  }
 
   /**
    * Creates, attaches and starts a container that waits for its job on stdin. Used for cold starts and to fill
@@ -222,14 +211,11 @@ export class DockerDriver implements PoolingSandboxDriver {
   }
 
   async start(job: SandboxJob, output: SandboxOutput): Promise<SandboxRun> {
-    const pooled = await this.pool.take(job);
-    const p = pooled ?? (await this.prepare(job.language, job.limits, job.isolation, job.executionId));
-    try {
-      return this.deliver(p, job, output, Boolean(pooled));
-    } catch (err) {
-      await p.remove().catch(() => undefined);
-      throw new SandboxError('START_FAILED', `could not hand the job to the sandbox: ${(err as Error).message}`);
-    }
+    return this.pool.run(
+      job,
+      () => this.prepare(job.language, job.limits, job.isolation, job.executionId),
+      (p, pooled) => this.deliver(p, job, output, pooled),
+    );
   }
 
   private deliver(p: Prepared, job: SandboxJob, output: SandboxOutput, pooled: boolean): SandboxRun {

@@ -77,9 +77,12 @@ export interface SandboxDriver {
 
 /** A driver with a warm pool of pre-started sandboxes (see warm-pool.ts). */
 export interface PoolingSandboxDriver extends SandboxDriver {
-  startPool(): void;
-  poolStats(): import('./warm-pool.js').PoolStats | null;
-  drainPool(): Promise<void>;
+  /** The driver's warm pool (sandbox-pool.ts): started once images exist, drained on shutdown. */
+  readonly pool: {
+    start(): void;
+    stats(): import('./warm-pool.js').PoolStats | null;
+    drain(): Promise<void>;
+  };
 }
 
 export class SandboxError extends Error {

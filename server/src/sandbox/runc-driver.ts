@@ -25,7 +25,7 @@ import { ensureRootfs, type ResolvedImage, resolveImage } from './runc/rootfs.js
 import { RuncCli } from './runc/runc-cli.js';
 import { hostArch } from './runc/seccomp-oci.js';
 import { SandboxPool } from './sandbox-pool.js';
-import type { PoolMember, PoolStats } from './warm-pool.js';
+import type { PoolMember } from './warm-pool.js';
 
 export interface RuncDriverOptions extends DockerDriverOptions {
   runcBinary: string;
@@ -65,7 +65,8 @@ export class RuncDriver implements PoolingSandboxDriver {
   private readonly runc: RuncCli;
   private readonly commands = new CommandRunner();
   private readonly bundles: string;
-  private readonly pool: SandboxPool<Prepared>;
+  /** Pooled sandboxes get the same hardening as cold ones. */
+  readonly pool: SandboxPool<Prepared>;
   private net: { info: SandboxNetworkInfo; range: Ipv4Range; leases: IpLeases } | null = null;
   private readonly images = new Map<string, { at: number; p: Promise<{ image: ResolvedImage; rootfs: string }> }>();
   private readonly seccomp = { arch: hostArch(), kernel: os.release() };
@@ -166,17 +167,6 @@ export class RuncDriver implements PoolingSandboxDriver {
     return info;
   }
 
-  startPool(): void {
-    this.pool.start();
-  }
-
-  poolStats(): PoolStats | null {
-    return this.pool.stats();
-  }
-
-  drainPool(): Promise<void> {
-    return this.pool.drain();
-  }
 
   /** The image's config and its shared read-only root, re-checked every few seconds for a rebuilt image. */
   private image(language: SandboxJob['language']) {
@@ -303,14 +293,11 @@ export class RuncDriver implements PoolingSandboxDriver {
 
   async start(job: SandboxJob, output: SandboxOutput): Promise<SandboxRun> {
     if (job.isolation !== 'standard') return this.docker.start(job, output);
-    const pooled = await this.pool.take(job);
-    const p = pooled ?? (await this.prepare(job.language, job.limits, job.executionId));
-    try {
-      return this.deliver(p, job, output, Boolean(pooled));
-    } catch (err) {
-      await p.remove().catch(() => undefined);
-      throw new SandboxError('START_FAILED', `could not hand the job to the sandbox: ${(err as Error).message}`);
-    }
+    return this.pool.run(
+      job,
+      () => this.prepare(job.language, job.limits, job.executionId),
+      (p, pooled) => this.deliver(p, job, output, pooled),
+    );
   }
 
   private deliver(p: Prepared, job: SandboxJob, output: SandboxOutput, pooled: boolean): SandboxRun {

@@ -1,4 +1,4 @@
-import type { Language, SandboxJob, SandboxLimits } from './driver.js';
+import { type Language, SandboxError, type SandboxJob, type SandboxLimits } from './driver.js';
 import { type PoolMember, type PoolStats, WarmPool } from './warm-pool.js';
 
 /** A started sandbox waiting for its job, as either driver prepares it. */
@@ -67,5 +67,20 @@ export class SandboxPool<P extends WaitingSandbox> {
       }
     }
     return p;
+  }
+
+  /**
+   * Hands the job to a sandbox: a pooled one when one fits, else the one `cold` starts. A sandbox that cannot
+   * take its job is removed.
+   */
+  async run<R>(job: SandboxJob, cold: () => Promise<P>, deliver: (p: P, pooled: boolean) => R): Promise<R> {
+    const pooled = await this.take(job);
+    const p = pooled ?? (await cold());
+    try {
+      return deliver(p, Boolean(pooled));
+    } catch (err) {
+      await p.remove().catch(() => undefined);
+      throw new SandboxError('START_FAILED', `could not hand the job to the sandbox: ${(err as Error).message}`);
+    }
   }
 }
