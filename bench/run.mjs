@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { waitForListening } from '../scripts/listening.mjs';
 
 const exec = promisify(execFile);
 const root = path.resolve(new URL('..', import.meta.url).pathname);
@@ -69,21 +70,7 @@ async function startServer(extraEnv) {
     ...extraEnv,
   };
   const proc = spawn(process.execPath, ['--max-semi-space-size=2', path.join(root, 'server/dist/main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout.on('data', (d) => (out += d));
-  proc.stderr.on('data', (d) => (out += d));
-  const url = await new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 90_000);
-    const check = () => {
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(t);
-        resolve(m[1]);
-      }
-    };
-    proc.stdout.on('data', check);
-    proc.once('exit', (c) => reject(new Error(`server exited ${c}:\n${out}`)));
-  });
+  const { url } = await waitForListening(proc, 'server', 90_000);
   const key = env.CRONIUM_ADMIN_KEY;
   const api = async (method, p, body) => {
     const res = await fetch(url + p, {

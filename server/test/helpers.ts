@@ -7,6 +7,7 @@ import type { TestContext } from 'node:test';
 import Docker from 'dockerode';
 import { loadConfig } from '../src/config.js';
 import { type RunningServer, startServer } from '../src/server.js';
+import { waitForListening } from '../../scripts/listening.mjs';
 
 export const repoRoot = path.resolve(new URL('../..', import.meta.url).pathname);
 
@@ -170,25 +171,8 @@ export async function spawnServer(env: Record<string, string>): Promise<{ proc: 
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in 60 s:\n${out}`)), 60_000);
-    const check = () => {
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    };
-    proc.stdout!.on('data', check);
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code}:\n${out}`));
-    });
-  });
-  return { proc, url, output: () => out };
+  const { url, output } = await waitForListening(proc, 'server', 60_000);
+  return { proc, url, output };
 }
 
 /** A fresh PostgreSQL database on the test cluster; CI must have one. */

@@ -3,6 +3,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright-core';
+import { waitForListening } from '../../scripts/listening.mjs';
 
 export const webRoot = path.resolve(new URL('..', import.meta.url).pathname);
 export const repoRoot = path.resolve(webRoot, '..');
@@ -38,28 +39,11 @@ export async function startWeb(env: Record<string, string>): Promise<WebServer> 
     env: { ...process.env, CRONIUM_WEB_HOST: '127.0.0.1', CRONIUM_WEB_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`web server did not start in 30 s:\n${out}`)), 30_000);
-    const check = () => {
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    };
-    proc.stdout!.on('data', check);
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`web server exited with ${code}:\n${out}`));
-    });
-  });
+  const { url, output } = await waitForListening(proc, 'web server', 30_000);
   return {
     url,
     proc,
-    output: () => out,
+    output,
     stop: () =>
       new Promise<void>((resolve) => {
         if (proc.exitCode !== null) return resolve();
