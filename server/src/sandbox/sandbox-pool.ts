@@ -19,6 +19,12 @@ export interface SandboxPoolOptions<P extends WaitingSandbox> {
   onError?(err: unknown, language: string): void;
 }
 
+/**
+ * A pooled sandbox's replacement starts when the execution that took it has ended, or after this long: starting a
+ * sandbox costs a few hundred ms of CPU, which on a small host the execution would otherwise compete with.
+ */
+const REFILL_DELAY_MS = 1000;
+
 /** The warm pool as the drivers use it: a sandbox for a standard-tier job, with its limits, or none. */
 export class SandboxPool<P extends WaitingSandbox> {
   private readonly pool: WarmPool<Language, P> | null;
@@ -31,6 +37,7 @@ export class SandboxPool<P extends WaitingSandbox> {
             keys: ['bash', 'python', 'node'],
             size: o.size,
             idleMs: o.idleMs,
+            refillDelayMs: REFILL_DELAY_MS,
             create: (language) => o.prepare(language, limits),
             destroy: (p) => p.remove(),
             onError: o.onError,
@@ -73,11 +80,13 @@ export class SandboxPool<P extends WaitingSandbox> {
    * Hands the job to a sandbox: a pooled one when one fits, else the one `cold` starts. A sandbox that cannot
    * take its job is removed.
    */
-  async run<R>(job: SandboxJob, cold: () => Promise<P>, deliver: (p: P, pooled: boolean) => R): Promise<R> {
+  async run<R extends { done: Promise<unknown> }>(job: SandboxJob, cold: () => Promise<P>, deliver: (p: P, pooled: boolean) => R): Promise<R> {
     const pooled = await this.take(job);
     const p = pooled ?? (await cold());
     try {
-      return deliver(p, Boolean(pooled));
+      const run = deliver(p, Boolean(pooled));
+      if (pooled) void run.done.catch(() => undefined).then(() => this.pool?.refill(job.language));
+      return run;
     } catch (err) {
       await p.remove().catch(() => undefined);
       throw new SandboxError('START_FAILED', `could not hand the job to the sandbox: ${(err as Error).message}`);

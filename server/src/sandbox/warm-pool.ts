@@ -16,6 +16,11 @@ export interface WarmPoolOptions<K extends string, T extends PoolMember> {
   /** After this long without a take, a key keeps only one member (0: never shrink). */
   idleMs?: number;
   onError?(err: unknown, key: K): void;
+  /**
+   * After a hit, wait this long (or for an earlier refill call) before starting the replacement, so that it does
+   * not compete for CPU with the execution that just took the member (0: at once). A miss refills at once.
+   */
+  refillDelayMs?: number;
 }
 
 export interface PoolStats {
@@ -33,6 +38,7 @@ export class WarmPool<K extends string, T extends PoolMember> {
   private readonly lastTake = new Map<K, number>();
   private readonly counters = { hits: new Map<K, number>(), misses: new Map<K, number>(), failures: new Map<K, number>() };
   private readonly failureStreak = new Map<K, number>();
+  private readonly delayedRefill = new Map<K, NodeJS.Timeout>();
   private draining = false;
   private timer: NodeJS.Timeout | null = null;
 
@@ -69,7 +75,7 @@ export class WarmPool<K extends string, T extends PoolMember> {
     return this.o.size;
   }
 
-  /** Hands out a live member, or null (the caller starts a cold one). Triggers a refill either way. */
+  /** Hands out a live member, or null (the caller starts a cold one). Triggers a refill either way (see refillDelayMs). */
   take(key: K): T | null {
     if (!this.enabled) return null;
     this.lastTake.set(key, Date.now());
@@ -81,7 +87,13 @@ export class WarmPool<K extends string, T extends PoolMember> {
     }
     const bump = (m: Map<K, number>) => m.set(key, (m.get(key) ?? 0) + 1);
     bump(item ? this.counters.hits : this.counters.misses);
-    this.refill(key);
+    const delay = this.o.refillDelayMs ?? 0;
+    if (!item || delay <= 0) this.refill(key);
+    else if (!this.delayedRefill.has(key)) {
+      const t = setTimeout(() => this.refill(key), delay);
+      t.unref();
+      this.delayedRefill.set(key, t);
+    }
     return item ?? null;
   }
 
@@ -100,6 +112,11 @@ export class WarmPool<K extends string, T extends PoolMember> {
   }
 
   refill(key: K): void {
+    const pending = this.delayedRefill.get(key);
+    if (pending) {
+      clearTimeout(pending);
+      this.delayedRefill.delete(key);
+    }
     const streak = this.failureStreak.get(key) ?? 0;
     // A key whose members keep failing to start (a missing image) is retried by the timer, not in a tight loop.
     const missing = this.target(key) - this.ready.get(key)!.length - (this.starting.get(key) ?? 0);
@@ -138,6 +155,8 @@ export class WarmPool<K extends string, T extends PoolMember> {
   async drain(): Promise<void> {
     this.draining = true;
     if (this.timer) clearInterval(this.timer);
+    for (const t of this.delayedRefill.values()) clearTimeout(t);
+    this.delayedRefill.clear();
     const all = [...this.ready.values()].flat();
     for (const k of this.o.keys) this.ready.set(k, []);
     await Promise.all(all.map((i) => this.o.destroy(i).catch(() => undefined)));

@@ -61,6 +61,21 @@ describe('SandboxPool (the drivers\' use of the warm pool)', () => {
     await refused.p.drain();
   });
 
+  it('replaces a pooled sandbox once the execution that took it has ended, not while it runs', async () => {
+    const { p } = pool(async () => undefined);
+    await ready(p);
+    let end!: () => void;
+    const done = new Promise<void>((r) => (end = r));
+    const run = await p.run(job(), () => assert.fail('the pool has one'), (_s, pooled) => ({ pooled, done }));
+    assert.equal(run.pooled, true);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(p.stats()?.ready.bash, 0, 'no replacement starts while the execution runs (within the delay)');
+    end();
+    for (let i = 0; i < 100 && (p.stats()?.ready.bash ?? 0) < 1; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(p.stats()?.ready.bash, 1, 'replaced right after the execution ended');
+    await p.drain();
+  });
+
   it('is off without a size', async () => {
     const p = new SandboxPool<WaitingSandbox>({ prepare: async () => assert.fail('no pool'), update: async () => undefined });
     assert.equal(p.stats(), null);

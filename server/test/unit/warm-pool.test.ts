@@ -11,7 +11,7 @@ class Fake {
   }
 }
 
-function pool(size: number, opts: { idleMs?: number; failFirst?: number; delayMs?: number } = {}) {
+function pool(size: number, opts: { idleMs?: number; failFirst?: number; delayMs?: number; refillDelayMs?: number } = {}) {
   let n = 0;
   let fail = opts.failFirst ?? 0;
   const created: Fake[] = [];
@@ -19,6 +19,7 @@ function pool(size: number, opts: { idleMs?: number; failFirst?: number; delayMs
     keys: ['bash', 'python'],
     size,
     idleMs: opts.idleMs,
+    refillDelayMs: opts.refillDelayMs,
     create: async () => {
       await new Promise((r) => setTimeout(r, opts.delayMs ?? 1));
       if (fail-- > 0) throw new Error('image missing');
@@ -62,6 +63,32 @@ describe('WarmPool', () => {
     assert.deepEqual(p.stats().misses, { bash: 1, python: 0 });
     const d = p.take('bash');
     assert.ok(d && d !== a && d !== b, 'a member is never handed out twice');
+    await p.drain();
+  });
+
+  it('with refillDelayMs, replaces a member handed out only after the delay or an earlier refill call; a miss refills at once', async () => {
+    const { p, created } = pool(1, { refillDelayMs: 150 });
+    p.start(10_000);
+    await settle();
+    assert.ok(p.take('bash'));
+    await settle(60);
+    assert.equal(p.stats().ready.bash, 0, 'no replacement while the execution that took the member may still run');
+    assert.equal(created.length, 2);
+    await settle(150);
+    assert.equal(p.stats().ready.bash, 1, 'replaced once the delay is over');
+
+    assert.ok(p.take('bash'));
+    p.refill('bash'); // the execution ended early
+    await settle();
+    assert.equal(p.stats().ready.bash, 1, 'an explicit refill does not wait for the delay');
+
+    assert.ok(p.take('bash'));
+    assert.equal(p.take('bash'), null);
+    await settle();
+    assert.equal(p.stats().ready.bash, 1, 'a miss (demand beyond the pool) refills at once');
+    assert.equal(created.length, 5, 'the pending delayed refill does not start a second member');
+    await settle(200);
+    assert.equal(created.length, 5);
     await p.drain();
   });
 
