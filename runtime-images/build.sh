@@ -141,6 +141,7 @@ stage() { # stage NAME: (re)create .build/NAME with the Dockerfile and inputs
     python)
       mkdir -p "$ctx/cronium"
       (cd "$SDK_PY" && tar --exclude=__pycache__ --exclude='*.pyc' -cf - .) | tar -C "$ctx/cronium" -xf -
+      cp "$HERE/python/zygote.py" "$HERE/python/zygote.sh" "$ctx/"
       normalise "$ctx" ;;
     node)
       mkdir -p "$ctx/sdk-node"
@@ -152,7 +153,8 @@ stage() { # stage NAME: (re)create .build/NAME with the Dockerfile and inputs
       mkdir -p "$ctx/cronium-lib/node_modules"
       cp -R "$ROOT/node_modules/undici-v6" "$ctx/cronium-lib/node_modules/undici"
       rm -rf "$ctx/cronium-lib/node_modules/undici/docs" "$ctx/cronium-lib/node_modules/undici/types"
-      cp "$HERE/node/proxy-preload.cjs" "$ctx/cronium-lib/proxy-preload.cjs"
+      cp "$HERE/node/proxy-preload.cjs" "$HERE/node/zygote.cjs" "$ctx/cronium-lib/"
+      cp "$HERE/node/zygote.sh" "$ctx/"
       normalise "$ctx" ;;
     *) normalise "$ctx" ;;
   esac

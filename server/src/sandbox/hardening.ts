@@ -32,7 +32,9 @@ export function containerSpec(
     AttachStdout: true,
     AttachStderr: true,
     Tty: false,
-    Env: [],
+    // The launcher's own environment (a job's is built from scratch): a pooled container pre-starts the image's
+    // interpreter while it waits (cronium-launch step 0); a cold one gets its job at once and skips that.
+    Env: job.executionId ? [] : ['CRONIUM_PRESTART=1'],
     Labels: {
       [LABEL_MANAGED]: 'true',
       [LABEL_EXECUTION]: job.executionId,
