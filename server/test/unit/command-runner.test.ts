@@ -26,6 +26,15 @@ describe('CommandRunner (host commands through long-lived bash)', () => {
     all.forEach((res, i) => assert.deepEqual(res, { code: i % 5, stderr: `${i}` }));
   });
 
+  it('starts each command straight from its shell (one fork per command, no subshell in between)', async () => {
+    const one = new CommandRunner(1);
+    const parent = async () => (await one.run(['bash', '-c', 'echo $PPID >&2'])).stderr;
+    const [a, b] = [await parent(), await parent()];
+    assert.match(a, /^\d+$/);
+    assert.equal(a, b, 'both commands are children of the same long-lived shell');
+    one.close();
+  });
+
   it('refuses a NUL byte instead of cutting an argument short', () => {
     assert.throws(() => shellQuote('a\0b'), /NUL/);
   });

@@ -1,4 +1,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 export interface CommandResult {
   code: number;
@@ -15,11 +18,18 @@ export const shellQuote = (s: string): string => {
 };
 
 // Reads NUL-terminated (id, command) pairs; answers "<id> <code> <stderr bytes>\n<stderr>" for each (trailing
-// newlines of stderr dropped, as command substitution does).
+// newlines of stderr dropped). The command runs in this shell (one fork, for the command itself) with its stderr
+// in a file ($1): capturing it with $(...) would fork a subshell as well, and every fork counts here.
 const LOOP = `LC_ALL=C
+shopt -s extglob
+errf=$1
 while IFS= read -r -d '' id && IFS= read -r -d '' cmd; do
-  err=$(eval "$cmd" 2>&1 >/dev/null)
-  printf '%s %s %s\\n%s' "$id" "$?" "\${#err}" "$err"
+  eval "$cmd" 2>"$errf" >/dev/null
+  code=$?
+  err=
+  IFS= read -r -d '' err <"$errf"
+  err=\${err%%+($'\\n')}
+  printf '%s %s %s\\n%s' "$id" "$code" "\${#err}" "$err"
 done`;
 
 /**
@@ -54,7 +64,9 @@ class Shell {
   private buf: Buffer = Buffer.alloc(0);
 
   private start(): ChildProcessWithoutNullStreams {
-    const p = spawn('bash', ['--noprofile', '--norc', '-c', LOOP], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const errFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-cmd-')), 'stderr');
+    const p = spawn('bash', ['--noprofile', '--norc', '-c', LOOP, 'cronium-cmd', errFile], { stdio: ['pipe', 'pipe', 'pipe'] });
+    p.once('exit', () => fs.rmSync(path.dirname(errFile), { recursive: true, force: true }));
     p.stdout.on('data', (d: Buffer) => this.read(d));
     p.stderr.on('data', () => undefined);
     p.stdin.on('error', () => undefined);
