@@ -19,6 +19,7 @@ import {
 } from './driver.js';
 import { containerSpec } from './hardening.js';
 import { CommandRunner } from './runc/command-runner.js';
+import { keepFreezerActive } from './runc/freezer-keepalive.js';
 import { createSandboxNet, deleteSandboxNet, dockerHalf, IpLeases, type Ipv4Range, runcRange } from './runc/netns.js';
 import { ociSpec } from './runc/oci-spec.js';
 import { ensureRootfs, type ResolvedImage, resolveImage } from './runc/rootfs.js';
@@ -78,6 +79,7 @@ export class RuncDriver implements PoolingSandboxDriver {
     fs.mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
     this.runc = new RuncCli(opts.runcBinary, path.join(opts.stateDir, 'runc'), this.commands.run);
     this.bundles = path.join(opts.stateDir, 'bundles');
+    keepFreezerActive();
     fs.mkdirSync(this.bundles, { recursive: true, mode: 0o700 });
     this.pool = new SandboxPool<Prepared>({
       size: opts.poolSize,

@@ -86,6 +86,13 @@ describe('runc driver: cleanup and limits', { concurrency: false }, () => {
     await s.stop();
   });
 
+  it('keeps one empty freezer cgroup frozen, so that freezing a sandbox does not switch the kernel\'s freezer on and off', (t) => {
+    const dir = '/sys/fs/cgroup/freezer/cronium-keep-frozen';
+    if (!fs.existsSync('/sys/fs/cgroup/freezer/cgroup.procs')) return t.skip('no cgroup v1 freezer hierarchy on this host');
+    assert.equal(fs.readFileSync(path.join(dir, 'freezer.state'), 'utf8').trim(), 'FROZEN');
+    assert.equal(fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').trim(), '', 'it holds no process');
+  });
+
   it('refuses to start without root or runc, with a clear message', () => {
     const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', `
       import('${new URL('../../src/sandbox/create-driver.ts', import.meta.url).pathname}').then(async ({ createDriver }) => {
