@@ -13,19 +13,26 @@ export interface User {
   createdAt: Date;
 }
 
+/** How stale an API key's last-used time may be. */
+export const LAST_USED_RESOLUTION_MS = 60_000;
+
 export class UsersRepository {
   constructor(private readonly db: Db) {}
 
   async findByKey(key: string): Promise<User | null> {
     const rows = await this.db
-      .select({ user: users, keyId: apiKeys.id })
+      .select({ user: users, keyId: apiKeys.id, lastUsedAt: apiKeys.lastUsedAt })
       .from(apiKeys)
       .innerJoin(users, eq(users.id, apiKeys.userId))
       .where(and(eq(apiKeys.hash, hashApiKey(key)), isNull(apiKeys.revokedAt)))
       .limit(1);
     const row = rows[0];
     if (!row) return null;
-    await this.db.update(apiKeys).set({ lastUsedAt: new Date() }).where(eq(apiKeys.id, row.keyId));
+    // Recorded to the minute: a write on every request was one of the few queries each execution costs.
+    const now = new Date();
+    if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS) {
+      await this.db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, row.keyId));
+    }
     return row.user as User;
   }
 
