@@ -35,6 +35,19 @@ describe('CommandRunner (host commands through long-lived bash)', () => {
     one.close();
   });
 
+  it('passes the commands none of the server\'s environment but PATH', async () => {
+    process.env.CRONIUM_TEST_SECRET = 'not for host commands';
+    try {
+      const fresh = new CommandRunner(1);
+      const names = (await fresh.run(['bash', '-c', 'compgen -e >&2'])).stderr.split('\n');
+      fresh.close();
+      assert.ok(names.includes('PATH'));
+      assert.ok(!names.includes('CRONIUM_TEST_SECRET'), names.join(','));
+    } finally {
+      delete process.env.CRONIUM_TEST_SECRET;
+    }
+  });
+
   it('refuses a NUL byte instead of cutting an argument short', () => {
     assert.throws(() => shellQuote('a\0b'), /NUL/);
   });

@@ -65,7 +65,10 @@ class Shell {
 
   private start(): ChildProcessWithoutNullStreams {
     const errFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-cmd-')), 'stderr');
-    const p = spawn('bash', ['--noprofile', '--norc', '-c', LOOP, 'cronium-cmd', errFile], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Only PATH: the commands need nothing else of the server's environment (its secrets least of all), and bash
+    // rebuilds the environment of every command it starts, so a small one is cheaper too.
+    const env = { PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
+    const p = spawn('bash', ['--noprofile', '--norc', '-c', LOOP, 'cronium-cmd', errFile], { stdio: ['pipe', 'pipe', 'pipe'], env });
     p.once('exit', () => fs.rmSync(path.dirname(errFile), { recursive: true, force: true }));
     p.stdout.on('data', (d: Buffer) => this.read(d));
     p.stderr.on('data', () => undefined);
