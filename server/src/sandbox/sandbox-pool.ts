@@ -20,8 +20,9 @@ export interface SandboxPoolOptions<P extends WaitingSandbox> {
 }
 
 /**
- * A pooled sandbox's replacement starts when the execution that took it has ended, or after this long: starting a
- * sandbox costs a few hundred ms of CPU, which on a small host the execution would otherwise compete with.
+ * While others stay ready, a pooled sandbox's replacement starts when the execution that took it has ended, or
+ * after this long: starting a sandbox costs a few hundred ms of CPU, which on a small host the execution would
+ * otherwise compete with. Taking the last ready one refills at once (warm-pool.ts).
  */
 const REFILL_DELAY_MS = 1000;
 

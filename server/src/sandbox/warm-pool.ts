@@ -17,8 +17,9 @@ export interface WarmPoolOptions<K extends string, T extends PoolMember> {
   idleMs?: number;
   onError?(err: unknown, key: K): void;
   /**
-   * After a hit, wait this long (or for an earlier refill call) before starting the replacement, so that it does
-   * not compete for CPU with the execution that just took the member (0: at once). A miss refills at once.
+   * After a hit that leaves members ready, wait this long (or for an earlier refill call) before starting the
+   * replacement, so that it does not compete for CPU with the execution that just took the member (0: at once).
+   * A miss, or taking the last ready member, refills at once.
    */
   refillDelayMs?: number;
 }
@@ -88,7 +89,8 @@ export class WarmPool<K extends string, T extends PoolMember> {
     const bump = (m: Map<K, number>) => m.set(key, (m.get(key) ?? 0) + 1);
     bump(item ? this.counters.hits : this.counters.misses);
     const delay = this.o.refillDelayMs ?? 0;
-    if (!item || delay <= 0) this.refill(key);
+    // Ran dry (a miss, or the last member went): demand is outrunning the pool, so refill at once.
+    if (!item || delay <= 0 || list.length === 0) this.refill(key);
     else if (!this.delayedRefill.has(key)) {
       const t = setTimeout(() => this.refill(key), delay);
       t.unref();

@@ -8,10 +8,10 @@ const job = (over: Partial<SandboxJob> = {}): SandboxJob => ({
   executionId: 'e1', language: 'bash', script: 'echo', filename: 'main.sh', argv: ['bash', 'main.sh'], env: {}, limits, isolation: 'standard', ...over,
 });
 
-function pool(update: (p: WaitingSandbox, l: SandboxLimits) => Promise<void>) {
+function pool(update: (p: WaitingSandbox, l: SandboxLimits) => Promise<void>, size = 1) {
   const removed: WaitingSandbox[] = [];
   const p = new SandboxPool<WaitingSandbox>({
-    size: 1,
+    size,
     limits,
     prepare: async () => {
       const m: WaitingSandbox = { limits: { ...limits }, alive: () => true, remove: async () => void removed.push(m) };
@@ -61,18 +61,19 @@ describe('SandboxPool (the drivers\' use of the warm pool)', () => {
     await refused.p.drain();
   });
 
-  it('replaces a pooled sandbox once the execution that took it has ended, not while it runs', async () => {
-    const { p } = pool(async () => undefined);
-    await ready(p);
+  it('replaces a pooled sandbox once the execution that took it has ended, not while it runs (others being ready)', async () => {
+    const { p } = pool(async () => undefined, 2);
+    p.start();
+    for (let i = 0; i < 100 && (p.stats()?.ready.bash ?? 0) < 2; i++) await new Promise((r) => setTimeout(r, 5));
     let end!: () => void;
     const done = new Promise<void>((r) => (end = r));
     const run = await p.run(job(), () => assert.fail('the pool has one'), (_s, pooled) => ({ pooled, done }));
     assert.equal(run.pooled, true);
     await new Promise((r) => setTimeout(r, 100));
-    assert.equal(p.stats()?.ready.bash, 0, 'no replacement starts while the execution runs (within the delay)');
+    assert.equal(p.stats()?.ready.bash, 1, 'no replacement starts while the execution runs (within the delay)');
     end();
-    for (let i = 0; i < 100 && (p.stats()?.ready.bash ?? 0) < 1; i++) await new Promise((r) => setTimeout(r, 5));
-    assert.equal(p.stats()?.ready.bash, 1, 'replaced right after the execution ended');
+    for (let i = 0; i < 100 && (p.stats()?.ready.bash ?? 0) < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(p.stats()?.ready.bash, 2, 'replaced right after the execution ended');
     await p.drain();
   });
 

@@ -66,29 +66,35 @@ describe('WarmPool', () => {
     await p.drain();
   });
 
-  it('with refillDelayMs, replaces a member handed out only after the delay or an earlier refill call; a miss refills at once', async () => {
-    const { p, created } = pool(1, { refillDelayMs: 150 });
+  it('with refillDelayMs, replaces a member handed out only after the delay or an earlier refill call while others are ready; running dry refills at once', async () => {
+    const { p, created } = pool(2, { refillDelayMs: 150 });
     p.start(10_000);
     await settle();
+    assert.equal(created.length, 4);
     assert.ok(p.take('bash'));
     await settle(60);
-    assert.equal(p.stats().ready.bash, 0, 'no replacement while the execution that took the member may still run');
-    assert.equal(created.length, 2);
+    assert.equal(p.stats().ready.bash, 1, 'no replacement while the execution that took the member may still run');
+    assert.equal(created.length, 4);
     await settle(150);
-    assert.equal(p.stats().ready.bash, 1, 'replaced once the delay is over');
+    assert.equal(p.stats().ready.bash, 2, 'replaced once the delay is over');
 
     assert.ok(p.take('bash'));
     p.refill('bash'); // the execution ended early
     await settle();
-    assert.equal(p.stats().ready.bash, 1, 'an explicit refill does not wait for the delay');
+    assert.equal(p.stats().ready.bash, 2, 'an explicit refill does not wait for the delay');
 
     assert.ok(p.take('bash'));
+    assert.ok(p.take('bash'));
+    await settle();
+    assert.equal(p.stats().ready.bash, 2, 'taking the last ready member refills at once');
+    assert.equal(created.length, 8, 'the pending delayed refill does not start more members than missing');
+    await settle(200);
+    assert.equal(created.length, 8);
+
+    assert.ok(p.take('bash') && p.take('bash'));
     assert.equal(p.take('bash'), null);
     await settle();
-    assert.equal(p.stats().ready.bash, 1, 'a miss (demand beyond the pool) refills at once');
-    assert.equal(created.length, 5, 'the pending delayed refill does not start a second member');
-    await settle(200);
-    assert.equal(created.length, 5);
+    assert.equal(p.stats().ready.bash, 2, 'a miss (demand beyond the pool) refills at once');
     await p.drain();
   });
 
