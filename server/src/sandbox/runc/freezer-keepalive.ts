@@ -13,7 +13,7 @@ export const KEEP_FROZEN_CGROUP = 'cronium-keep-frozen';
  */
 export function keepFreezerActive(root = '/sys/fs/cgroup/freezer'): boolean {
   try {
-    if (!fs.existsSync(path.join(root, 'freezer.state')) && !fs.existsSync(path.join(root, 'cgroup.procs'))) return false;
+    if (!fs.existsSync(path.join(root, 'cgroup.procs'))) return false; // no v1 freezer hierarchy mounted
     const dir = path.join(root, KEEP_FROZEN_CGROUP);
     fs.mkdirSync(dir, { recursive: true });
     const state = path.join(dir, 'freezer.state');
