@@ -16,7 +16,7 @@ OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 
 # job ... ; run IMAGE [MEM] [RUNTIME]: feeds $OUT/job to a container the way the
-# server does; sets RC, STDOUT, STDERR and USAGE (the usage line's JSON or "").
+# server does; sets RC, STDOUT (without the job and end marks), STDERR and USAGE (the usage line's JSON or "").
 run() {
   local img=$1 mem=${2:-128m} rt=${3:-runc} pids=64
   [[ $rt == runsc ]] && pids=128   # gVisor's own Go threads count against pids.max
@@ -29,6 +29,8 @@ run() {
     "cronium/runtime-$img:latest" <"$OUT/job" >"$OUT/stdout" 2>"$OUT/stderr"
   RC=$?
   STDOUT=$(cat "$OUT/stdout"); STDERR=$(cat "$OUT/stderr")
+  JOB_MARK=0; [[ $STDOUT == "__CRONIUM_JOB_${NONCE}__"* ]] && JOB_MARK=1
+  STDOUT=${STDOUT#"__CRONIUM_JOB_${NONCE}__"}; STDOUT=${STDOUT#$'\n'}
   END_MARK=0; [[ $STDOUT == *"__CRONIUM_END_${NONCE}__" ]] && END_MARK=1
   STDOUT=${STDOUT%"__CRONIUM_END_${NONCE}__"}; STDOUT=${STDOUT%$'\n'}
   USAGE=$(grep -ao "__CRONIUM_USAGE_${NONCE}__ {.*}" "$OUT/stderr" | tail -n 1 | sed 's/^[^ ]* //')
@@ -50,6 +52,7 @@ basic_checks() { # basic_checks RUNTIME
   job 'import os, sys; print("hi", os.environ["A"], os.getcwd(), sys.argv[1])' main.py '["python3","-u","/work/main.py","x y"]' '{"A":"1"}'; run python 128m "$rt"
   check "[$rt] python hello, env and argv" test "$RC" = 0 -a "$STDOUT" = "hi 1 /work x y"
   check "[$rt] usage line present, exitCode 0" test "$(usage_field exitCode)" = 0
+  check "[$rt] job mark is the first thing on stdout" test "$JOB_MARK" = 1
   check "[$rt] end mark is the last thing on stdout" test "$END_MARK" = 1
 
   job 'exit 3' main.sh '["bash","/work/main.sh"]'; run bash 128m "$rt"

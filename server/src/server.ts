@@ -66,7 +66,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       poolSize: config.sandbox.poolSize,
       poolIdleMs: config.sandbox.poolIdleMs,
       poolLimits: { ...config.defaults.defaultLimits, tmpfsMb: config.sandbox.tmpfsMb },
-      onPoolError: (err, language) => log.warn({ err, language }, 'could not start a warm container'),
+      onPoolError: (err, language) => log.warn({ err, language }, 'warm pool: a container could not start, or died before it took its job'),
     });
     await driver.ping();
     const network = await driver.ensureNetwork();

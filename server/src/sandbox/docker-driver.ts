@@ -174,7 +174,7 @@ export class DockerDriver implements PoolingSandboxDriver {
         stream.on('data', (chunk: Buffer) => (sink ? sink(chunk) : early.push(chunk)));
         stream.once('end', resolve);
         stream.once('close', resolve);
-        stream.once('error', () => resolve());
+        stream.on('error', () => resolve());
       });
       let exited = false;
       const waited = (container.wait({ condition: 'next-exit' }) as Promise<{ StatusCode: number }>).then(
@@ -220,7 +220,7 @@ export class DockerDriver implements PoolingSandboxDriver {
 
   private deliver(p: Prepared, job: SandboxJob, output: SandboxOutput, pooled: boolean): SandboxRun {
     const container = p.container;
-    const done = superviseJob(
+    const { done, accepted } = superviseJob(
       {
         connect: (stdout, stderr) => {
           const demux = createDemuxer(stdout, stderr);
@@ -240,6 +240,7 @@ export class DockerDriver implements PoolingSandboxDriver {
       containerId: container.id,
       pooled,
       done,
+      accepted,
       kill: async () => {
         await container.kill({ signal: 'SIGKILL' }).catch((err: unknown) => {
           if (!isStatus(err, 404) && !isStatus(err, 409)) throw err;

@@ -123,14 +123,27 @@ export function createUsageExtractor(nonce: string, emit: (text: string) => void
   };
 }
 
+/** A mark line on a stream (`<mark>\n`) taken out of its text; `seen` settles once it has passed. */
+function createMarkExtractor(mark: string, emit: (text: string) => void) {
+  let announce!: () => void;
+  const seen = new Promise<void>((resolve) => (announce = resolve));
+  const x = createMarkerExtractor(mark, emit, () => announce());
+  return { push: x.push, end: x.end, seen };
+}
+
+/**
+ * The launcher's job mark on stdout: `__CRONIUM_JOB_<nonce>__\n`, written as soon as it has read the job's nonce,
+ * before anything of the job runs. A sandbox that ends without it never ran the job.
+ */
+export function createJobMarkExtractor(nonce: string, emit: (text: string) => void) {
+  return createMarkExtractor(`__CRONIUM_JOB_${nonce}__`, emit);
+}
+
 /**
  * The launcher's end mark on stdout: `__CRONIUM_END_<nonce>__\n`, written after the job's process ended. Once it
  * is seen, every byte the job wrote to stdout before has arrived (a stream keeps its order; stdout and stderr
  * do not keep theirs against each other), so the result need not wait for Docker to close the stream.
  */
 export function createEndMarkExtractor(nonce: string, emit: (text: string) => void) {
-  let announce!: () => void;
-  const seen = new Promise<void>((resolve) => (announce = resolve));
-  const x = createMarkerExtractor(`__CRONIUM_END_${nonce}__`, emit, () => announce());
-  return { push: x.push, end: x.end, seen };
+  return createMarkExtractor(`__CRONIUM_END_${nonce}__`, emit);
 }

@@ -42,6 +42,8 @@ export interface SandboxRun {
   readonly pooled: boolean;
   /** Settles when the sandbox has ended and its output has been delivered. */
   readonly done: Promise<SandboxResult>;
+  /** True once the sandbox has the job; false if it ended before it took the job (then nothing of it ran). */
+  readonly accepted: Promise<boolean>;
   /** Kills the sandbox at once; `done` settles afterwards. */
   kill(): Promise<void>;
   /** Removes every trace of the sandbox. Safe to call more than once. */

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { createEndMarkExtractor, createUsageExtractor } from './docker-stream.js';
+import { createEndMarkExtractor, createJobMarkExtractor, createUsageExtractor } from './docker-stream.js';
 import type { SandboxJob, SandboxOutput, SandboxResult } from './driver.js';
 import { encodeJob } from './job-wire.js';
 
@@ -17,6 +17,16 @@ export interface SandboxChannel {
   oomKilled?(): Promise<boolean>;
 }
 
+/** One job handed to a sandbox, followed to its result. */
+export interface JobSession {
+  done: Promise<SandboxResult>;
+  /**
+   * True once the launcher has the job (its job mark); false when the sandbox ended without it, i.e. never ran
+   * anything of the job.
+   */
+  accepted: Promise<boolean>;
+}
+
 /**
  * Hands one job to a started sandbox and follows it to its result. The launcher's usage report is the last thing
  * it writes to stderr once the script has ended, and its end mark the last on stdout (each stream keeps its own
@@ -25,20 +35,24 @@ export interface SandboxChannel {
  * sandbox killed by the OOM killer, gVisor), the sandbox's exit status decides and the close of its streams
  * marks the end of output. The nonce is known only to the launcher and the server: a script cannot forge either.
  */
-export function superviseJob(ch: SandboxChannel, job: SandboxJob, output: SandboxOutput): Promise<SandboxResult> {
+export function superviseJob(ch: SandboxChannel, job: SandboxJob, output: SandboxOutput): JobSession {
   const nonce = crypto.randomBytes(16).toString('hex');
   const usage = createUsageExtractor(nonce, output.stderr);
   const endMark = createEndMarkExtractor(nonce, output.stdout);
+  const jobMark = createJobMarkExtractor(nonce, (t) => endMark.push(t));
+  let taken = false;
+  void jobMark.seen.then(() => (taken = true));
   const flush = ch.connect(
-    (t) => endMark.push(t),
+    (t) => jobMark.push(t),
     (t) => usage.push(t),
   );
   ch.send(encodeJob({ script: job.script, filename: job.filename, argv: job.argv, env: job.env, nonce }));
 
-  return (async (): Promise<SandboxResult> => {
+  const done = (async (): Promise<SandboxResult> => {
     const exited = await Promise.race([ch.exited.then((code) => ({ code })), usage.reported.then(() => null)]);
     await Promise.race([exited ? ch.outputEnded : endMark.seen, ch.outputEnded, new Promise((r) => setTimeout(r, exited ? 2000 : 500))]);
     flush();
+    jobMark.end();
     endMark.end();
     usage.end();
     const report = usage.report();
@@ -51,4 +65,8 @@ export function superviseJob(ch: SandboxChannel, job: SandboxJob, output: Sandbo
       usage: report ? { cpuMs: report.cpuNs === null ? null : Math.round(report.cpuNs / 1e6), memoryPeakBytes: report.memoryPeakBytes } : null,
     };
   })();
+  // When `done` settles, the sandbox's stdout has been read to its end (or its usage report, written after the
+  // job ran, has arrived), so a job mark it wrote has been seen by then.
+  const accepted = Promise.race([jobMark.seen.then(() => true), done.then((r) => taken || r.usage !== null, () => taken)]);
+  return { done, accepted };
 }

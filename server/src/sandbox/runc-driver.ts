@@ -310,7 +310,7 @@ export class RuncDriver implements PoolingSandboxDriver {
   }
 
   private deliver(p: Prepared, job: SandboxJob, output: SandboxOutput, pooled: boolean): SandboxRun {
-    const done = superviseJob(
+    const { done, accepted } = superviseJob(
       {
         connect: (stdout, stderr) => {
           const out = new StringDecoder('utf8');
@@ -340,6 +340,7 @@ export class RuncDriver implements PoolingSandboxDriver {
       containerId: p.id,
       pooled,
       done,
+      accepted,
       kill: () => this.runc.kill(p.id),
       remove: p.remove,
     };

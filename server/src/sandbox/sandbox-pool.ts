@@ -26,6 +26,13 @@ export interface SandboxPoolOptions<P extends WaitingSandbox> {
  */
 const REFILL_DELAY_MS = 1000;
 
+/**
+ * How long a pooled sandbox may take to confirm it has the job before the execution goes on without knowing:
+ * its launcher is already waiting for the job, so this is only ever reached on a stalled host. After it, the
+ * job is never moved to another sandbox (it might be running).
+ */
+const ACCEPT_WAIT_MS = 5000;
+
 /** The warm pool as the drivers use it: a sandbox for a standard-tier job, with its limits, or none. */
 export class SandboxPool<P extends WaitingSandbox> {
   private readonly pool: WarmPool<Language, P> | null;
@@ -79,15 +86,32 @@ export class SandboxPool<P extends WaitingSandbox> {
 
   /**
    * Hands the job to a sandbox: a pooled one when one fits, else the one `cold` starts. A sandbox that cannot
-   * take its job is removed.
+   * take its job is removed. A pooled sandbox can die while it waits (killed, its runtime restarted) a moment
+   * before the pool learns of it; one that ends without taking the job never ran any of it, so the job goes to a
+   * fresh sandbox instead of failing. Once a sandbox has the job it is never given to another.
    */
-  async run<R extends { done: Promise<unknown> }>(job: SandboxJob, cold: () => Promise<P>, deliver: (p: P, pooled: boolean) => R): Promise<R> {
+  async run<R extends { done: Promise<unknown>; accepted: Promise<boolean> }>(
+    job: SandboxJob,
+    cold: () => Promise<P>,
+    deliver: (p: P, pooled: boolean) => R,
+  ): Promise<R> {
     const pooled = await this.take(job);
-    const p = pooled ?? (await cold());
+    if (pooled) {
+      const run = await this.hand(pooled, deliver, true);
+      void run.done.catch(() => undefined).then(() => this.pool?.refill(job.language));
+      let timer: NodeJS.Timeout | undefined;
+      const took = await Promise.race([run.accepted, new Promise<boolean>((r) => (timer = setTimeout(() => r(true), ACCEPT_WAIT_MS)))]);
+      clearTimeout(timer);
+      if (took) return run;
+      await pooled.remove().catch(() => undefined);
+      this.o.onError?.(new SandboxError('START_FAILED', 'a pooled sandbox ended before it took its job; a fresh one runs it'), job.language);
+    }
+    return this.hand(await cold(), deliver, false);
+  }
+
+  private async hand<R>(p: P, deliver: (p: P, pooled: boolean) => R, pooled: boolean): Promise<R> {
     try {
-      const run = deliver(p, Boolean(pooled));
-      if (pooled) void run.done.catch(() => undefined).then(() => this.pool?.refill(job.language));
-      return run;
+      return deliver(p, pooled);
     } catch (err) {
       await p.remove().catch(() => undefined);
       throw new SandboxError('START_FAILED', `could not hand the job to the sandbox: ${(err as Error).message}`);

@@ -67,13 +67,43 @@ describe('SandboxPool (the drivers\' use of the warm pool)', () => {
     for (let i = 0; i < 100 && (p.stats()?.ready.bash ?? 0) < 2; i++) await new Promise((r) => setTimeout(r, 5));
     let end!: () => void;
     const done = new Promise<void>((r) => (end = r));
-    const run = await p.run(job(), () => assert.fail('the pool has one'), (_s, pooled) => ({ pooled, done }));
+    const run = await p.run(job(), () => assert.fail('the pool has one'), (_s, pooled) => ({ pooled, done, accepted: Promise.resolve(true) }));
     assert.equal(run.pooled, true);
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(p.stats()?.ready.bash, 1, 'no replacement starts while the execution runs (within the delay)');
     end();
     for (let i = 0; i < 100 && (p.stats()?.ready.bash ?? 0) < 2; i++) await new Promise((r) => setTimeout(r, 5));
     assert.equal(p.stats()?.ready.bash, 2, 'replaced right after the execution ended');
+    await p.drain();
+  });
+
+  it('gives the job to a fresh sandbox when the pooled one ended before it took the job', async () => {
+    const { p, removed } = pool(async () => undefined);
+    await ready(p);
+    const handed: boolean[] = [];
+    const run = await p.run(
+      job(),
+      async () => ({ limits: { ...limits }, alive: () => true, remove: async () => undefined }),
+      (_s, pooled) => {
+        handed.push(pooled);
+        return { pooled, done: Promise.resolve(), accepted: Promise.resolve(pooled ? false : true) };
+      },
+    );
+    assert.deepEqual(handed, [true, false], 'handed to the pooled sandbox, then to a cold one');
+    assert.equal(run.pooled, false);
+    assert.equal(removed.length, 1, 'the dead pooled sandbox is removed');
+    await p.drain();
+  });
+
+  it('never moves a job that a pooled sandbox took, even if it then fails', async () => {
+    const { p } = pool(async () => undefined);
+    await ready(p);
+    const run = await p.run(job(), () => assert.fail('no cold start for a job a sandbox has'), (_s, pooled) => ({
+      pooled,
+      done: Promise.reject(new Error('died while running')).catch(() => undefined),
+      accepted: Promise.resolve(true),
+    }));
+    assert.equal(run.pooled, true);
     await p.drain();
   });
 
