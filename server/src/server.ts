@@ -184,6 +184,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     const pub = publicApi;
     cleanups.push(() => pub.close());
     const port = (publicApi.server.address() as AddressInfo).port;
+    // Runs after the engine has stopped (cleanups run in reverse).
+    cleanups.push(() => driver.close());
     engine.start();
     cleanups.push(() => engine.stop());
     if (missing.length === 0) driver.pool.start();

@@ -65,6 +65,10 @@ export class DockerDriver implements PoolingSandboxDriver {
     });
   }
 
+  async close(): Promise<void> {
+    // Every container is removed before its execution's slot is freed: nothing is left to finish.
+  }
+
   async ping(): Promise<void> {
     try {
       await this.docker.ping();

@@ -75,6 +75,8 @@ export interface SandboxDriver {
   start(job: SandboxJob, output: SandboxOutput): Promise<SandboxRun>;
   /** Removes Cronium containers whose labels the predicate selects; returns how many. */
   removeContainers(select: (labels: Record<string, string>) => boolean): Promise<number>;
+  /** Finishes the clean-up of ended sandboxes; called on shutdown once no execution runs. */
+  close(): Promise<void>;
 }
 
 /** A driver with a warm pool of pre-started sandboxes (see warm-pool.ts). */

@@ -20,7 +20,7 @@ import {
 import { containerSpec } from './hardening.js';
 import { CommandRunner } from './runc/command-runner.js';
 import { keepFreezerActive } from './runc/freezer-keepalive.js';
-import { createSandboxNet, deleteSandboxNet, dockerHalf, IpLeases, type Ipv4Range, runcRange } from './runc/netns.js';
+import { createSandboxNet, deleteSandboxNet, dockerHalf, IpLeases, type Ipv4Range, runcRange, SandboxNetReaper } from './runc/netns.js';
 import { ociSpec } from './runc/oci-spec.js';
 import { ensureRootfs, type ResolvedImage, resolveImage } from './runc/rootfs.js';
 import { RuncCli } from './runc/runc-cli.js';
@@ -67,6 +67,9 @@ export class RuncDriver implements PoolingSandboxDriver {
   readonly docker: DockerDriver;
   private readonly runc: RuncCli;
   private readonly commands = new CommandRunner();
+  private readonly netReaper = new SandboxNetReaper(this.commands.run);
+  /** Clean-ups of ended sandboxes still running (see remove); `close` waits for them. */
+  private readonly cleaning = new Set<Promise<void>>();
   private readonly bundles: string;
   /** Pooled sandboxes get the same hardening as cold ones. */
   readonly pool: SandboxPool<Prepared>;
@@ -89,6 +92,22 @@ export class RuncDriver implements PoolingSandboxDriver {
       update: (p, l) => this.runc.update(p.id, { memoryBytes: l.memoryMb * MB, cpuQuota: Math.round(l.cpus * CPU_PERIOD), cpuPeriod: CPU_PERIOD, pids: l.pids }),
       onError: opts.onPoolError,
     });
+  }
+
+  private later(fn: () => Promise<void>): void {
+    // A failed clean-up leaves the bundle behind, which the next start-up sweep removes with the rest.
+    const p: Promise<void> = fn()
+      .catch(() => undefined)
+      .finally(() => this.cleaning.delete(p));
+    this.cleaning.add(p);
+  }
+
+  async close(): Promise<void> {
+    const pending = [...this.cleaning];
+    await this.netReaper.close();
+    await Promise.all(pending);
+    await Promise.all([...this.cleaning]);
+    this.commands.close();
   }
 
   async ping(): Promise<void> {
@@ -218,9 +237,13 @@ export class RuncDriver implements PoolingSandboxDriver {
         }
         // `runc run` deletes its container when the sandbox ends; this is for a runc that died first.
         await this.runc.delete(id).catch(() => undefined);
-        if (netUp) await deleteSandboxNet(this.commands.run, id);
-        if (ip) leases.release(ip, id);
-        fs.rmSync(bundle, { recursive: true, force: true });
+        // Nothing runs in the sandbox any more. Its network (deleted in batches), address and bundle go after
+        // the caller has moved on; the bundle last, so a server that dies first leaves it to the start-up sweep.
+        this.later(async () => {
+          if (netUp) await this.netReaper.delete(id);
+          if (ip) leases.release(ip, id);
+          fs.rmSync(bundle, { recursive: true, force: true });
+        });
       })());
 
     try {

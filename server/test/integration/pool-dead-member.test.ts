@@ -14,7 +14,9 @@ async function pooledBash(driver: string, node: string): Promise<string> {
     return list[0]!.Id;
   }
   const bundles = path.join(runcStateDir, 'bundles');
+  // A bundle outlives its sandbox for a moment (its clean-up runs after the result); a running one has state.
   const ids = fs.readdirSync(bundles).filter((id) => {
+    if (!fs.existsSync(path.join(runcStateDir, 'runc', id))) return false;
     try {
       const a = (JSON.parse(fs.readFileSync(path.join(bundles, id, 'config.json'), 'utf8')) as { annotations?: Record<string, string> }).annotations ?? {};
       return a['io.cronium.pool'] === 'true' && a['io.cronium.node'] === node && a['io.cronium.language'] === 'bash';
