@@ -188,6 +188,43 @@ for (const driver of testDrivers()) for (const mode of ['cold', 'pooled'] as con
     assert.ok(count > 0 && count < 10, `only the sandbox's own processes are visible (${count})`);
   });
 
+  it('cannot kill or stop its launcher (PID 1): the result and usage report still arrive', async () => {
+    const e = await run(s.api, {
+      language: 'bash',
+      script: [
+        'for d in /proc/[0-9]*; do',
+        '  pid=${d#/proc/}',
+        '  [[ $pid == $$ ]] && continue',
+        '  if [[ $pid == 1 ]] || tr "\\0" " " < $d/cmdline 2>/dev/null | grep -q cronium-launch; then',
+        '    for sig in KILL STOP TERM INT HUP; do kill -$sig $pid 2>/dev/null && echo "signalled $pid with $sig"; done',
+        '  fi',
+        'done',
+        'sleep 0.3; echo still here',
+      ].join('\n'),
+    });
+    const out = stdoutOf(await logsOf(s.api, e.id));
+    assert.equal(e.status, 'succeeded', `${JSON.stringify(e)}\n${out}`);
+    assert.match(out, /still here$/);
+    assert.ok(e.usage && typeof e.usage.cpuMs === 'number', `the launcher lived to report usage: ${JSON.stringify(e.usage)}`);
+  });
+
+  it('reaps the orphans a script leaves, and ends with the script, killing what it left running', async () => {
+    const e = await run(s.api, {
+      language: 'bash',
+      timeoutMs: 15_000,
+      script: [
+        'for i in $(seq 30); do ( sleep 0.05 & ); done', // 30 orphans that exit at once
+        '( sleep 600 & ) ; sleep 600 > /dev/null 2>&1 & disown', // and two that would run on
+        'sleep 1',
+        'z=0; for f in /proc/[0-9]*/stat; do read -r _ _ st _ < $f 2>/dev/null && [[ $st == Z ]] && z=$((z+1)); done',
+        'echo "zombies=$z"',
+      ].join('\n'),
+    });
+    assert.equal(e.status, 'succeeded', 'the execution ends with its script, not at its timeout');
+    assert.match(stdoutOf(await logsOf(s.api, e.id)), /zombies=0$/);
+    assert.ok(await containerGone(e.containerId), 'the processes it left running went with the sandbox');
+  });
+
   it('passes only the given environment plus the Cronium variables', async () => {
     const e = await run(s.api, { language: 'bash', script: 'env | cut -d= -f1 | sort', env: { GREETING: 'hi' } });
     const names = stdoutOf(await logsOf(s.api, e.id)).split('\n');
