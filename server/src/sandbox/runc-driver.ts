@@ -1,6 +1,6 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -24,6 +24,7 @@ import { createSandboxNet, deleteSandboxNet, dockerHalf, IpLeases, type Ipv4Rang
 import { ociSpec } from './runc/oci-spec.js';
 import { ensureRootfs, type ResolvedImage, resolveImage } from './runc/rootfs.js';
 import { RuncCli } from './runc/runc-cli.js';
+import { backgroundCommand, FifoStock, openStdio, type SandboxStdio } from './runc/sandbox-stdio.js';
 import { hostArch } from './runc/seccomp-oci.js';
 import { SandboxPool } from './sandbox-pool.js';
 import type { PoolMember } from './warm-pool.js';
@@ -36,7 +37,7 @@ export interface RuncDriverOptions extends DockerDriverOptions {
 
 interface Prepared extends PoolMember {
   id: string;
-  proc: ChildProcessWithoutNullStreams;
+  stdin: net.Socket;
   exited: Promise<number | null>;
   streamsEnded: Promise<void>;
   limits: SandboxLimits;
@@ -68,6 +69,7 @@ export class RuncDriver implements PoolingSandboxDriver {
   private readonly runc: RuncCli;
   private readonly commands = new CommandRunner();
   private readonly netReaper = new SandboxNetReaper(this.commands.run);
+  private readonly fifos: FifoStock;
   /** Clean-ups of ended sandboxes still running (see remove); `close` waits for them. */
   private readonly cleaning = new Set<Promise<void>>();
   private readonly bundles: string;
@@ -82,6 +84,7 @@ export class RuncDriver implements PoolingSandboxDriver {
     fs.mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
     this.runc = new RuncCli(opts.runcBinary, path.join(opts.stateDir, 'runc'), this.commands.run);
     this.bundles = path.join(opts.stateDir, 'bundles');
+    this.fifos = new FifoStock(path.join(opts.stateDir, 'stdio'), this.commands);
     keepFreezerActive();
     fs.mkdirSync(this.bundles, { recursive: true, mode: 0o700 });
     this.pool = new SandboxPool<Prepared>({
@@ -107,6 +110,7 @@ export class RuncDriver implements PoolingSandboxDriver {
     await this.netReaper.close();
     await Promise.all(pending);
     await Promise.all([...this.cleaning]);
+    this.fifos.close();
     this.commands.close();
   }
 
@@ -222,7 +226,9 @@ export class RuncDriver implements PoolingSandboxDriver {
     let netUp = false;
 
     let removing: Promise<void> | null = null;
-    let proc: ChildProcessWithoutNullStreams | null = null;
+    let stdioDir: string | null = null;
+    let stdio: SandboxStdio | null = null;
+    let launched = false;
     let exited: Promise<number | null> = Promise.resolve(null);
     let hasExited = false;
     let jobDone = false;
@@ -230,8 +236,8 @@ export class RuncDriver implements PoolingSandboxDriver {
       (removing ??= (async () => {
         // A sandbox whose launcher has reported the job's end exits within milliseconds. Killing it instead
         // (`kill --all` freezes its cgroup, which patches kernel code twice) cost more CPU than its whole exit here.
-        if (proc && !hasExited && jobDone) await Promise.race([exited, new Promise((r) => setTimeout(r, 300))]);
-        if (proc && !hasExited) {
+        if (launched && !hasExited && jobDone) await Promise.race([exited, new Promise((r) => setTimeout(r, 300))]);
+        if (launched && !hasExited) {
           await this.runc.kill(id).catch(() => undefined);
           await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
         }
@@ -239,7 +245,9 @@ export class RuncDriver implements PoolingSandboxDriver {
         await this.runc.delete(id).catch(() => undefined);
         // Nothing runs in the sandbox any more. Its network (deleted in batches), address and bundle go after
         // the caller has moved on; the bundle last, so a server that dies first leaves it to the start-up sweep.
+        stdio?.destroy();
         this.later(async () => {
+          if (stdioDir) fs.rmSync(stdioDir, { recursive: true, force: true });
           if (netUp) await this.netReaper.delete(id);
           if (ip) leases.release(ip, id);
           fs.rmSync(bundle, { recursive: true, force: true });
@@ -265,12 +273,10 @@ export class RuncDriver implements PoolingSandboxDriver {
       fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
 
       const pidFile = path.join(bundle, 'pid');
-      const child = spawn(this.opts.runcBinary, this.runc.args('run', '--bundle', bundle, '--pid-file', pidFile, id), { stdio: ['pipe', 'pipe', 'pipe'] });
-      proc = child;
-      exited = new Promise<number | null>((resolve) => {
-        child.once('error', () => resolve(null));
-        child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : null)));
-      }).then((c) => {
+      stdioDir = await this.fifos.take();
+      const io = openStdio(stdioDir);
+      stdio = io;
+      exited = io.exited.then((c) => {
         hasExited = true;
         return c;
       });
@@ -279,11 +285,15 @@ export class RuncDriver implements PoolingSandboxDriver {
       let sinkErr: ((b: Buffer) => void) | null = null;
       const earlyOut: Buffer[] = [];
       const earlyErr: Buffer[] = [];
-      child.stdout.on('data', (b: Buffer) => (sinkOut ? sinkOut(b) : earlyOut.push(b)));
-      child.stderr.on('data', (b: Buffer) => (sinkErr ? sinkErr(b) : earlyErr.push(b)));
+      io.stdout.on('data', (b: Buffer) => (sinkOut ? sinkOut(b) : earlyOut.push(b)));
+      io.stderr.on('data', (b: Buffer) => (sinkErr ? sinkErr(b) : earlyErr.push(b)));
       const ended = (s: NodeJS.ReadableStream) => new Promise<void>((r) => (s.once('end', r), s.once('close', r), s.once('error', () => r())));
-      const streamsEnded = Promise.all([ended(child.stdout), ended(child.stderr)]).then(() => undefined);
-      child.stdin.on('error', () => undefined);
+      const streamsEnded = Promise.all([ended(io.stdout), ended(io.stderr)]).then(() => undefined);
+
+      // Started by a command shell, not forked from the server (sandbox-stdio.ts).
+      const r = await this.commands.runLine(backgroundCommand([this.opts.runcBinary, ...this.runc.args('run', '--bundle', bundle, '--pid-file', pidFile, id)], stdioDir));
+      if (r.code !== 0) throw new Error(`could not start ${this.opts.runcBinary}: ${r.stderr.trim()}`);
+      launched = true;
 
       // Started once runc has written the pid file (after the container's process is running).
       const started = await new Promise<boolean>((resolve) => {
@@ -302,7 +312,7 @@ export class RuncDriver implements PoolingSandboxDriver {
       }
       return {
         id,
-        proc: child,
+        stdin: io.stdin,
         exited,
         streamsEnded,
         limits,
@@ -350,7 +360,7 @@ export class RuncDriver implements PoolingSandboxDriver {
             if (e) stderr(e);
           };
         },
-        send: (buf) => p.proc.stdin.end(buf),
+        send: (buf) => p.stdin.end(buf, () => p.stdin.destroy()),
         exited: p.exited,
         outputEnded: p.streamsEnded,
       },

@@ -52,6 +52,12 @@ export class CommandRunner {
     return shell.run(cmd);
   };
 
+  /** Runs a command line the caller built from quoted words (see sandbox-stdio.ts), never from user text. */
+  runLine(cmd: string): Promise<CommandResult> {
+    const shell = this.shells[this.turn++ % this.shells.length]!;
+    return shell.run(cmd);
+  }
+
   close(): void {
     for (const s of this.shells) s.close();
   }
