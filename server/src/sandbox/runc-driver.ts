@@ -106,10 +106,9 @@ export class RuncDriver implements PoolingSandboxDriver {
   }
 
   async close(): Promise<void> {
-    const pending = [...this.cleaning];
+    // Once the reaper is closed, clean-ups no longer wait for a batch; any started meanwhile are awaited too.
     await this.netReaper.close();
-    await Promise.all(pending);
-    await Promise.all([...this.cleaning]);
+    while (this.cleaning.size) await Promise.all([...this.cleaning]);
     this.fifos.close();
     this.commands.close();
   }
