@@ -27,6 +27,7 @@ export function buildIfStale({ web = false } = {}) {
   const stale = (src, out) => !fs.existsSync(path.join(root, out)) || newestMtime(path.join(root, src)) > newestMtime(path.join(root, out));
   if (stale('sdk-node/src', 'sdk-node/dist')) run('npm', ['run', 'build', '-w', 'sdk-node']);
   if (stale('server/src', 'server/dist')) run('npm', ['run', 'build', '-w', 'server']);
+  else run('npm', ['run', 'build:native', '-w', 'server']); // the server build does this itself
   if (web && stale('web/app', 'web/build')) run('npm', ['run', 'build', '-w', 'web']);
 }
 
