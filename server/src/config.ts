@@ -42,6 +42,7 @@ const envSchema = z.object({
   CRONIUM_SANDBOX_DRIVER: z.enum(['docker', 'runc']).default('docker'),
   CRONIUM_RUNC_BINARY: z.string().min(1).default('runc'),
   CRONIUM_RUNC_STATE_DIR: z.string().min(1).default('/run/cronium-runc'),
+  CRONIUM_RUNC_NETWORK: z.enum(['auto', 'netlink', 'ip']).default('auto'),
   CRONIUM_SANDBOX_NETWORK: z.string().default('cronium-sandbox'),
   CRONIUM_SANDBOX_SUBNET: z.string().optional(),
   CRONIUM_RUNTIME_HOST: z.string().optional(),
@@ -111,6 +112,8 @@ export interface Config {
     driver: 'docker' | 'runc';
     runcBinary: string;
     runcStateDir: string;
+    /** How runc sandbox networks are made: netlink (native addon, in-process), ip (iproute2), auto (netlink if built). */
+    runcNetwork: 'auto' | 'netlink' | 'ip';
     network: string;
     subnet?: string;
     images: Record<'bash' | 'python' | 'node', string>;
@@ -198,6 +201,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       driver: e.CRONIUM_SANDBOX_DRIVER,
       runcBinary: e.CRONIUM_RUNC_BINARY,
       runcStateDir: path.resolve(e.CRONIUM_RUNC_STATE_DIR),
+      runcNetwork: e.CRONIUM_RUNC_NETWORK,
       network: e.CRONIUM_SANDBOX_NETWORK,
       subnet: e.CRONIUM_SANDBOX_SUBNET,
       images: { bash: e.CRONIUM_IMAGE_BASH, python: e.CRONIUM_IMAGE_PYTHON, node: e.CRONIUM_IMAGE_NODE },

@@ -67,7 +67,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       poolIdleMs: config.sandbox.poolIdleMs,
       poolLimits: { ...config.defaults.defaultLimits, tmpfsMb: config.sandbox.tmpfsMb },
       onPoolError: (err, language) => log.warn({ err, language }, 'warm pool: a container could not start, or died before it took its job'),
-    });
+    }, (message) => log.warn(message));
     await driver.ping();
     const network = await driver.ensureNetwork();
     // A network made by someone else (compose, an admin) must give the same isolation as ours.

@@ -18,9 +18,9 @@ import {
   type SandboxRun,
 } from './driver.js';
 import { containerSpec } from './hardening.js';
-import { CommandRunner } from './runc/command-runner.js';
+import { CommandRunner, type RunCommand } from './runc/command-runner.js';
 import { keepFreezerActive } from './runc/freezer-keepalive.js';
-import { createSandboxNet, deleteSandboxNet, dockerHalf, IpLeases, type Ipv4Range, runcRange, SandboxNetReaper } from './runc/netns.js';
+import { deleteSandboxNet, dockerHalf, IpLeases, IpSandboxNets, type Ipv4Range, runcRange, type SandboxNet, type SandboxNets } from './runc/netns.js';
 import { ociSpec } from './runc/oci-spec.js';
 import { ensureRootfs, type ResolvedImage, resolveImage } from './runc/rootfs.js';
 import { RuncCli } from './runc/runc-cli.js';
@@ -33,6 +33,8 @@ export interface RuncDriverOptions extends DockerDriverOptions {
   runcBinary: string;
   /** Bundles, runc's state root, IP leases and the shared image roots live here (a tmpfs such as /run). */
   stateDir: string;
+  /** How sandbox networks are made (default: with `ip`); given the driver's command runner. */
+  nets?(run: RunCommand): SandboxNets;
 }
 
 interface Prepared extends PoolMember {
@@ -68,7 +70,7 @@ export class RuncDriver implements PoolingSandboxDriver {
   readonly docker: DockerDriver;
   private readonly runc: RuncCli;
   private readonly commands = new CommandRunner();
-  private readonly netReaper = new SandboxNetReaper(this.commands.run);
+  readonly nets: SandboxNets;
   private readonly fifos: FifoStock;
   /** Clean-ups of ended sandboxes still running (see remove); `close` waits for them. */
   private readonly cleaning = new Set<Promise<void>>();
@@ -84,6 +86,7 @@ export class RuncDriver implements PoolingSandboxDriver {
     fs.mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
     this.runc = new RuncCli(opts.runcBinary, path.join(opts.stateDir, 'runc'), this.commands.run);
     this.bundles = path.join(opts.stateDir, 'bundles');
+    this.nets = opts.nets?.(this.commands.run) ?? new IpSandboxNets(this.commands.run);
     this.fifos = new FifoStock(path.join(opts.stateDir, 'stdio'), this.commands);
     keepFreezerActive();
     fs.mkdirSync(this.bundles, { recursive: true, mode: 0o700 });
@@ -106,8 +109,8 @@ export class RuncDriver implements PoolingSandboxDriver {
   }
 
   async close(): Promise<void> {
-    // Once the reaper is closed, clean-ups no longer wait for a batch; any started meanwhile are awaited too.
-    await this.netReaper.close();
+    // Once the networks are closed, clean-ups no longer wait for a batch; any started meanwhile are awaited too.
+    await this.nets.close();
     while (this.cleaning.size) await Promise.all([...this.cleaning]);
     this.fifos.close();
     this.commands.close();
@@ -222,7 +225,7 @@ export class RuncDriver implements PoolingSandboxDriver {
     const id = crypto.randomBytes(32).toString('hex');
     const bundle = path.join(this.bundles, id);
     let ip: string | null = null;
-    let netUp = false;
+    let net: SandboxNet | null = null;
 
     let removing: Promise<void> | null = null;
     let stdioDir: string | null = null;
@@ -242,12 +245,12 @@ export class RuncDriver implements PoolingSandboxDriver {
         }
         // `runc run` deletes its container when the sandbox ends; this is for a runc that died first.
         await this.runc.delete(id).catch(() => undefined);
-        // Nothing runs in the sandbox any more. Its network (deleted in batches), address and bundle go after
+        // Nothing runs in the sandbox any more. Its network (SandboxNet.release), address and bundle go after
         // the caller has moved on; the bundle last, so a server that dies first leaves it to the start-up sweep.
         stdio?.destroy();
         this.later(async () => {
           if (stdioDir) fs.rmSync(stdioDir, { recursive: true, force: true });
-          if (netUp) await this.netReaper.delete(id);
+          if (net) await net.release();
           if (ip) leases.release(ip, id);
           fs.rmSync(bundle, { recursive: true, force: true });
         });
@@ -262,8 +265,7 @@ export class RuncDriver implements PoolingSandboxDriver {
       fs.writeFileSync(files.hostname, `${hostname}\n`, { mode: 0o644 });
       // No nameserver: sandboxes have no DNS (the egress proxy resolves names).
       fs.writeFileSync(files.resolvConf, '# Cronium sandbox: no DNS\n', { mode: 0o644 });
-      const net = await createSandboxNet(this.commands.run, id, ip, range.prefix, info.bridge);
-      netUp = true;
+      net = await this.nets.create(id, ip, range.prefix, info.bridge);
       const create = containerSpec(
         { executionId, language, limits, isolation: 'standard' },
         { image: image.name, network: info.name, nodeId: this.opts.nodeId, seccompProfile: this.opts.seccompProfile, gvisorRuntime: this.opts.gvisorRuntime },

@@ -42,10 +42,18 @@ describe('runc driver: cleanup and limits', { concurrency: false }, () => {
   });
   after(async () => s?.stop());
 
-  for (const binary of ['runc', 'crun'] as const) it(`leaves no netns, veth, runtime state, cgroup, bundle, lease or mount behind after 30 executions (${binary})`, async (t) => {
+  const cases = [
+    { binary: 'runc', network: 'netlink' },
+    { binary: 'crun', network: 'netlink' },
+    { binary: 'crun', network: 'ip' },
+  ] as const;
+  for (const { binary, network } of cases) it(`leaves no netns, veth, runtime state, cgroup, bundle, lease or mount behind after 30 executions (${binary}, networks by ${network})`, async (t) => {
     if (!requireRunc(t, binary)) return;
     const t0 = traces();
-    s = await startTestServer({ CRONIUM_SANDBOX_DRIVER: 'runc', CRONIUM_RUNC_BINARY: binary, CRONIUM_POOL_SIZE: '2', CRONIUM_MAX_CONCURRENCY: '4' });
+    s = await startTestServer({ CRONIUM_SANDBOX_DRIVER: 'runc', CRONIUM_RUNC_BINARY: binary, CRONIUM_RUNC_NETWORK: network, CRONIUM_POOL_SIZE: '2', CRONIUM_MAX_CONCURRENCY: '4' });
+    // Named namespaces are the ip way's; the netlink way holds them by descriptor. Watched while the jobs run.
+    let named = 0;
+    const watch = setInterval(() => (named = Math.max(named, added(t0.netns, traces().netns).length)), 20);
     const jobs = Array.from({ length: 30 }, (_, i) =>
       i % 10 === 9
         ? { language: 'bash', script: 'sleep 30', timeoutMs: 500 } // killed at its timeout
@@ -53,8 +61,10 @@ describe('runc driver: cleanup and limits', { concurrency: false }, () => {
           ? { language: 'python', script: `print(${i})` }
           : { language: 'bash', script: `echo ${i}`, resources: i % 2 ? { memoryMb: 128 } : undefined },
     );
-    const results = await Promise.all(jobs.map((j) => run(s.api, j)));
+    const results = await Promise.all(jobs.map((j) => run(s.api, j))).finally(() => clearInterval(watch));
     assert.equal(results.filter((e) => e.status === 'succeeded').length, 27, JSON.stringify(results.map((e) => e.status)));
+    if (network === 'ip') assert.ok(named > 0, 'the ip way names its namespaces');
+    else assert.equal(named, 0, 'the netlink way names no namespace');
     assert.equal(results.filter((e) => e.status === 'timed_out').length, 3);
     assert.ok(results.some((e) => e.pooled) && results.some((e) => !e.pooled));
     for (const e of results) assert.ok(await containerGone(e.containerId));

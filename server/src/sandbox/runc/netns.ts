@@ -58,10 +58,41 @@ export async function ipBatch(run: RunCommand, args: string[], lines: string[]):
 
 export interface SandboxNet {
   ip: string;
-  netns: string;
   veth: string;
-  /** /var/run/netns/<netns>, for the OCI spec. */
+  /** The namespace for the OCI spec to join. */
   path: string;
+  /** Once nothing runs in the sandbox: removes what is left of its network (its address may then be reused). */
+  release(): Promise<void>;
+}
+
+/**
+ * How the runc driver makes sandbox networks. Two ways: in-process over rtnetlink (netlink-nets.ts, native
+ * addon, no process per sandbox) and with `ip` processes (IpSandboxNets, where the addon is not built).
+ */
+export interface SandboxNets {
+  readonly kind: 'netlink' | 'ip';
+  create(id: string, ip: string, prefix: number, bridge: string): Promise<SandboxNet>;
+  /** Finishes removals still pending. */
+  close(): Promise<void>;
+}
+
+/** Sandbox networks made by `ip`: a named namespace (/var/run/netns/cr-<id>), removed in batches. */
+export class IpSandboxNets implements SandboxNets {
+  readonly kind = 'ip';
+  private readonly reaper: SandboxNetReaper;
+
+  constructor(private readonly run: RunCommand) {
+    this.reaper = new SandboxNetReaper(run);
+  }
+
+  async create(id: string, ip: string, prefix: number, bridge: string): Promise<SandboxNet> {
+    const { veth, path } = await createSandboxNet(this.run, id, ip, prefix, bridge);
+    return { ip, veth, path, release: () => this.reaper.delete(id) };
+  }
+
+  close(): Promise<void> {
+    return this.reaper.close();
+  }
 }
 
 export function netNames(id: string): { netns: string; veth: string } {
@@ -120,7 +151,7 @@ export class IpLeases {
 }
 
 /** Creates the namespace and veth pair: two `ip` execs. */
-export async function createSandboxNet(run: RunCommand, id: string, ip: string, prefix: number, bridge: string): Promise<SandboxNet> {
+export async function createSandboxNet(run: RunCommand, id: string, ip: string, prefix: number, bridge: string): Promise<{ netns: string; veth: string; path: string }> {
   const { netns, veth } = netNames(id);
   try {
     await ipBatch(run, [], [`netns add ${netns}`, `link add ${veth} type veth peer name eth0 netns ${netns}`, `link set ${veth} master ${bridge} up`]);
@@ -130,7 +161,7 @@ export async function createSandboxNet(run: RunCommand, id: string, ip: string, 
     await deleteSandboxNet(run, id).catch(() => undefined);
     throw err;
   }
-  return { ip, netns, veth, path: `/var/run/netns/${netns}` };
+  return { netns, veth, path: `/var/run/netns/${netns}` };
 }
 
 /** What deletes a sandbox's veth pair and namespace, if they exist. */

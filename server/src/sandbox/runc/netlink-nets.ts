@@ -1,0 +1,58 @@
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import { netNames, type SandboxNet, type SandboxNets } from './netns.js';
+
+/** The native addon (server/native/netns.c, built by `npm run build:native -w server`). */
+export interface NetlinkAddon {
+  /** A fresh network namespace with eth0 (address/prefix) and lo up, paired with `veth` on `bridge`: its fd. */
+  create(veth: string, bridge: string, address: string, prefix: number): Promise<number>;
+  /** Deletes the veth pair by its host end; fine when it is gone. */
+  remove(veth: string): Promise<void>;
+}
+
+/** Where `npm run build:native -w server` puts the addon, from src/sandbox/runc and dist/sandbox/runc alike. */
+export const ADDON_PATH = new URL('../../../build/Release/cronium_netns.node', import.meta.url).pathname;
+
+/** The addon, or why it cannot be used. */
+export function loadNetlinkAddon(): { addon: NetlinkAddon } | { error: string } {
+  try {
+    return { addon: createRequire(import.meta.url)(ADDON_PATH) as NetlinkAddon };
+  } catch (err) {
+    return { error: `${ADDON_PATH}: ${(err as Error).message.split('\n')[0]}` };
+  }
+}
+
+/**
+ * Sandbox networks made in-process over rtnetlink: no process start per sandbox (see netns.c for why). The
+ * namespace has no name: the server holds it by a descriptor and the OCI runtime joins it through
+ * /proc/<pid>/fd/<fd>, so a server that dies leaves nothing behind but what its sandboxes still use.
+ */
+export class NetlinkSandboxNets implements SandboxNets {
+  readonly kind = 'netlink';
+
+  constructor(private readonly addon: NetlinkAddon) {}
+
+  async create(id: string, ip: string, prefix: number, bridge: string): Promise<SandboxNet> {
+    const { veth } = netNames(id);
+    const fd = await this.addon.create(veth, bridge, ip, prefix);
+    let released: Promise<void> | null = null;
+    return {
+      ip,
+      veth,
+      path: `/proc/${process.pid}/fd/${fd}`,
+      release: () =>
+        (released ??= (async () => {
+          // The veth first, deleted at once: the kernel would free it only with the namespace, some time later.
+          try {
+            await this.addon.remove(veth);
+          } finally {
+            fs.closeSync(fd);
+          }
+        })()),
+    };
+  }
+
+  async close(): Promise<void> {
+    /* nothing is batched */
+  }
+}
