@@ -25,6 +25,11 @@ command -v runc >/dev/null 2>&1 || pkgs+=(runc)
 # crun: the same OCI command line, a fraction of runc's cost per sandbox (the fast path of the runc driver).
 command -v crun >/dev/null 2>&1 || pkgs+=(crun)
 command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || pkgs+=(iproute2)
+# node-gyp compiles the runc driver's network addon (server/native/netns.c); without it sandbox networks are
+# made with ip(8) processes, which cost CPU per sandbox.
+command -v g++ >/dev/null 2>&1 || pkgs+=(g++)
+command -v make >/dev/null 2>&1 || pkgs+=(make)
+command -v python3 >/dev/null 2>&1 || pkgs+=(python3)
 if [ "$WANT_TEST" = 1 ]; then
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || pkgs+=(postgresql)
   command -v chromium >/dev/null 2>&1 || pkgs+=(chromium)
