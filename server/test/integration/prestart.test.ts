@@ -27,7 +27,7 @@ print(json.dumps({
     "spec": __spec__, "cwd": os.getcwd(), "umask": oct(old_umask), "stdin": sys.stdin.read(),
     "env": sorted(k for k in os.environ), "given": os.environ.get("GIVEN"), "ppid_is_launcher": os.getppid() != 1,
     "fds": fds, "fd0": os.readlink("/proc/self/fd/0"), "job_stream": job_stream.split("[")[0],
-    "holds_job_stream": any(pipe_of(f"/proc/self/fd/{fd}") == job_stream for fd in fds if fd != "0"),
+    "holds_job_stream": job_stream != "unreadable" and any(pipe_of(f"/proc/self/fd/{fd}") == job_stream for fd in fds if fd != "0"),
     "sigign": open("/proc/self/status").read().split("SigIgn:")[1].split()[0],
     "unbuffered": not sys.stdout.line_buffering and sys.flags.dont_write_bytecode == 0,
 }, sort_keys=True))
@@ -49,7 +49,7 @@ console.log(JSON.stringify({
   argv: process.argv, execArgv: process.execArgv, mainIsThis: require.main === module, filename: __filename,
   cwd: process.cwd(), umask: oldUmask.toString(8), stdin: fs.readFileSync(0, 'utf8'),
   env: Object.keys(process.env).sort(), given: process.env.GIVEN, nodeOptions: process.env.NODE_OPTIONS,
-  fd0: link('/proc/self/fd/0'), jobStream: jobStream.split('[')[0], holdsJobStream: fds.filter((f) => f !== '0').some((f) => link('/proc/self/fd/' + f) === jobStream),
+  fd0: link('/proc/self/fd/0'), jobStream: jobStream.split('[')[0], holdsJobStream: jobStream !== 'unreadable' && fds.filter((f) => f !== '0').some((f) => link('/proc/self/fd/' + f) === jobStream),
   fetchPatched: globalThis.fetch.toString().includes('install'),
 }));
 (async () => {
@@ -79,6 +79,27 @@ for (const driver of testDrivers()) describe(`pre-started interpreters in pooled
   after(async () => Promise.all([pooled?.stop(), cold?.stop()]));
 
   const readyFor = (language: string) => until(async () => (await pooled.api('GET', '/health')).body.pool.ready[language] === 1, 60_000);
+
+  // The pre-started Node ends a job that runs out of work with process.exit() (skipping the heap's teardown)
+  // unless the script listens to 'beforeExit' itself: the exit code, the 'exit' event and late output match.
+  for (const [name, script, exitCode] of [
+    ['process.exitCode', "process.exitCode = 3; setTimeout(() => console.log('late'), 20); process.on('exit', (c) => console.log('exit event', c));", 3],
+    ['a beforeExit listener that schedules more work', "let n = 0; process.on('beforeExit', () => { if (n++ < 2) setTimeout(() => console.log('more work', n), 5); }); process.on('exit', (c) => console.log('exit event', c, n)); process.exitCode = 5;", 5],
+    ['an uncaught error in a timer', "setTimeout(() => { throw new Error('late failure'); }, 5); process.on('exit', (c) => console.log('exit event', c));", 1],
+  ] as const) {
+    it(`ends a node job as a fresh one ends it: ${name}`, async () => {
+      await readyFor('node');
+      const body = { language: 'node', script: `console.log('PRESTARTED', Object.keys(require.cache).some((f) => f.includes('zygote')));\n${script}` };
+      const [w, c] = await Promise.all([run(pooled.api, body), run(cold.api, body)]);
+      assert.equal(w.pooled, true);
+      assert.equal(c.pooled, false);
+      const [wOut, cOut] = await Promise.all([text(pooled, w.id, 'stdout'), text(cold, c.id, 'stdout')]);
+      assert.match(wOut, /^PRESTARTED true$/m, wOut);
+      assert.equal(wOut.replace('PRESTARTED true', ''), cOut.replace('PRESTARTED false', ''));
+      assert.equal(w.exitCode, exitCode, JSON.stringify(w));
+      assert.equal(c.exitCode, exitCode, JSON.stringify(c));
+    });
+  }
 
   for (const [language, script, probeLine] of [
     ['python', PY_PROBE, /^\{"argv".*$/m],
