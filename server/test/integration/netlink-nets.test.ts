@@ -61,7 +61,7 @@ describe('NetlinkSandboxNets (runc driver: sandbox networks over rtnetlink)', { 
     }
   });
 
-  it('release deletes the veth pair at once, so the address can go to the next sandbox', async (t) => {
+  it('release resolves once the veth pair is gone, so the address can go to the next sandbox', async (t) => {
     if (!nets) return t.skip('addon not built');
     const id = newId();
     const net = await nets.create(id, '10.253.0.78', 24, bridge);
@@ -71,6 +71,21 @@ describe('NetlinkSandboxNets (runc driver: sandbox networks over rtnetlink)', { 
     assert.equal(vethExists(id), false, 'no veth once release resolved');
     assert.throws(() => fs.fstatSync(fd), /EBADF/, 'the namespace descriptor is closed');
     await net.release(); // twice is fine
+  });
+
+  it('deletes the veth pair itself when something still holds the namespace', async (t) => {
+    if (!loaded || !('addon' in loaded)) return t.skip('addon not built');
+    const quick = new NetlinkSandboxNets(loaded.addon, { freeTimeoutMs: 300 });
+    const id = newId();
+    const net = await quick.create(id, '10.253.0.79', 24, bridge);
+    const holder = fs.openSync(net.path, 'r'); // as a process that outlived its sandbox's kill would
+    try {
+      await net.release();
+      assert.equal(vethExists(id), false, 'the veth is deleted although the namespace lives on');
+      assert.ok(fs.readlinkSync(`/proc/self/fd/${holder}`).startsWith('net:['), 'the namespace itself is still held');
+    } finally {
+      fs.closeSync(holder);
+    }
   });
 
   it('refuses a missing bridge or a taken name with a clear error, and leaves nothing behind', async (t) => {

@@ -22,6 +22,16 @@ export function loadNetlinkAddon(): { addon: NetlinkAddon } | { error: string } 
   }
 }
 
+/** Waits until the kernel has freed a veth pair (its host end is gone), at most `timeoutMs`. */
+async function vethGone(veth: string, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  for (let wait = 5; fs.existsSync(`/sys/class/net/${veth}`); wait = Math.min(wait * 2, 100)) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, wait));
+  }
+  return true;
+}
+
 /**
  * Sandbox networks made in-process over rtnetlink: no process start per sandbox (see netns.c for why). The
  * namespace has no name: the server holds it by a descriptor and the OCI runtime joins it through
@@ -30,7 +40,10 @@ export function loadNetlinkAddon(): { addon: NetlinkAddon } | { error: string } 
 export class NetlinkSandboxNets implements SandboxNets {
   readonly kind = 'netlink';
 
-  constructor(private readonly addon: NetlinkAddon) {}
+  constructor(
+    private readonly addon: NetlinkAddon,
+    private readonly o: { freeTimeoutMs?: number } = {},
+  ) {}
 
   async create(id: string, ip: string, prefix: number, bridge: string): Promise<SandboxNet> {
     const { veth } = netNames(id);
@@ -42,12 +55,13 @@ export class NetlinkSandboxNets implements SandboxNets {
       path: `/proc/${process.pid}/fd/${fd}`,
       release: () =>
         (released ??= (async () => {
-          // The veth first, deleted at once: the kernel would free it only with the namespace, some time later.
-          try {
-            await this.addon.remove(veth);
-          } finally {
-            fs.closeSync(fd);
-          }
+          // Called once nothing runs in the sandbox: the descriptor is the namespace's last holder, and the kernel
+          // frees it with its veth pair, batched with other namespaces (an explicit delete waits ~30 ms for RCU on
+          // a libuv pool thread, which DNS lookups and file I/O share). The address goes back only once the pair
+          // is gone: an interface of a dying namespace still answers ARP for it. Anything still holding the
+          // namespace (a process that outlived its kill) gets its veth deleted.
+          fs.closeSync(fd);
+          if (!(await vethGone(veth, this.o.freeTimeoutMs ?? 5_000))) await this.addon.remove(veth);
         })()),
     };
   }
