@@ -38,8 +38,6 @@ async function vethGone(veth: string, timeoutMs: number): Promise<boolean> {
  * /proc/<pid>/fd/<fd>, so a server that dies leaves nothing behind but what its sandboxes still use.
  */
 export class NetlinkSandboxNets implements SandboxNets {
-  readonly kind = 'netlink';
-
   constructor(
     private readonly addon: NetlinkAddon,
     private readonly o: { freeTimeoutMs?: number } = {},

@@ -70,7 +70,6 @@ export interface SandboxNet {
  * addon, no process per sandbox) and with `ip` processes (IpSandboxNets, where the addon is not built).
  */
 export interface SandboxNets {
-  readonly kind: 'netlink' | 'ip';
   create(id: string, ip: string, prefix: number, bridge: string): Promise<SandboxNet>;
   /** Finishes removals still pending. */
   close(): Promise<void>;
@@ -78,7 +77,6 @@ export interface SandboxNets {
 
 /** Sandbox networks made by `ip`: a named namespace (/var/run/netns/cr-<id>), removed in batches. */
 export class IpSandboxNets implements SandboxNets {
-  readonly kind = 'ip';
   private readonly reaper: SandboxNetReaper;
 
   constructor(private readonly run: RunCommand) {
