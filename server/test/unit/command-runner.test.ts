@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { CommandRunner, shellQuote } from '../../src/sandbox/runc/command-runner.js';
 
 describe('CommandRunner (host commands through long-lived bash)', () => {
@@ -51,4 +54,30 @@ describe('CommandRunner (host commands through long-lived bash)', () => {
   it('refuses a NUL byte instead of cutting an argument short', () => {
     assert.throws(() => shellQuote('a\0b'), /NUL/);
   });
+
+  it('leaves no temporary directory behind, also when its process exits without closing it', async () => {
+    const errFile = async (runner: CommandRunner) => (await runner.runLine('echo "$errf" >&2')).stderr;
+    const closed = new CommandRunner(1);
+    const dir = path.dirname(await errFile(closed));
+    assert.match(dir, /cronium-cmd-/);
+    assert.ok(fs.existsSync(dir));
+    closed.close();
+    await gone(dir);
+
+    // A server that ends by process.exit() (or is killed) never sees its shells' 'exit' events.
+    const module = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/sandbox/runc/command-runner.ts');
+    const script = `const { CommandRunner } = await import(${JSON.stringify(module)});
+      const r = new CommandRunner(1);
+      process.stdout.write((await r.runLine('echo "$errf" >&2')).stderr);
+      process.exit(0);`;
+    const printed = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    const orphan = path.dirname(printed);
+    assert.match(orphan, /cronium-cmd-/);
+    await gone(orphan);
+  });
 });
+
+async function gone(dir: string): Promise<void> {
+  for (let i = 0; i < 50 && fs.existsSync(dir); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(fs.existsSync(dir), false, `${dir} is still there`);
+}

@@ -19,7 +19,9 @@ export const shellQuote = (s: string): string => {
 
 // Reads NUL-terminated (id, command) pairs; answers "<id> <code> <stderr bytes>\n<stderr>" for each (trailing
 // newlines of stderr dropped). The command runs in this shell (one fork, for the command itself) with its stderr
-// in a file ($1): capturing it with $(...) would fork a subshell as well, and every fork counts here.
+// in a file ($1): capturing it with $(...) would fork a subshell as well, and every fork counts here. The shell
+// removes the file's directory itself when its input ends: a server that exits without closing it (or is killed)
+// never sees the shell's 'exit' event.
 const LOOP = `LC_ALL=C
 shopt -s extglob
 errf=$1
@@ -30,7 +32,8 @@ while IFS= read -r -d '' id && IFS= read -r -d '' cmd; do
   IFS= read -r -d '' err <"$errf"
   err=\${err%%+($'\\n')}
   printf '%s %s %s\\n%s' "$id" "$code" "\${#err}" "$err"
-done`;
+done
+rm -rf -- "\${errf%/*}"`;
 
 /**
  * Runs the driver's short host commands (ip, runtime kill/delete/update) through long-lived bash processes.
