@@ -2,6 +2,7 @@
 // node:test run so that one summary counts them all: unit tests, the SDKs' own tests, and the integration
 // tests against real Docker containers and a real PostgreSQL.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { buildIfStale, hostSetup, root, run } from './lib.mjs';
@@ -33,10 +34,20 @@ const files = only.length
       ...list('server/test/integration', /\.test\.ts$/),
     ];
 
+// The tests' own temporary directories (a server's data directory holds an ~80 MB database copy): whatever a run
+// made must be gone after it, or a test host fills its disk over a few hundred runs.
+const tempDirs = () => new Set(fs.readdirSync(os.tmpdir()).filter((f) => /^cronium-(test|stdio|web)-/.test(f)));
+const before = tempDirs();
+
 console.log(`running ${files.length} test files`);
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
   cwd: root,
   stdio: 'inherit',
   env: { ...process.env, NODE_NO_WARNINGS: '1' },
 });
+const left = [...tempDirs()].filter((f) => !before.has(f));
+if (left.length) {
+  console.error(`test: ${left.length} temporary directories the tests made are still in ${os.tmpdir()}: ${left.slice(0, 10).join(', ')}`);
+  process.exit(r.status || 1);
+}
 process.exit(r.status ?? 1);

@@ -126,9 +126,26 @@ async function pgliteTemplate(): Promise<string> {
   return dir;
 }
 
+/**
+ * Data directories made by testEnv: each holds a copy of the PGlite template (~80 MB), so they go when their server
+ * stops and, for the ones a spawned server used, when this test process exits.
+ */
+const dataDirs = new Set<string>();
+process.once('exit', () => {
+  for (const dir of dataDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** Removes a data directory testEnv made (never one a test passed in). */
+export function removeDataDir(dir: string | undefined): void {
+  if (!dir || !dataDirs.delete(dir)) return;
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
 export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
   const id = crypto.randomBytes(4).toString('hex');
-  return {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-test-'));
+  dataDirs.add(dataDir);
+  const env: Record<string, string> = {
     CRONIUM_HOST: '127.0.0.1',
     CRONIUM_PORT: '0',
     CRONIUM_RUNTIME_PORT: '0',
@@ -136,11 +153,13 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     CRONIUM_NODE_ID: `test-${id}`,
     CRONIUM_ADMIN_KEY: `csk_test_${crypto.randomBytes(16).toString('hex')}`,
     CRONIUM_LOG_LEVEL: process.env.CRONIUM_TEST_LOG_LEVEL ?? 'error',
-    CRONIUM_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-test-')),
+    CRONIUM_DATA_DIR: dataDir,
     // Lets a run use differently tagged runtime images (e.g. a worktree's own build).
     ...Object.fromEntries(['CRONIUM_IMAGE_BASH', 'CRONIUM_IMAGE_PYTHON', 'CRONIUM_IMAGE_NODE'].filter((k) => process.env[k]).map((k) => [k, process.env[k]!])),
     ...overrides,
   };
+  if (overrides.CRONIUM_DATA_DIR) removeDataDir(dataDir);
+  return env;
 }
 
 /** Starts a real server in this process: real database, real Docker, real containers. */
@@ -157,6 +176,7 @@ export async function startTestServer(overrides: Record<string, string> = {}): P
     api: apiFor(server.url, env.CRONIUM_ADMIN_KEY!),
     stop: async () => {
       await server.stop();
+      removeDataDir(env.CRONIUM_DATA_DIR);
     },
   };
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { formatBytes, formatDuration, formatPercent } from '../app/lib/format';
 import { mergeLogs, parseLogEvent } from '../app/lib/logs';
 import { loadSessionSecret, openApiKey, sealApiKey } from '../app/lib/session.server';
@@ -10,8 +10,14 @@ import { loadSessionSecret, openApiKey, sealApiKey } from '../app/lib/session.se
 const cfg = (dataDir: string, sessionSecret: string | null = null) => ({ apiUrl: '', dataDir, sessionSecret, secureCookies: false, sessionMaxAge: 60 });
 
 describe('session secret', () => {
+  const made: string[] = [];
+  const tempDir = () => {
+    made.push(fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-web-')));
+    return made.at(-1)!;
+  };
+  after(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
   it('is generated once into <data dir>/web-session.key with mode 0600 and reused', () => {
-    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-web-')), 'nested');
+    const dir = path.join(tempDir(), 'nested');
     const a = loadSessionSecret(cfg(dir));
     const file = path.join(dir, 'web-session.key');
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
@@ -19,13 +25,13 @@ describe('session secret', () => {
     assert.equal(loadSessionSecret(cfg(dir)), a, 'the same secret on the next start');
   });
   it('comes from CRONIUM_SESSION_SECRET when set (and must not be trivially short)', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-web-'));
+    const dir = tempDir();
     assert.equal(loadSessionSecret(cfg(dir, 'a-long-enough-secret')), 'a-long-enough-secret');
     assert.equal(fs.existsSync(path.join(dir, 'web-session.key')), false);
     assert.throws(() => loadSessionSecret(cfg(dir, 'short')), /at least 16/);
   });
   it('refuses a key file that holds no usable secret', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-web-'));
+    const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'web-session.key'), '\n', { mode: 0o600 });
     assert.throws(() => loadSessionSecret(cfg(dir)), /no usable session secret/);
   });
