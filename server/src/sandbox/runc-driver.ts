@@ -60,6 +60,19 @@ const readText = (file: string): string => {
 };
 const CPU_PERIOD = 100_000;
 const IMAGE_TTL_MS = 5_000;
+/** The runtime images' launcher, and the execute-only copy of bash it re-executes itself into (cronium-launch). */
+const LAUNCHER = '/usr/local/bin/cronium-launch';
+const LAUNCHER_BASH = '/usr/local/lib/cronium/bash';
+
+/** Whether the image has the launcher's bash, executable and unreadable, as the runtime images build it. */
+function hasLauncherBash(rootfs: string): boolean {
+  try {
+    const st = fs.statSync(path.join(rootfs, LAUNCHER_BASH));
+    return st.isFile() && (st.mode & 0o444) === 0 && (st.mode & 0o111) !== 0;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Runs standard-isolation sandboxes with runc directly, bypassing dockerd on the per-execution path, with the
@@ -78,7 +91,7 @@ export class RuncDriver implements PoolingSandboxDriver {
   /** Pooled sandboxes get the same hardening as cold ones. */
   readonly pool: SandboxPool<Prepared>;
   private net: { info: SandboxNetworkInfo; range: Ipv4Range; leases: IpLeases } | null = null;
-  private readonly images = new Map<string, { at: number; p: Promise<{ image: ResolvedImage; rootfs: string }> }>();
+  private readonly images = new Map<string, { at: number; p: Promise<{ image: ResolvedImage; rootfs: string; launcherBash: boolean }> }>();
   private readonly seccomp = { arch: hostArch(), kernel: os.release() };
 
   constructor(private readonly opts: RuncDriverOptions) {
@@ -210,7 +223,8 @@ export class RuncDriver implements PoolingSandboxDriver {
         if ((err as { statusCode?: number }).statusCode === 404) throw new SandboxError('IMAGE_MISSING', `runtime image ${name} is missing: run "npm run images"`);
         throw err;
       }
-      return { image, rootfs: await ensureRootfs(this.opts.stateDir, image) };
+      const rootfs = await ensureRootfs(this.opts.stateDir, image);
+      return { image, rootfs, launcherBash: hasLauncherBash(rootfs) };
     })();
     this.images.set(name, { at: Date.now(), p });
     p.catch(() => this.images.delete(name));
@@ -221,7 +235,7 @@ export class RuncDriver implements PoolingSandboxDriver {
   private async prepare(language: SandboxJob['language'], limits: SandboxLimits, executionId: string): Promise<Prepared> {
     if (!this.net) throw new SandboxError('START_FAILED', 'the sandbox network is not set up (ensureNetwork)');
     const { info, range, leases } = this.net;
-    const { image, rootfs } = await this.image(language);
+    const { image, rootfs, launcherBash } = await this.image(language);
     const id = crypto.randomBytes(32).toString('hex');
     const bundle = path.join(this.bundles, id);
     let ip: string | null = null;
@@ -271,6 +285,9 @@ export class RuncDriver implements PoolingSandboxDriver {
         { image: image.name, network: info.name, nodeId: this.opts.nodeId, seccompProfile: this.opts.seccompProfile, gvisorRuntime: this.opts.gvisorRuntime },
       );
       const spec = ociSpec(create, { id, image: image.config, rootfs, files, netnsPath: net.path, cgroupsPath: `/cronium-runc/${id}`, seccomp: this.seccomp });
+      // Started straight in the execute-only bash the launcher would otherwise re-execute itself into first: the
+      // same non-dumpable PID 1, one exec (~7 ms of CPU here) less per sandbox.
+      if (launcherBash && spec.process.args[0] === LAUNCHER) spec.process.args = [LAUNCHER_BASH, ...spec.process.args];
       fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
 
       const pidFile = path.join(bundle, 'pid');

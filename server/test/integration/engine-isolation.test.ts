@@ -208,6 +208,23 @@ for (const driver of testDrivers()) for (const mode of ['cold', 'pooled'] as con
     assert.ok(e.usage && typeof e.usage.cpuMs === 'number', `the launcher lived to report usage: ${JSON.stringify(e.usage)}`);
   });
 
+  it('cannot read its launcher\'s memory, descriptors or environment (the job stream and its nonce stay secret)', async () => {
+    const e = await run(s.api, {
+      language: 'bash',
+      script: [
+        'printf "pid 1: %s\\n" "$(tr "\\0" " " </proc/1/cmdline)"',
+        'for f in environ maps mem auxv fd/0 fd/1 fd/2; do',
+        '  if { : <"/proc/1/$f"; } 2>/dev/null; then echo "opened $f"; else echo "refused $f"; fi',
+        'done',
+        'if ls /proc/1/fd >/dev/null 2>&1; then echo "listed fd"; else echo "refused fd"; fi',
+      ].join('\n'),
+    });
+    const out = stdoutOf(await logsOf(s.api, e.id));
+    assert.equal(e.status, 'succeeded', out);
+    assert.match(out, /^pid 1: .*cronium-launch/m, 'PID 1 is the launcher');
+    for (const f of ['environ', 'maps', 'mem', 'auxv', 'fd/0', 'fd/1', 'fd/2', 'fd']) assert.match(out, new RegExp(`^refused ${f}$`, 'm'), out);
+  });
+
   it('reaps the orphans a script leaves, and ends with the script, killing what it left running', async () => {
     const e = await run(s.api, {
       language: 'bash',
