@@ -16,6 +16,8 @@ const PRELOAD = '--require=/usr/local/lib/cronium/node/proxy-preload.cjs';
 // descriptors as a cold start's, only created earlier.
 void process.stdout;
 void process.stderr;
+// Loaded: tell the launcher (PID 1), which writes the ready mark if the server asked for one (cronium-launch).
+if (process.ppid === 1) process.kill(1, 'SIGUSR1');
 const chunks = [];
 const buf = Buffer.alloc(65536);
 for (;;) {

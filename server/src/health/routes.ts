@@ -16,6 +16,7 @@ function poolLines(p: PoolStats | null): string[] {
     '# TYPE cronium_pool_size gauge',
     `cronium_pool_size ${p.size}`,
     ...per('cronium_pool_ready', 'Warm containers ready to take a job.', 'gauge', p.ready),
+    ...per('cronium_pool_warming', 'Warm containers started whose interpreter is still loading.', 'gauge', p.warming),
     ...per('cronium_pool_starting', 'Warm containers being started.', 'gauge', p.starting),
     ...per('cronium_pool_hits_total', 'Executions that took a warm container.', 'counter', p.hits),
     ...per('cronium_pool_misses_total', 'Executions that found no warm container and started cold.', 'counter', p.misses),

@@ -6,7 +6,14 @@
 export interface PoolMember {
   /** False once the member died or was destroyed; a dead member is never handed out. */
   alive(): boolean;
+  /**
+   * False while the member is started but its pre-started interpreter still loads (absent: warm once started).
+   * Warm members are handed out first, and only they count as ready.
+   */
+  warm?(): boolean;
 }
+
+const isWarm = (m: PoolMember) => m.warm?.() ?? true;
 
 export interface WarmPoolOptions<K extends string, T extends PoolMember> {
   keys: readonly K[];
@@ -27,6 +34,8 @@ export interface WarmPoolOptions<K extends string, T extends PoolMember> {
 export interface PoolStats {
   size: number;
   ready: Record<string, number>;
+  /** Started, their interpreter still loading: taken only when no ready one is left. */
+  warming: Record<string, number>;
   starting: Record<string, number>;
   hits: Record<string, number>;
   misses: Record<string, number>;
@@ -80,12 +89,11 @@ export class WarmPool<K extends string, T extends PoolMember> {
   take(key: K): T | null {
     if (!this.enabled) return null;
     this.lastTake.set(key, Date.now());
+    this.prune(key);
     const list = this.ready.get(key)!;
-    let item: T | undefined;
-    while ((item = list.shift())) {
-      if (item.alive()) break;
-      void this.o.destroy(item).catch(() => undefined);
-    }
+    // The oldest warm member, else the oldest still warming (it is still further along than a cold start).
+    const at = Math.max(0, list.findIndex(isWarm));
+    const item: T | undefined = list.splice(at, 1)[0];
     const bump = (m: Map<K, number>) => m.set(key, (m.get(key) ?? 0) + 1);
     bump(item ? this.counters.hits : this.counters.misses);
     const delay = this.o.refillDelayMs ?? 0;
@@ -145,7 +153,8 @@ export class WarmPool<K extends string, T extends PoolMember> {
     const rec = (m: Map<K, number>) => Object.fromEntries(this.o.keys.map((k) => [k, m.get(k) ?? 0]));
     return {
       size: this.o.size,
-      ready: Object.fromEntries(this.o.keys.map((k) => [k, this.ready.get(k)!.filter((i) => i.alive()).length])),
+      ready: Object.fromEntries(this.o.keys.map((k) => [k, this.ready.get(k)!.filter((i) => i.alive() && isWarm(i)).length])),
+      warming: Object.fromEntries(this.o.keys.map((k) => [k, this.ready.get(k)!.filter((i) => i.alive() && !isWarm(i)).length])),
       starting: rec(this.starting),
       hits: rec(this.counters.hits),
       misses: rec(this.counters.misses),

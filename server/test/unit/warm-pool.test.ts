@@ -5,9 +5,13 @@ import { WarmPool } from '../../src/sandbox/warm-pool.js';
 class Fake {
   dead = false;
   destroyed = false;
+  loaded = true;
   constructor(readonly id: number) {}
   alive() {
     return !this.dead && !this.destroyed;
+  }
+  warm() {
+    return this.loaded;
   }
 }
 
@@ -37,6 +41,27 @@ function pool(size: number, opts: { idleMs?: number; failFirst?: number; delayMs
 const settle = (ms = 30) => new Promise((r) => setTimeout(r, ms));
 
 describe('WarmPool', () => {
+  it('counts a member whose interpreter still loads as warming, and hands out warm members first', async () => {
+    const { p, created } = pool(3);
+    p.start(10_000);
+    await settle();
+    const [a, b, c] = created.slice(0, 3);
+    assert.ok(a && b && c);
+    a.loaded = false;
+    b.loaded = false;
+    const stats = p.stats();
+    assert.equal(stats.ready.bash + stats.ready.python, 4);
+    assert.equal(stats.warming.bash + stats.warming.python, 2);
+    const key = (['bash', 'python'] as const).find((k) => p.stats().warming[k] === 2)!;
+    assert.ok(key, 'both loading members are of one key');
+    assert.equal(p.take(key), c, 'the warm one, though it is the youngest');
+    assert.equal(p.take(key), a, 'then the oldest of those still warming: still further along than a cold start');
+    b.loaded = true;
+    assert.equal(p.stats().ready[key], 1);
+    assert.equal(p.stats().warming[key], 0);
+    await p.drain();
+  });
+
   it('fills each key to its size and never above it', async () => {
     const { p, created } = pool(3);
     p.start(10_000);
