@@ -12,6 +12,7 @@ import {
   type SandboxRun,
 } from './driver.js';
 import { createDemuxer } from './docker-stream.js';
+import { readyMarkFrameStripper } from './ready-mark.js';
 import { superviseJob } from './job-session.js';
 import { containerSpec } from './hardening.js';
 import { SandboxPool } from './sandbox-pool.js';
@@ -173,9 +174,18 @@ export class DockerDriver implements PoolingSandboxDriver {
     try {
       let sink: ((chunk: Buffer) => void) | null = null;
       const early: Buffer[] = [];
+      // A pooled container says when its pre-started interpreter has loaded (ready-mark.ts): until then the pool
+      // counts it as warming and hands out warm ones first.
+      const pooled = executionId === '' && isolation === 'standard';
+      let warm = !pooled;
+      const mark = pooled ? readyMarkFrameStripper(() => (warm = true)) : null;
+      const pass = (chunk: Buffer) => {
+        if (chunk.length) sink ? sink(chunk) : early.push(chunk);
+      };
       const stream = (await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as Duplex;
       const streamEnded = new Promise<void>((resolve) => {
-        stream.on('data', (chunk: Buffer) => (sink ? sink(chunk) : early.push(chunk)));
+        stream.on('data', (chunk: Buffer) => pass(mark ? mark.push(chunk) : chunk));
+        stream.once('end', () => mark && pass(mark.end()));
         stream.once('end', resolve);
         stream.once('close', resolve);
         stream.on('error', () => resolve());
@@ -200,6 +210,7 @@ export class DockerDriver implements PoolingSandboxDriver {
         streamEnded,
         limits,
         alive: () => !exited,
+        warm: () => warm,
         setSink: (fn) => {
           sink = fn;
           for (const c of early.splice(0)) fn(c);

@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { READY_MARK_ENV } from './ready-mark.js';
 import { LABEL_EXECUTION, LABEL_MANAGED, LABEL_NODE, type SandboxJob } from './driver.js';
 
 export const SANDBOX_UID = 10001;
@@ -33,8 +34,9 @@ export function containerSpec(
     AttachStderr: true,
     Tty: false,
     // The launcher's own environment (a job's is built from scratch): a pooled container pre-starts the image's
-    // interpreter while it waits (cronium-launch step 0); a cold one gets its job at once and skips that.
-    Env: job.executionId ? [] : ['CRONIUM_PRESTART=1'],
+    // interpreter while it waits (cronium-launch step 0) and says when it has loaded (ready-mark.ts); a cold one
+    // gets its job at once and skips both.
+    Env: job.executionId ? [] : ['CRONIUM_PRESTART=1', READY_MARK_ENV],
     Labels: {
       [LABEL_MANAGED]: 'true',
       [LABEL_EXECUTION]: job.executionId,

@@ -26,6 +26,7 @@ import { ensureRootfs, type ResolvedImage, resolveImage } from './runc/rootfs.js
 import { RuncCli } from './runc/runc-cli.js';
 import { backgroundCommand, FifoStock, openStdio, type SandboxStdio } from './runc/sandbox-stdio.js';
 import { hostArch } from './runc/seccomp-oci.js';
+import { readyMarkStripper } from './ready-mark.js';
 import { SandboxPool } from './sandbox-pool.js';
 import type { PoolMember } from './warm-pool.js';
 
@@ -63,7 +64,6 @@ const IMAGE_TTL_MS = 5_000;
 /** The runtime images' launcher, and the execute-only copy of bash it re-executes itself into (cronium-launch). */
 const LAUNCHER = '/usr/local/bin/cronium-launch';
 const LAUNCHER_BASH = '/usr/local/lib/cronium/bash';
-const READY_MARK = Buffer.from('__CRONIUM_READY__\n');
 
 /** Whether the image has the launcher's bash, executable and unreadable, as the runtime images build it. */
 function hasLauncherBash(rootfs: string): boolean {
@@ -289,11 +289,7 @@ export class RuncDriver implements PoolingSandboxDriver {
       // Started straight in the execute-only bash the launcher would otherwise re-execute itself into first: the
       // same non-dumpable PID 1, one exec (~7 ms of CPU here) less per sandbox.
       if (launcherBash && spec.process.args[0] === LAUNCHER) spec.process.args = [LAUNCHER_BASH, ...spec.process.args];
-      // A pooled sandbox tells when its pre-started interpreter has loaded (the ready mark, cronium-launch): until
-      // then the pool counts it as warming, hands out warm ones first, and a measurement of a warm start does not
-      // share the CPU with a Node still starting next to it.
       const pooled = executionId === '';
-      if (pooled) spec.process.env = [...spec.process.env, 'CRONIUM_READY_MARK=1'];
       fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
 
       const pidFile = path.join(bundle, 'pid');
@@ -309,23 +305,15 @@ export class RuncDriver implements PoolingSandboxDriver {
       let sinkErr: ((b: Buffer) => void) | null = null;
       const earlyOut: Buffer[] = [];
       const earlyErr: Buffer[] = [];
+      // A pooled sandbox says when its pre-started interpreter has loaded (ready-mark.ts): until then the pool
+      // counts it as warming and hands out warm ones first.
       let warm = !pooled;
-      // The first bytes of a pooled sandbox's stdout, held back while they may still be the ready mark.
-      let head: Buffer | null = pooled ? Buffer.alloc(0) : null;
-      const toOut = (b: Buffer) => (sinkOut ? sinkOut(b) : earlyOut.push(b));
-      io.stdout.on('data', (b: Buffer) => {
-        if (!head) return toOut(b);
-        const got = Buffer.concat([head, b]);
-        if (got.length < READY_MARK.length && READY_MARK.subarray(0, got.length).equals(got)) return void (head = got);
-        head = null;
-        if (!got.subarray(0, READY_MARK.length).equals(READY_MARK)) return toOut(got);
-        warm = true;
-        if (got.length > READY_MARK.length) toOut(got.subarray(READY_MARK.length));
-      });
-      io.stdout.once('end', () => {
-        if (head?.length) toOut(head);
-        head = null;
-      });
+      const mark = pooled ? readyMarkStripper(() => (warm = true)) : null;
+      const toOut = (b: Buffer) => {
+        if (b.length) sinkOut ? sinkOut(b) : earlyOut.push(b);
+      };
+      io.stdout.on('data', (b: Buffer) => toOut(mark ? mark.push(b) : b));
+      io.stdout.once('end', () => mark && toOut(mark.end()));
       io.stderr.on('data', (b: Buffer) => (sinkErr ? sinkErr(b) : earlyErr.push(b)));
       const ended = (s: NodeJS.ReadableStream) => new Promise<void>((r) => (s.once('end', r), s.once('close', r), s.once('error', () => r())));
       const streamsEnded = Promise.all([ended(io.stdout), ended(io.stderr)]).then(() => undefined);

@@ -80,32 +80,30 @@ for (const driver of testDrivers()) describe(`pre-started interpreters in pooled
 
   const readyFor = (language: string) => until(async () => (await pooled.api('GET', '/health')).body.pool.ready[language] === 1, 60_000);
 
-  if (driver !== 'docker') {
-    it('counts a pooled sandbox ready once its interpreter has loaded, and one taken while it loads runs its job intact', async () => {
-      // Caught in the act: the replacement's sandbox is up but its Node still loads (the ready mark not yet seen).
-      let takenWarming = 0;
-      for (let i = 0; i < 5 && takenWarming < 2; i++) {
-        await readyFor('node');
-        const first = await run(pooled.api, { language: 'node', script: 'console.log("first")' });
-        assert.equal(first.pooled, true);
-        const warming = await until(async () => {
-          const pool = (await pooled.api('GET', '/health')).body.pool;
-          return pool.warming.node === 1 || pool.ready.node === 1 ? pool : null;
-        }, 30_000, 2);
-        if (warming.ready.node === 1) continue;
-        const e = await run(pooled.api, { language: 'node', script: `console.log("job ${i}"); process.stderr.write("err ${i}\\n")` });
-        assert.equal(e.status, 'succeeded', JSON.stringify(e));
-        if (!e.pooled) continue;
-        takenWarming++;
-        assert.equal(await text(pooled, e.id, 'stdout'), `job ${i}`, 'nothing but the job\'s own output: no ready mark');
-        assert.equal(await text(pooled, e.id, 'stderr'), `err ${i}`);
-      }
-      assert.ok(takenWarming > 0, 'a sandbox was taken while its interpreter loaded');
+  it('counts a pooled sandbox ready once its interpreter has loaded, and one taken while it loads runs its job intact', async () => {
+    // Caught in the act: the replacement's sandbox is up but its Node still loads (the ready mark not yet seen).
+    let takenWarming = 0;
+    for (let i = 0; i < 5 && takenWarming < 2; i++) {
       await readyFor('node');
-      const pool = (await pooled.api('GET', '/health')).body.pool;
-      assert.deepEqual([pool.ready.node, pool.warming.node], [1, 0]);
-    });
-  }
+      const first = await run(pooled.api, { language: 'node', script: 'console.log("first")' });
+      assert.equal(first.pooled, true);
+      const warming = await until(async () => {
+        const pool = (await pooled.api('GET', '/health')).body.pool;
+        return pool.warming.node === 1 || pool.ready.node === 1 ? pool : null;
+      }, 30_000, 2);
+      if (warming.ready.node === 1) continue;
+      const e = await run(pooled.api, { language: 'node', script: `console.log("job ${i}"); process.stderr.write("err ${i}\\n")` });
+      assert.equal(e.status, 'succeeded', JSON.stringify(e));
+      if (!e.pooled) continue;
+      takenWarming++;
+      assert.equal(await text(pooled, e.id, 'stdout'), `job ${i}`, 'nothing but the job\'s own output: no ready mark');
+      assert.equal(await text(pooled, e.id, 'stderr'), `err ${i}`);
+    }
+    assert.ok(takenWarming > 0, 'a sandbox was taken while its interpreter loaded');
+    await readyFor('node');
+    const pool = (await pooled.api('GET', '/health')).body.pool;
+    assert.deepEqual([pool.ready.node, pool.warming.node], [1, 0]);
+  });
 
   // The pre-started Node ends a job that runs out of work with process.exit() (skipping the heap's teardown)
   // unless the script listens to 'beforeExit' itself: the exit code, the 'exit' event and late output match.

@@ -1,0 +1,95 @@
+/**
+ * The launcher's ready mark (cronium-launch, step 0): `__CRONIUM_READY__` and a newline, the first line of a
+ * pooled sandbox's stdout once its pre-started interpreter has loaded, written only when the server asks for it
+ * with CRONIUM_READY_MARK=1. It never follows the job mark, so it can only ever be at the very start.
+ */
+export const READY_MARK = Buffer.from('__CRONIUM_READY__\n');
+
+/** The launcher environment that asks for the mark. */
+export const READY_MARK_ENV = 'CRONIUM_READY_MARK=1';
+
+export interface ReadyMarkStripper {
+  /** Bytes of the stream in; what passes on out (held back while it may still be the mark). */
+  push(b: Buffer): Buffer;
+  /** The stream ended: whatever was held back. */
+  end(): Buffer;
+  /** Whether the stripper has decided (mark seen, or the stream starts with something else). */
+  readonly decided: boolean;
+}
+
+/** Takes the ready mark off the front of a stdout byte stream and calls `onReady` when it was there. */
+export function readyMarkStripper(onReady: () => void): ReadyMarkStripper {
+  let head: Buffer | null = Buffer.alloc(0);
+  return {
+    push(b) {
+      if (!head) return b;
+      const got = head.length ? Buffer.concat([head, b]) : b;
+      if (got.length < READY_MARK.length && READY_MARK.subarray(0, got.length).equals(got)) {
+        head = got;
+        return Buffer.alloc(0);
+      }
+      head = null;
+      if (!got.subarray(0, READY_MARK.length).equals(READY_MARK)) return got;
+      onReady();
+      return got.subarray(READY_MARK.length);
+    },
+    end() {
+      const rest = head ?? Buffer.alloc(0);
+      head = null;
+      return rest;
+    },
+    get decided() {
+      return head === null;
+    },
+  };
+}
+
+/**
+ * The same for Docker's multiplexed attach stream (8-byte frame headers: stream type, size): the mark is taken
+ * out of the stdout frames' payload and the frames are rewritten; once decided, bytes pass through untouched.
+ */
+export function readyMarkFrameStripper(onReady: () => void): ReadyMarkStripper {
+  const stdout = readyMarkStripper(onReady);
+  let buf: Buffer = Buffer.alloc(0);
+  let through = false;
+  const frame = (type: number, payload: Buffer) => {
+    const h = Buffer.alloc(8);
+    h[0] = type;
+    h.writeUInt32BE(payload.length, 4);
+    return Buffer.concat([h, payload]);
+  };
+  return {
+    push(b) {
+      if (through) return b;
+      buf = buf.length ? Buffer.concat([buf, b]) : b;
+      const out: Buffer[] = [];
+      while (!stdout.decided && buf.length >= 8 && buf.length >= 8 + buf.readUInt32BE(4)) {
+        const type = buf[0]!;
+        const payload = buf.subarray(8, 8 + buf.readUInt32BE(4));
+        buf = buf.subarray(8 + payload.length);
+        if (type !== 1) {
+          out.push(frame(type, payload));
+          continue;
+        }
+        const pass = stdout.push(payload);
+        if (pass.length) out.push(frame(1, pass));
+      }
+      if (stdout.decided) {
+        through = true;
+        out.push(buf);
+        buf = Buffer.alloc(0);
+      }
+      return Buffer.concat(out);
+    },
+    end() {
+      const held = stdout.end();
+      const rest = Buffer.concat([held.length ? frame(1, held) : Buffer.alloc(0), buf]);
+      buf = Buffer.alloc(0);
+      through = true;
+      return rest;
+    },
+    get decided() {
+      return through;
+    },
+  };
+}
