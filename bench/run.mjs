@@ -130,7 +130,12 @@ function processTicks(pid) {
  * not add load of its own to the server it measures). Also the machine's and the server's CPU per execution.
  */
 async function throughput(server) {
-  let peakKb = 0;
+  // The peak during this burst alone: VmHWM counts from the server's start (the latency runs before it too), so
+  // it is reset to the current RSS first (proc(5), clear_refs "5"); the lifetime peak is kept beside it.
+  const hwmKb = () => Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${server.proc.pid}/status`, 'utf8'))?.[1] ?? 0);
+  const lifetimeBeforeKb = hwmKb();
+  fs.writeFileSync(`/proc/${server.proc.pid}/clear_refs`, '5');
+  let peakKb = hwmKb();
   const sampler = setInterval(() => {
     try {
       const status = fs.readFileSync(`/proc/${server.proc.pid}/status`, 'utf8');
@@ -160,6 +165,7 @@ async function throughput(server) {
     machineCpuSecondsPerExecution: cpu / BURST,
     serverCpuSecondsPerExecution: serverCpu / BURST,
     serverPeakRssMiB: peakKb / 1024,
+    serverLifetimePeakRssMiB: Math.max(lifetimeBeforeKb, peakKb) / 1024,
   };
 }
 
@@ -286,12 +292,12 @@ async function main() {
     }
   }
   lines.push('', `throughput: ${BURST} bash hello worlds submitted at once (wait: true), pool ${poolSize} per language, ${concurrency} running at a time`);
-  lines.push('driver   exec/s   p50 ms   p95 ms   p99 ms   CPU-s/exec (machine, server)   server peak RSS');
+  lines.push('driver   exec/s   p50 ms   p95 ms   p99 ms   CPU-s/exec (machine, server)   server peak RSS: burst (whole run)');
   for (const [d, r] of Object.entries(results.drivers)) {
     const t = r.throughput;
     lines.push(
       `${d.padEnd(7)} ${t.perSecond.toFixed(2).padStart(7)}  ${f(t.latency.p50)}  ${f(t.latency.p95)}  ${f(t.latency.p99)}   ${t.machineCpuSecondsPerExecution.toFixed(3)}, ${t.serverCpuSecondsPerExecution.toFixed(3)}`.padEnd(80) +
-        `${t.serverPeakRssMiB.toFixed(0)} MiB  (${t.succeeded}/${t.executions} succeeded, ${t.pooled} pooled)`,
+        `${t.serverPeakRssMiB.toFixed(0)} MiB (${t.serverLifetimePeakRssMiB.toFixed(0)})  (${t.succeeded}/${t.executions} succeeded, ${t.pooled} pooled)`,
     );
   }
   lines.push(
