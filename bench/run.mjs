@@ -138,8 +138,7 @@ async function throughput(server) {
   let peakKb = hwmKb();
   const sampler = setInterval(() => {
     try {
-      const status = fs.readFileSync(`/proc/${server.proc.pid}/status`, 'utf8');
-      peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
+      peakKb = Math.max(peakKb, hwmKb());
     } catch {
       /* gone */
     }

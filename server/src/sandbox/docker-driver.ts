@@ -176,7 +176,7 @@ export class DockerDriver implements PoolingSandboxDriver {
       const early: Buffer[] = [];
       // A pooled container says when its pre-started interpreter has loaded (ready-mark.ts): until then the pool
       // counts it as warming and hands out warm ones first.
-      const pooled = executionId === '' && isolation === 'standard';
+      const pooled = executionId === '';
       let warm = !pooled;
       const mark = pooled ? readyMarkFrameStripper(() => (warm = true)) : null;
       const pass = (chunk: Buffer) => {
