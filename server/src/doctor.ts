@@ -90,21 +90,27 @@ async function main() {
   ].join('\n');
 
   let out = '';
-  const run = await driver.start(
-    {
-      executionId: crypto.randomUUID(),
-      language: 'bash',
-      script,
-      filename: 'doctor.sh',
-      argv: ['bash', '/work/doctor.sh'],
-      env: {},
-      isolation: 'standard',
-      limits: { memoryMb: 64, cpus: 0.5, pids: 64, tmpfsMb: 8 },
-    },
-    { stdout: (t) => (out += t), stderr: () => undefined },
-  );
-  await run.done;
-  await run.remove();
+  try {
+    const run = await driver.start(
+      {
+        executionId: crypto.randomUUID(),
+        language: 'bash',
+        script,
+        filename: 'doctor.sh',
+        argv: ['bash', '/work/doctor.sh'],
+        env: {},
+        isolation: 'standard',
+        limits: { memoryMb: 64, cpus: 0.5, pids: 64, tmpfsMb: 8 },
+      },
+      { stdout: (t) => (out += t), stderr: () => undefined },
+    );
+    await run.done;
+    await run.remove();
+  } finally {
+    // The runc driver removes a sandbox's network and bundle after `remove` returns; exiting before they were
+    // gone leaked both, under a node id that no server ever sweeps.
+    await driver.close();
+  }
 
   const seen = new Map(out.trim().split('\n').map((l) => [l.slice(0, l.lastIndexOf(' ')), l.slice(l.lastIndexOf(' ') + 1)]));
   let problems = 0;

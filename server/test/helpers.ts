@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { TestContext } from 'node:test';
 import Docker from 'dockerode';
 import { loadConfig } from '../src/config.js';
+import { LABEL_NODE } from '../src/sandbox/driver.js';
 import { type RunningServer, startServer } from '../src/server.js';
 import { waitForListening } from '../../scripts/listening.mjs';
 
@@ -260,6 +261,27 @@ export async function containerExists(containerId: string | null | undefined): P
     if ((err as { statusCode?: number }).statusCode === 404) return false;
     throw err;
   }
+}
+
+/**
+ * Sandboxes (Docker containers, runc/crun bundles) labelled with a node id that starts with `prefix`, whatever
+ * state they are in: what a process that ran them left behind.
+ */
+export async function sandboxesOfNode(prefix: string): Promise<string[]> {
+  const found: string[] = [];
+  const bundles = path.join(runcStateDir, 'bundles');
+  for (const id of fs.existsSync(bundles) ? fs.readdirSync(bundles) : []) {
+    try {
+      const spec = JSON.parse(fs.readFileSync(path.join(bundles, id, 'config.json'), 'utf8')) as { annotations?: Record<string, string> };
+      if (spec.annotations?.[LABEL_NODE]?.startsWith(prefix)) found.push(id);
+    } catch {
+      /* no spec (yet): not labelled */
+    }
+  }
+  for (const c of await docker.listContainers({ all: true, filters: { label: [LABEL_NODE] } })) {
+    if (c.Labels[LABEL_NODE]?.startsWith(prefix)) found.push(c.Id);
+  }
+  return found;
 }
 
 /** The container is removed just after the result is reported, so give it a moment. */

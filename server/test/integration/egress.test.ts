@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { apiFor, logsOf, requireDocker, run, startTestServer, stdoutOf, driverEnv, testDrivers, type TestServer, until } from '../helpers.js';
+import { apiFor, logsOf, requireDocker, run, sandboxesOfNode, startTestServer, stdoutOf, driverEnv, testDrivers, type TestServer, until } from '../helpers.js';
 
 /**
  * The only way out of a sandbox is the allowlisting proxy. Every check runs inside a real container, as a
@@ -240,6 +240,7 @@ for (const driver of testDrivers()) describe(`egress through the allowlisting pr
   it('doctor probes from a real sandbox container and reports what it found', async () => {
     // Asynchronously: the server under test runs in this process and must keep answering the doctor.
     const { execFile } = await import('node:child_process');
+    const leftBefore = new Set(await sandboxesOfNode('doctor-'));
     const r = await new Promise<{ status: number; text: string }>((resolve) => {
       execFile(
         process.execPath,
@@ -253,6 +254,8 @@ for (const driver of testDrivers()) describe(`egress through the allowlisting pr
     assert.match(text, /cloud metadata 169\.254\.169\.254:80: blocked/);
     assert.match(text, /\(Cronium, meant for sandboxes\): reachable/);
     assert.match(text, new RegExp(`host service :${port} via the gateway: (blocked|reachable)`), 'the upstream on all interfaces was probed');
+    const left = (await sandboxesOfNode('doctor-')).filter((id) => !leftBefore.has(id));
+    assert.deepEqual(left, [], 'the doctor removed its sandbox (bundle, network, container) before it exited');
     if (process.env.CI === 'true') {
       assert.equal(r.status, 0, text);
       assert.match(text, /all probes as expected/);
