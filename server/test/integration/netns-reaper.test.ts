@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { CommandRunner, type RunCommand } from '../../src/sandbox/runc/command-runner.js';
-import { createSandboxNet, netNames, SandboxNetReaper } from '../../src/sandbox/runc/netns.js';
-import { requireRunc } from '../helpers.js';
+import { createSandboxNet, deleteSandboxNet, netNames, SandboxNetReaper } from '../../src/sandbox/runc/netns.js';
+import { requireRunc, until } from '../helpers.js';
 
 /** Real namespaces and veth pairs on a bridge of the test's own (root and iproute2, as the runc driver needs). */
 describe('SandboxNetReaper (runc driver: deleting sandbox networks)', { concurrency: false }, () => {
@@ -79,6 +79,30 @@ describe('SandboxNetReaper (runc driver: deleting sandbox networks)', { concurre
     await Promise.all(ids.map((id) => reaper.delete(id)));
     assert.equal(failed, 1, 'the batch failed once');
     assert.ok(ids.every((id) => !exists(id)));
+  });
+
+  it('deletes a network whose namespace the kernel is taking down at that moment (a sandbox just killed)', async () => {
+    // As a start-up sweep finds it: the sandbox's last process has just been killed, and its namespace (not
+    // bind-mounted, as the addon makes them) is freed asynchronously, the veth with it.
+    for (let i = 0; i < 10; i++) {
+      const id = crypto.randomBytes(32).toString('hex');
+      const { veth } = netNames(id);
+      const holder = spawn('unshare', ['--net', 'sleep', '100'], { stdio: 'ignore' });
+      await until(() => {
+        try {
+          return fs.readlinkSync(`/proc/${holder.pid}/ns/net`) !== fs.readlinkSync('/proc/self/ns/net') && fs.readlinkSync(`/proc/${holder.pid}/exe`).endsWith('sleep');
+        } catch {
+          return false;
+        }
+      });
+      execFileSync('ip', ['link', 'add', veth, 'type', 'veth', 'peer', 'name', `peer${i}`]);
+      execFileSync('ip', ['link', 'set', `peer${i}`, 'netns', String(holder.pid)]);
+      const gone = new Promise((r) => holder.once('exit', r));
+      holder.kill('SIGKILL');
+      await gone;
+      await deleteSandboxNet(commands.run, id);
+      assert.ok(!exists(id), `round ${i}: the veth is gone`);
+    }
   });
 
   it('runs no ip process for a network that is already gone', async () => {
