@@ -61,6 +61,8 @@ const readText = (file: string): string => {
 };
 const CPU_PERIOD = 100_000;
 const IMAGE_TTL_MS = 5_000;
+/** Far longer than any bundle goes without a runtime container while a server makes or removes it (milliseconds to seconds). */
+const ABANDONED_AFTER_MS = 10 * 60_000;
 /** The runtime images' launcher, and the execute-only copy of bash it re-executes itself into (cronium-launch). */
 const LAUNCHER = '/usr/local/bin/cronium-launch';
 const LAUNCHER_BASH = '/usr/local/lib/cronium/bash';
@@ -418,13 +420,28 @@ export class RuncDriver implements PoolingSandboxDriver {
     }
   }
 
+  /**
+   * A bundle the runtime has no container for, untouched for minutes: nothing runs in it, whichever server made
+   * it. Left by a server killed while making it (no spec yet, so no labels to select it by) or before its
+   * clean-up, or by a process whose node id no server sweeps; each holds an address lease.
+   */
+  private abandoned(id: string): boolean {
+    if (this.runc.exists(id)) return false;
+    try {
+      return Date.now() - fs.statSync(path.join(this.bundles, id)).mtimeMs > ABANDONED_AFTER_MS;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Removes the selected sandboxes, and abandoned bundles whoever made them. */
   async removeContainers(select: (labels: Record<string, string>) => boolean): Promise<number> {
     let n = await this.docker.removeContainers(select);
     const ids = new Set([...this.runc.ids(), ...fs.readdirSync(this.bundles)]);
     for (const id of ids) {
       if (!/^[0-9a-f]{64}$/.test(id)) continue;
       const labels = this.labelsOf(id);
-      if (labels[LABEL_MANAGED] !== 'true' || !select(labels)) continue;
+      if (!(labels[LABEL_MANAGED] === 'true' && select(labels)) && !this.abandoned(id)) continue;
       try {
         await this.runc.kill(id).catch(() => undefined);
         await this.runc.delete(id);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -108,6 +109,40 @@ describe('runc driver: cleanup and limits', { concurrency: false }, () => {
       assert.equal(fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').trim(), '', 'it holds no process');
     } finally {
       await fresh.stop();
+    }
+  });
+
+  it('removes abandoned bundles and their address leases at start, whichever server left them', async (t) => {
+    if (!ok || !requireRunc(t)) return;
+    const bundles = path.join(runcStateDir, 'bundles');
+    const plant = (opts: { spec?: object; ageMin: number }) => {
+      const id = crypto.randomBytes(32).toString('hex');
+      const dir = path.join(bundles, id);
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      for (const f of ['hosts', 'hostname', 'resolv.conf']) fs.writeFileSync(path.join(dir, f), '');
+      if (opts.spec) fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(opts.spec));
+      const lease = path.join(runcStateDir, 'ips', `192.0.2.${crypto.randomInt(1, 255)}-${id.slice(0, 8)}`);
+      fs.writeFileSync(lease, id);
+      const then = new Date(Date.now() - opts.ageMin * 60_000);
+      fs.utimesSync(dir, then, then);
+      return { id, dir, lease };
+    };
+    // A server killed while making a sandbox (no spec yet: no labels), and one of a node no server will sweep.
+    const halfMade = plant({ ageMin: 20 });
+    const foreign = plant({ ageMin: 20, spec: { annotations: { 'io.cronium.managed': 'true', 'io.cronium.node': 'gone-for-good' } } });
+    // Young: a server may be making it this moment.
+    const young = plant({ ageMin: 0 });
+    const fresh = await startTestServer({ CRONIUM_SANDBOX_DRIVER: 'runc', CRONIUM_POOL_SIZE: '0' });
+    try {
+      for (const b of [halfMade, foreign]) {
+        assert.ok(!fs.existsSync(b.dir), 'the abandoned bundle was removed');
+        assert.ok(!fs.existsSync(b.lease), 'its address lease was released');
+      }
+      assert.ok(fs.existsSync(young.dir) && fs.existsSync(young.lease), 'a bundle made moments ago is left alone');
+    } finally {
+      await fresh.stop();
+      fs.rmSync(young.dir, { recursive: true, force: true });
+      fs.rmSync(young.lease, { force: true });
     }
   });
 
