@@ -136,9 +136,15 @@ async function throughput(server) {
   const lifetimeBeforeKb = hwmKb();
   fs.writeFileSync(`/proc/${server.proc.pid}/clear_refs`, '5');
   let peakKb = hwmKb();
+  // What the resident memory is made of at the highest RSS sampled (anonymous: V8's heap, PGlite's WebAssembly
+  // memory, buffers; file: code and mapped files), to tell a heap that grew from anything else.
+  let composition = { rssKb: 0, anonKb: 0, fileKb: 0, shmemKb: 0 };
   const sampler = setInterval(() => {
     try {
-      peakKb = Math.max(peakKb, hwmKb());
+      const st = fs.readFileSync(`/proc/${server.proc.pid}/status`, 'utf8');
+      const kb = (field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(st)?.[1] ?? 0);
+      peakKb = Math.max(peakKb, kb('VmHWM'));
+      if (kb('VmRSS') > composition.rssKb) composition = { rssKb: kb('VmRSS'), anonKb: kb('RssAnon'), fileKb: kb('RssFile'), shmemKb: kb('RssShmem') };
     } catch {
       /* gone */
     }
@@ -165,6 +171,7 @@ async function throughput(server) {
     serverCpuSecondsPerExecution: serverCpu / BURST,
     serverPeakRssMiB: peakKb / 1024,
     serverLifetimePeakRssMiB: Math.max(lifetimeBeforeKb, peakKb) / 1024,
+    serverPeakSampledMiB: { rss: composition.rssKb / 1024, anon: composition.anonKb / 1024, file: composition.fileKb / 1024, shmem: composition.shmemKb / 1024 },
   };
 }
 
@@ -298,6 +305,10 @@ async function main() {
       `${d.padEnd(7)} ${t.perSecond.toFixed(2).padStart(7)}  ${f(t.latency.p50)}  ${f(t.latency.p95)}  ${f(t.latency.p99)}   ${t.machineCpuSecondsPerExecution.toFixed(3)}, ${t.serverCpuSecondsPerExecution.toFixed(3)}`.padEnd(80) +
         `${t.serverPeakRssMiB.toFixed(0)} MiB (${t.serverLifetimePeakRssMiB.toFixed(0)})  (${t.succeeded}/${t.executions} succeeded, ${t.pooled} pooled)`,
     );
+  }
+  for (const [d, r] of Object.entries(results.drivers)) {
+    const c = r.throughput.serverPeakSampledMiB;
+    lines.push(`${d.padEnd(7)} highest RSS sampled (every 100 ms) ${c.rss.toFixed(0)} MiB: anonymous ${c.anon.toFixed(0)}, file ${c.file.toFixed(0)}, shared ${c.shmem.toFixed(0)}`);
   }
   lines.push(
     `baseline throughput: bare docker run --rm, ${results.baselineThroughput.concurrency} at a time → ${results.baselineThroughput.perSecond.toFixed(2)} runs/s`,
