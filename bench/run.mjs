@@ -132,17 +132,19 @@ function processTicks(pid) {
 async function throughput(server) {
   // The peak during this burst alone: VmHWM counts from the server's start (the latency runs before it too), so
   // it is reset to the current RSS first (proc(5), clear_refs "5"); the lifetime peak is kept beside it.
-  const hwmKb = () => Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${server.proc.pid}/status`, 'utf8'))?.[1] ?? 0);
-  const lifetimeBeforeKb = hwmKb();
+  const status = () => {
+    const st = fs.readFileSync(`/proc/${server.proc.pid}/status`, 'utf8');
+    return (field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(st)?.[1] ?? 0);
+  };
+  const lifetimeBeforeKb = status()('VmHWM');
   fs.writeFileSync(`/proc/${server.proc.pid}/clear_refs`, '5');
-  let peakKb = hwmKb();
+  let peakKb = status()('VmHWM');
   // What the resident memory is made of at the highest RSS sampled (anonymous: V8's heap, PGlite's WebAssembly
   // memory, buffers; file: code and mapped files), to tell a heap that grew from anything else.
   let composition = { rssKb: 0, anonKb: 0, fileKb: 0, shmemKb: 0 };
   const sampler = setInterval(() => {
     try {
-      const st = fs.readFileSync(`/proc/${server.proc.pid}/status`, 'utf8');
-      const kb = (field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(st)?.[1] ?? 0);
+      const kb = status();
       peakKb = Math.max(peakKb, kb('VmHWM'));
       if (kb('VmRSS') > composition.rssKb) composition = { rssKb: kb('VmRSS'), anonKb: kb('RssAnon'), fileKb: kb('RssFile'), shmemKb: kb('RssShmem') };
     } catch {

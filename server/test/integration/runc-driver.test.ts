@@ -4,6 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { LABEL_MANAGED, LABEL_NODE } from '../../src/sandbox/driver.js';
 import { containerGone, logsOf, requireDocker, requireRunc, run, runcStateDir, startTestServer, stdoutOf, type TestServer, until } from '../helpers.js';
 
 /** Everything a runc sandbox leaves on the host while it exists; none of it may outlive the sandbox. */
@@ -129,7 +130,7 @@ describe('runc driver: cleanup and limits', { concurrency: false }, () => {
     };
     // A server killed while making a sandbox (no spec yet: no labels), and one of a node no server will sweep.
     const halfMade = plant({ ageMin: 20 });
-    const foreign = plant({ ageMin: 20, spec: { annotations: { 'io.cronium.managed': 'true', 'io.cronium.node': 'gone-for-good' } } });
+    const foreign = plant({ ageMin: 20, spec: { annotations: { [LABEL_MANAGED]: 'true', [LABEL_NODE]: 'gone-for-good' } } });
     // Young: a server may be making it this moment.
     const young = plant({ ageMin: 0 });
     const fresh = await startTestServer({ CRONIUM_SANDBOX_DRIVER: 'runc', CRONIUM_POOL_SIZE: '0' });
