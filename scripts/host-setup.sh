@@ -74,9 +74,12 @@ fi
 
 # crun refuses a "hybrid" cgroup layout (v1 hierarchies plus controllers left on the v2 mount). Controllers
 # that no v1 hierarchy holds (hugetlb, on this kind of VM) are given one, which empties the v2 mount's list.
-if [ "$(id -u)" = 0 ] && [ -d /sys/fs/cgroup/memory ] && [ -s /sys/fs/cgroup/unified/cgroup.controllers ] &&
-  [ ! -s /sys/fs/cgroup/unified/cgroup.subtree_control ]; then
-  for c in $(cat /sys/fs/cgroup/unified/cgroup.controllers); do
+# cgroupfs reports size 0 for every file (`test -s` is false even when cgroup.controllers lists hugetlb), so the
+# files are read, never sized.
+v2_controllers=$(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null || true)
+v2_subtree=$(cat /sys/fs/cgroup/unified/cgroup.subtree_control 2>/dev/null || true)
+if [ "$(id -u)" = 0 ] && [ -d /sys/fs/cgroup/memory ] && [ -n "$v2_controllers" ] && [ -z "$v2_subtree" ]; then
+  for c in $v2_controllers; do
     mkdir -p "/sys/fs/cgroup/$c" && mount -t cgroup -o "$c" cgroup "/sys/fs/cgroup/$c" &&
       say "mounted the cgroup v1 hierarchy for $c (crun needs no controllers left on the v2 mount)"
   done
