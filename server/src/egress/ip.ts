@@ -256,6 +256,11 @@ export function parseCidr(cidr: string): Cidr | null {
   return { family, network: maskNetwork(value, family, prefix), prefix };
 }
 
+/** Canonical text of a parsed range: `10.0.0.0/8`, `2001:db8::/32` (host bits already cleared by parseCidr). */
+export function formatCidr(c: Cidr): string {
+  return `${format({ family: c.family, value: c.network })}/${c.prefix}`;
+}
+
 function maskNetwork(value: bigint, family: IpFamily, prefix: number): bigint {
   const bits = family === 4 ? V4_BITS : V6_BITS;
   const all = family === 4 ? V4_MAX : V6_MAX;
