@@ -6,6 +6,7 @@ import { egressRoutes } from './egress/routes.js';
 import { executionRoutes } from './executions/routes.js';
 import { healthRoutes } from './health/routes.js';
 import { installErrorHandling, refuseOversizedBodies } from './http-errors.js';
+import { httpTimeoutOptions, installIdleTimeout } from './http-timeouts.js';
 import { openApiDocument } from './openapi.js';
 import { secretRoutes } from './secrets/routes.js';
 import { settingsRoutes } from './settings/routes.js';
@@ -19,7 +20,9 @@ export async function buildPublicApi(ctx: AppContext): Promise<FastifyInstance> 
     bodyLimit: ctx.config.sizes.maxScriptBytes + ctx.config.sizes.maxInputBytes + 256 * 1024,
     trustProxy: false,
     routerOptions: { maxParamLength: 1000 },
+    ...httpTimeoutOptions(ctx.config.http),
   });
+  installIdleTimeout(app, ctx.config.http);
   installErrorHandling(app);
   refuseOversizedBodies(app, app.initialConfig.bodyLimit!);
   await app.register(authPlugin, { users: ctx.users });

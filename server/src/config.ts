@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseCidr } from './egress/ip.js';
+import type { HttpTimeouts } from './http-timeouts.js';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const bool = (def: boolean) =>
@@ -84,6 +85,10 @@ const envSchema = z.object({
     .default('')
     .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)),
   CRONIUM_EGRESS_FIREWALL: z.enum(['auto', 'off', 'external']).default('auto'),
+  CRONIUM_HTTP_HEADERS_TIMEOUT_MS: int(10_000, 100),
+  CRONIUM_HTTP_REQUEST_TIMEOUT_MS: int(30_000, 100),
+  CRONIUM_HTTP_IDLE_TIMEOUT_MS: int(60_000, 100),
+  CRONIUM_HTTP_KEEP_ALIVE_TIMEOUT_MS: int(5_000, 100),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -144,6 +149,8 @@ export interface Config {
     maxSecretBytes: number;
   };
   egress: { blockedPorts: number[]; port: number; allowCidrs: string[]; firewall: 'auto' | 'off' | 'external' };
+  /** Slow-client bounds of the public and the runtime API. */
+  http: HttpTimeouts;
 }
 
 export class ConfigError extends Error {
@@ -164,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.CRONIUM_DEFAULT_MEMORY_MB > e.CRONIUM_MAX_MEMORY_MB) problems.push('CRONIUM_DEFAULT_MEMORY_MB exceeds CRONIUM_MAX_MEMORY_MB');
   if (e.CRONIUM_DEFAULT_CPUS > e.CRONIUM_MAX_CPUS) problems.push('CRONIUM_DEFAULT_CPUS exceeds CRONIUM_MAX_CPUS');
   if (e.CRONIUM_DEFAULT_PIDS > e.CRONIUM_MAX_PIDS) problems.push('CRONIUM_DEFAULT_PIDS exceeds CRONIUM_MAX_PIDS');
+  if (e.CRONIUM_HTTP_HEADERS_TIMEOUT_MS > e.CRONIUM_HTTP_REQUEST_TIMEOUT_MS) problems.push('CRONIUM_HTTP_HEADERS_TIMEOUT_MS exceeds CRONIUM_HTTP_REQUEST_TIMEOUT_MS');
   for (const c of e.CRONIUM_EGRESS_ALLOW_CIDRS) if (!parseCidr(c)) problems.push(`CRONIUM_EGRESS_ALLOW_CIDRS: "${c}" is not a CIDR`);
   const production = e.NODE_ENV === 'production';
   if (production) {
@@ -250,6 +258,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: e.CRONIUM_EGRESS_PORT,
       allowCidrs: e.CRONIUM_EGRESS_ALLOW_CIDRS,
       firewall: e.CRONIUM_EGRESS_FIREWALL,
+    },
+    http: {
+      headersTimeoutMs: e.CRONIUM_HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.CRONIUM_HTTP_REQUEST_TIMEOUT_MS,
+      idleTimeoutMs: e.CRONIUM_HTTP_IDLE_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.CRONIUM_HTTP_KEEP_ALIVE_TIMEOUT_MS,
     },
   };
 }

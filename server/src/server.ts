@@ -123,6 +123,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       jwtSecret,
       log,
       sizes: config.sizes,
+      http: config.http,
     });
     const runtimeHost = config.runtime.host ?? network.gateway;
     if (!runtimeHost) throw new Error(`the sandbox network ${network.name} has no gateway address; set CRONIUM_RUNTIME_HOST`);

@@ -9,6 +9,7 @@ import { AppError, tooLarge, unauthorized } from '../errors.js';
 import type { ExecutionEngine } from '../executions/engine.js';
 import type { ExecutionRow, ExecutionsRepository } from '../executions/repository.js';
 import { installErrorHandling, refuseOversizedBodies } from '../http-errors.js';
+import { httpTimeoutOptions, installIdleTimeout, type HttpTimeouts } from '../http-timeouts.js';
 import type { SecretsRepository } from '../secrets/repository.js';
 import { parse } from '../validation.js';
 import type { VariablesRepository } from '../variables/repository.js';
@@ -59,6 +60,7 @@ export interface RuntimeServerDeps {
   jwtSecret: Buffer;
   log: FastifyBaseLogger;
   sizes: { maxOutputBytes: number; maxVariableBytes: number };
+  http: HttpTimeouts;
 }
 
 const valueBody = z.object({ value: z.unknown() }).strict();
@@ -74,7 +76,9 @@ export async function createRuntimeServer(deps: RuntimeServerDeps): Promise<Fast
     loggerInstance: deps.log.child({ component: 'runtime-api' }, { level: deps.log.level === 'silent' ? 'silent' : 'warn' }),
     bodyLimit: Math.max(deps.sizes.maxOutputBytes, deps.sizes.maxVariableBytes) + 4096,
     routerOptions: { maxParamLength: 1000 },
+    ...httpTimeoutOptions(deps.http),
   });
+  installIdleTimeout(app, deps.http);
   installErrorHandling(app);
   refuseOversizedBodies(app, app.initialConfig.bodyLimit!);
   await app.register(fastifyJwt, {
