@@ -141,6 +141,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
       blockedPorts: config.egress.blockedPorts,
       allowCidrs: config.egress.allowCidrs,
       deniedCidrs: network.subnet ? [network.subnet] : [],
+      onRefused: (entry) => {
+        if (entry.executionId) events.emitEgressRefused(entry.executionId, entry);
+      },
     });
     const proxyListen = await proxy.listen(config.egress.port, runtimeHost);
     cleanups.push(() => proxy.close());

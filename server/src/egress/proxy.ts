@@ -232,6 +232,11 @@ const STATUS_TEXT: Record<number, string> = {
   504: 'Gateway Timeout',
 };
 
+/** A refusal's reason goes in the status line too: Python's urllib and requests show only that for a tunnel. */
+function statusText(status: number, reason: string): string {
+  return status === 403 ? `Forbidden by egress: ${reason}` : (STATUS_TEXT[status] ?? 'Error');
+}
+
 function refusalBody(status: number, hostPort: string, reason: string): string {
   if (status === 403) return `cronium egress: ${hostPort} refused (${reason})`;
   if (status === 407) return 'cronium egress: proxy authentication required';
@@ -407,7 +412,7 @@ export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
       return;
     }
     const body = refusalBody(status, hostPort, reason);
-    res.writeHead(status, {
+    res.writeHead(status, statusText(status, reason), {
       'content-type': 'text/plain; charset=utf-8',
       'content-length': Buffer.byteLength(body),
       'cache-control': 'no-store',
@@ -608,7 +613,7 @@ export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
       ...extra,
       Connection: 'close',
     };
-    const head = [`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+    const head = [`HTTP/1.1 ${status} ${statusText(status, reason)}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
     socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
     setTimeout(() => socket.destroy(), DENIAL_LINGER_MS).unref();
   }

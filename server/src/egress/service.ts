@@ -3,7 +3,7 @@ import type { ExecutionsRepository } from '../executions/repository.js';
 import type { ExecutionClaims } from '../runtime/server.js';
 import { parseAllowEntry } from './allow-entry.js';
 import type { Rule } from './policy.js';
-import { createEgressProxy, type EgressContext, type EgressProxy, parseProxyAuthorization } from './proxy.js';
+import { createEgressProxy, type EgressAuditEntry, type EgressContext, type EgressProxy, parseProxyAuthorization } from './proxy.js';
 import { type EgressRepository, toRule } from './repository.js';
 
 export interface EgressServiceOptions {
@@ -14,6 +14,8 @@ export interface EgressServiceOptions {
   blockedPorts: number[];
   allowCidrs: string[];
   deniedCidrs: string[];
+  /** Told of every refused request of an execution (after it is recorded); must not throw. */
+  onRefused?: (entry: EgressAuditEntry) => void;
 }
 
 /**
@@ -52,7 +54,10 @@ export function createEgressService(o: EgressServiceOptions): EgressProxy {
     blockedPorts: o.blockedPorts,
     allowCidrs: o.allowCidrs,
     deniedCidrs: o.deniedCidrs,
-    audit: (entry) => o.egress.record(entry),
+    audit: (entry) => {
+      o.egress.record(entry);
+      if (!entry.allowed) o.onRefused?.(entry);
+    },
     logger: o.log,
   });
 }

@@ -8,6 +8,17 @@ export interface LogEntry {
   text: string;
 }
 
+/** A request of a running execution that the egress proxy refused (from its audit entry). */
+export interface EgressRefusal {
+  method: string;
+  host: string;
+  port: number;
+  reason: string;
+  status?: number;
+  address?: string;
+  error?: string;
+}
+
 /**
  * In-process notifications about executions running on this server. Other servers' executions are followed
  * through the database; this only makes local ones immediate.
@@ -26,6 +37,16 @@ export class ExecutionEvents {
   emitStatus(executionId: string, status: ExecutionStatus): void {
     this.emitter.emit(`status:${executionId}`, status);
     this.emitter.emit('status', executionId, status);
+  }
+
+  /** Refusals are told to the server that runs the execution: its sandboxes reach that server's proxy only. */
+  emitEgressRefused(executionId: string, refusal: EgressRefusal): void {
+    this.emitter.emit(`egress-refused:${executionId}`, refusal);
+  }
+
+  onEgressRefused(executionId: string, fn: (refusal: EgressRefusal) => void): () => void {
+    this.emitter.on(`egress-refused:${executionId}`, fn);
+    return () => this.emitter.off(`egress-refused:${executionId}`, fn);
   }
 
   onLogs(executionId: string, fn: (entries: LogEntry[]) => void): () => void {

@@ -3,6 +3,7 @@ import type { ExecutionStatus } from '../db/schema.js';
 import { type SandboxDriver, SandboxError, type SandboxResult, type SandboxRun } from '../sandbox/driver.js';
 import type { SecretsRepository } from '../secrets/repository.js';
 import type { ExecutionEvents } from './events.js';
+import { followEgressRefusals } from './egress-notice.js';
 import { commandFor, languageEnv } from './languages.js';
 import { LogSink } from './log-sink.js';
 import { Masker } from './masking.js';
@@ -64,6 +65,7 @@ export class ExecutionRunner {
     let error: string | null = null;
     let result: SandboxResult | null = null;
     let sink: LogSink | null = null;
+    let unfollowEgress: (() => void) | null = null;
     try {
       const granted = await deps.secrets.reveal(row.userId, row.secrets);
       const expiresAt = new Date(Date.now() + row.timeoutMs + START_ALLOWANCE_MS + deps.tokenGraceMs);
@@ -86,6 +88,7 @@ export class ExecutionRunner {
         CRONIUM_EXECUTION_ID: row.id,
       };
       const s = sink;
+      unfollowEgress = followEgressRefusals(deps.events, row.id, (line) => s.system(line));
       if (this.stopReason) throw new SandboxError('START_FAILED', 'stopped before the container started');
       this.run = await deps.driver.start(
         {
@@ -137,6 +140,7 @@ export class ExecutionRunner {
       deps.log.error({ err, executionId: row.id }, 'execution failed to run');
       sink?.system(`[cronium] ${error}`);
     } finally {
+      unfollowEgress?.();
       await sink?.close().catch((err: unknown) => deps.log.error({ err, executionId: row.id }, 'could not store logs'));
     }
     const finishedAt = new Date();
