@@ -83,7 +83,6 @@ export class LogSink {
 
   private push(entry: LogEntry) {
     this.batch.push(entry);
-    this.opts.publish([entry]);
     if (this.batch.length >= 200) this.flush();
     else if (!this.flushTimer) this.flushTimer = setTimeout(() => this.flush(), this.opts.flushMs ?? 100);
   }
@@ -93,7 +92,9 @@ export class LogSink {
     this.flushTimer = null;
     const entries = this.batch;
     this.batch = [];
-    if (entries.length) this.chain = this.chain.then(() => this.opts.persist(entries));
+    // Announced only once stored: a live follower subscribes, then reads what is stored, so a line announced
+    // before it was stored (and before the follower subscribed) would reach neither (issue 17, bug 1).
+    if (entries.length) this.chain = this.chain.then(() => this.opts.persist(entries)).finally(() => this.opts.publish(entries));
     return this.chain;
   }
 
