@@ -43,14 +43,17 @@ export interface LauncherReport {
 }
 
 /**
- * Takes one marker line (`<marker><payload>\n`) out of a stream's text and hands its payload to `found`.
- * The marker carries a nonce known only to the launcher and the server, so a script cannot forge it.
- * Text that might be the start of the marker is held back until it is known not to be.
+ * Takes one marker line (`<marker><payload>\n`) out of a stream's text and hands its payload to `onPayload`.
+ * The marker carries a one-time token known only to the launcher and the server, which the launcher writes only
+ * when nothing of the script can read it back (runtime-images/README.md), so a script cannot forge it. Only the
+ * first marker counts: after it, everything passes through as text. Text that might be the start of the marker
+ * is held back until it is known not to be.
  */
 export function createMarkerExtractor(marker: string, emit: (text: string) => void, onPayload: (payload: string) => void) {
   let pending = '';
   let inMarker = false;
   let payload = '';
+  let found = false;
 
   const holdBack = (s: string): number => {
     const max = Math.min(s.length, marker.length - 1);
@@ -60,6 +63,10 @@ export function createMarkerExtractor(marker: string, emit: (text: string) => vo
 
   return {
     push(text: string) {
+      if (found) {
+        if (text) emit(text);
+        return;
+      }
       if (inMarker) {
         payload += text;
       } else {
@@ -79,16 +86,20 @@ export function createMarkerExtractor(marker: string, emit: (text: string) => vo
       }
       const nl = payload.indexOf('\n');
       if (nl >= 0) {
+        const line = payload.slice(0, nl);
         const rest = payload.slice(nl + 1);
-        onPayload(payload.slice(0, nl));
+        found = true;
         inMarker = false;
         payload = '';
+        onPayload(line);
         if (rest) emit(rest);
       }
     },
     end() {
-      if (inMarker) onPayload(payload.trim());
-      else if (pending) emit(pending);
+      if (inMarker) {
+        found = true;
+        onPayload(payload.trim());
+      } else if (pending) emit(pending);
       pending = '';
       inMarker = false;
       payload = '';
@@ -97,9 +108,10 @@ export function createMarkerExtractor(marker: string, emit: (text: string) => vo
 }
 
 /**
- * The launcher's usage line on stderr: `__CRONIUM_USAGE_<nonce>__ {json}\n`, the last thing it writes there.
+ * The launcher's usage line on stderr: `__CRONIUM_USAGE_<usage token>__ {json}\n`, the last thing it writes there,
+ * once every other process of the sandbox has gone. Only the first one counts.
  */
-export function createUsageExtractor(nonce: string, emit: (text: string) => void) {
+export function createUsageExtractor(token: string, emit: (text: string) => void) {
   let report: LauncherReport | null = null;
   let announce!: () => void;
   const reported = new Promise<void>((resolve) => (announce = resolve));
@@ -113,7 +125,7 @@ export function createUsageExtractor(nonce: string, emit: (text: string) => void
       report = null;
     }
   };
-  const x = createMarkerExtractor(`__CRONIUM_USAGE_${nonce}__ `, emit, parse);
+  const x = createMarkerExtractor(`__CRONIUM_USAGE_${token}__ `, emit, parse);
   return {
     push: x.push,
     end: x.end,
@@ -132,18 +144,19 @@ function createMarkExtractor(mark: string, emit: (text: string) => void) {
 }
 
 /**
- * The launcher's job mark on stdout: `__CRONIUM_JOB_<nonce>__\n`, written as soon as it has read the job's nonce,
- * before anything of the job runs. A sandbox that ends without it never ran the job.
+ * The launcher's job mark on stdout: `__CRONIUM_JOB_<job token>__\n`, written as soon as it has read the job's
+ * tokens, before anything of the job runs. A sandbox that ends without it never ran the job.
  */
-export function createJobMarkExtractor(nonce: string, emit: (text: string) => void) {
-  return createMarkExtractor(`__CRONIUM_JOB_${nonce}__`, emit);
+export function createJobMarkExtractor(token: string, emit: (text: string) => void) {
+  return createMarkExtractor(`__CRONIUM_JOB_${token}__`, emit);
 }
 
 /**
- * The launcher's end mark on stdout: `__CRONIUM_END_<nonce>__\n`, written after the job's process ended. Once it
- * is seen, every byte the job wrote to stdout before has arrived (a stream keeps its order; stdout and stderr
- * do not keep theirs against each other), so the result need not wait for Docker to close the stream.
+ * The launcher's end mark on stdout: `__CRONIUM_END_<end token>__\n`, written after the job's process ended and
+ * every other process of the sandbox has gone. Once it is seen, every byte the job wrote to stdout has arrived (a
+ * stream keeps its order; stdout and stderr do not keep theirs against each other), so the result need not wait
+ * for the runtime to close the stream.
  */
-export function createEndMarkExtractor(nonce: string, emit: (text: string) => void) {
-  return createMarkExtractor(`__CRONIUM_END_${nonce}__`, emit);
+export function createEndMarkExtractor(token: string, emit: (text: string) => void) {
+  return createMarkExtractor(`__CRONIUM_END_${token}__`, emit);
 }

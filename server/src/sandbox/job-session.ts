@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { createEndMarkExtractor, createJobMarkExtractor, createUsageExtractor } from './docker-stream.js';
 import type { SandboxJob, SandboxOutput, SandboxResult } from './driver.js';
-import { encodeJob } from './job-wire.js';
+import { encodeJob, type MarkTokens } from './job-wire.js';
 
 /** What a driver offers of one started sandbox: its stdio and its end, whatever runs it. */
 export interface SandboxChannel {
@@ -33,20 +33,23 @@ export interface JobSession {
  * order, not one against the other): with both, the result and all output are known without waiting for the
  * runtime to tear the sandbox down (a few hundred ms with Docker here). Without the report (a kill, the whole
  * sandbox killed by the OOM killer, gVisor), the sandbox's exit status decides and the close of its streams
- * marks the end of output. The nonce is known only to the launcher and the server: a script cannot forge either.
+ * marks the end of output. Each mark has its own one-time token (job-wire.ts), known only to the launcher and the
+ * server; the launcher writes the end mark and the report only once nothing of the script is alive to read them
+ * back, and only the first of each counts: a script can forge neither.
  */
 export function superviseJob(ch: SandboxChannel, job: SandboxJob, output: SandboxOutput): JobSession {
-  const nonce = crypto.randomBytes(16).toString('hex');
-  const usage = createUsageExtractor(nonce, output.stderr);
-  const endMark = createEndMarkExtractor(nonce, output.stdout);
-  const jobMark = createJobMarkExtractor(nonce, (t) => endMark.push(t));
+  const token = () => crypto.randomBytes(16).toString('hex');
+  const tokens: MarkTokens = { job: token(), end: token(), usage: token() };
+  const usage = createUsageExtractor(tokens.usage, output.stderr);
+  const endMark = createEndMarkExtractor(tokens.end, output.stdout);
+  const jobMark = createJobMarkExtractor(tokens.job, (t) => endMark.push(t));
   let taken = false;
   void jobMark.seen.then(() => (taken = true));
   const flush = ch.connect(
     (t) => jobMark.push(t),
     (t) => usage.push(t),
   );
-  ch.send(encodeJob({ script: job.script, filename: job.filename, argv: job.argv, env: job.env, nonce }));
+  ch.send(encodeJob({ script: job.script, filename: job.filename, argv: job.argv, env: job.env, tokens }));
 
   const done = (async (): Promise<SandboxResult> => {
     const exited = await Promise.race([ch.exited.then((code) => ({ code })), usage.reported.then(() => null)]);

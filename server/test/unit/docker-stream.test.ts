@@ -71,6 +71,17 @@ describe('createUsageExtractor', () => {
     assert.equal(x.report(), null);
     assert.equal(got.join(''), line('wrong'));
   });
+
+  it('takes only the first report: a second one with the same token passes through as text', () => {
+    const got: string[] = [];
+    const x = createUsageExtractor('tok', (t) => got.push(t));
+    const second = '__CRONIUM_USAGE_tok__ {"exitCode":0,"cpuNs":1,"memoryPeakBytes":1,"oomKills":9}\n';
+    x.push(line('tok') + second.slice(0, 10));
+    x.push(second.slice(10) + 'tail');
+    x.end();
+    assert.deepEqual(x.report(), { exitCode: 3, cpuNs: 2500000, memoryPeakBytes: 1024, oomKills: 0 });
+    assert.equal(got.join(''), second + 'tail');
+  });
 });
 
 describe('createEndMarkExtractor', () => {
@@ -88,6 +99,15 @@ describe('createEndMarkExtractor', () => {
     assert.equal(seen, true);
     x.end();
     assert.equal(got.join(''), 'out 1\nno newline');
+  });
+
+  it('after the mark, passes everything through, another mark with the same token too', async () => {
+    const got: string[] = [];
+    const x = createEndMarkExtractor('abc', (t) => got.push(t));
+    x.push('a\n__CRONIUM_END_abc__\nb\n');
+    x.push('__CRONIUM_END_abc__\n');
+    x.end();
+    assert.equal(got.join(''), 'a\nb\n__CRONIUM_END_abc__\n');
   });
 
   it('passes a forged mark with another nonce through as output and does not announce it', async () => {
