@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { storableJson, storableString } from '../validation.js';
 
 const envKey = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Names the platform sets itself; a request may not override them. */
@@ -10,17 +11,14 @@ export const secretName = z
 export const createExecutionSchema = z
   .object({
     language: z.enum(['bash', 'python', 'node'], { error: 'must be one of "bash", "python", "node"' }),
-    script: z
-      .string({ error: 'must be a string' })
-      .min(1, 'must not be empty')
-      .refine((s) => !s.includes('\0'), 'must not contain NUL bytes'),
-    input: z.unknown().optional(),
+    script: storableString().min(1, 'must not be empty'),
+    input: storableJson.optional(),
     env: z
       .record(
         z.string().regex(envKey, 'environment variable names must match [A-Za-z_][A-Za-z0-9_]*').refine((k) => !reservedEnv.test(k), {
           message: 'this environment variable is set by Cronium and cannot be overridden',
         }),
-        z.string({ error: 'environment values must be strings' }).refine((v) => !v.includes('\0'), 'must not contain NUL'),
+        storableString('environment values must be strings'),
       )
       .optional(),
     timeoutMs: z.number({ error: 'must be a number' }).int('must be an integer').positive('must be positive').optional(),
@@ -36,7 +34,7 @@ export const createExecutionSchema = z
     secrets: z.array(secretName).max(50).optional(),
     egress: z.object({ allow: z.array(z.string().min(1)).max(100) }).strict().optional(),
     event: z
-      .object({ id: z.string().max(200).optional(), name: z.string().max(500).optional(), type: z.string().max(100).optional() })
+      .object({ id: storableString().max(200).optional(), name: storableString().max(500).optional(), type: storableString().max(100).optional() })
       .strict()
       .optional(),
     wait: z.boolean({ error: 'must be a boolean' }).optional(),

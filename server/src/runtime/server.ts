@@ -8,10 +8,11 @@ import { executions, runtimeCalls } from '../db/schema.js';
 import { AppError, tooLarge, unauthorized } from '../errors.js';
 import type { ExecutionEngine } from '../executions/engine.js';
 import type { ExecutionRow, ExecutionsRepository } from '../executions/repository.js';
+import { secretName } from '../executions/request.js';
 import { installErrorHandling, refuseOversizedBodies } from '../http-errors.js';
 import { httpTimeoutOptions, installIdleTimeout, type HttpTimeouts } from '../http-timeouts.js';
 import type { SecretsRepository } from '../secrets/repository.js';
-import { parse } from '../validation.js';
+import { parse, storableJson } from '../validation.js';
 import type { VariablesRepository } from '../variables/repository.js';
 import { checkVariableSize, keySchema } from '../variables/routes.js';
 import type { FastifyBaseLogger } from 'fastify';
@@ -63,7 +64,7 @@ export interface RuntimeServerDeps {
   http: HttpTimeouts;
 }
 
-const valueBody = z.object({ value: z.unknown() }).strict();
+const valueBody = z.object({ value: storableJson }).strict();
 const conditionBody = z.object({ value: z.boolean({ error: 'must be true or false' }) }).strict();
 
 /**
@@ -206,7 +207,7 @@ export async function createRuntimeServer(deps: RuntimeServerDeps): Promise<Fast
   });
 
   app.get('/runtime/v1/secrets/:name', async (req) => {
-    const name = (req.params as { name: string }).name;
+    const name = parse(secretName, (req.params as { name: string }).name, 'name');
     req.callDetail = `secret:${name}`;
     if (!req.user.scopes.includes('secrets:read') || !req.user.secrets.includes(name) || !req.execution.secrets.includes(name)) {
       throw new AppError('SECRET_NOT_GRANTED', 403, `secret "${name}" was not granted to this execution (grant it with "secrets": ["${name}"])`);
