@@ -58,8 +58,10 @@ const envSchema = z.object({
   CRONIUM_ALLOW_ISOLATION_CHOICE: bool(true),
   CRONIUM_EXECUTION_POLICY: z.enum(['disabled', 'admin_only', 'all_users']).default('all_users'),
   CRONIUM_MAX_CONCURRENCY: int(4, 1),
-  CRONIUM_MAX_CONCURRENCY_PER_USER: int(4, 1),
+  // Unset: half of CRONIUM_MAX_CONCURRENCY, and a quarter of CRONIUM_MAX_QUEUE (settings/derived.ts).
+  CRONIUM_MAX_CONCURRENCY_PER_USER: z.coerce.number().int().min(1).optional(),
   CRONIUM_MAX_QUEUE: int(1000, 1),
+  CRONIUM_MAX_QUEUED_PER_USER: z.coerce.number().int().min(1).optional(),
   CRONIUM_DEFAULT_TIMEOUT_MS: int(30_000, 100),
   CRONIUM_MAX_TIMEOUT_MS: int(15 * 60_000, 100),
   CRONIUM_DEFAULT_MEMORY_MB: int(256, 16),
@@ -135,8 +137,11 @@ export interface Config {
     defaultIsolation: 'standard' | 'gvisor';
     allowIsolationChoice: boolean;
     maxConcurrency: number;
-    maxConcurrencyPerUser: number;
+    /** Unset: derived from maxConcurrency (settings/derived.ts). */
+    maxConcurrencyPerUser?: number;
     maxQueue: number;
+    /** Unset: derived from maxQueue (settings/derived.ts). */
+    maxQueuedPerUser?: number;
     defaultLimits: Limits;
     maxLimits: Limits;
   };
@@ -171,6 +176,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.CRONIUM_DEFAULT_MEMORY_MB > e.CRONIUM_MAX_MEMORY_MB) problems.push('CRONIUM_DEFAULT_MEMORY_MB exceeds CRONIUM_MAX_MEMORY_MB');
   if (e.CRONIUM_DEFAULT_CPUS > e.CRONIUM_MAX_CPUS) problems.push('CRONIUM_DEFAULT_CPUS exceeds CRONIUM_MAX_CPUS');
   if (e.CRONIUM_DEFAULT_PIDS > e.CRONIUM_MAX_PIDS) problems.push('CRONIUM_DEFAULT_PIDS exceeds CRONIUM_MAX_PIDS');
+  if (e.CRONIUM_MAX_QUEUED_PER_USER !== undefined && e.CRONIUM_MAX_QUEUED_PER_USER > e.CRONIUM_MAX_QUEUE) {
+    problems.push('CRONIUM_MAX_QUEUED_PER_USER exceeds CRONIUM_MAX_QUEUE');
+  }
   if (e.CRONIUM_HTTP_HEADERS_TIMEOUT_MS > e.CRONIUM_HTTP_REQUEST_TIMEOUT_MS) problems.push('CRONIUM_HTTP_HEADERS_TIMEOUT_MS exceeds CRONIUM_HTTP_REQUEST_TIMEOUT_MS');
   for (const c of e.CRONIUM_EGRESS_ALLOW_CIDRS) if (!parseCidr(c)) problems.push(`CRONIUM_EGRESS_ALLOW_CIDRS: "${c}" is not a CIDR`);
   const production = e.NODE_ENV === 'production';
@@ -232,6 +240,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxConcurrency: e.CRONIUM_MAX_CONCURRENCY,
       maxConcurrencyPerUser: e.CRONIUM_MAX_CONCURRENCY_PER_USER,
       maxQueue: e.CRONIUM_MAX_QUEUE,
+      maxQueuedPerUser: e.CRONIUM_MAX_QUEUED_PER_USER,
       defaultLimits: {
         timeoutMs: e.CRONIUM_DEFAULT_TIMEOUT_MS,
         memoryMb: e.CRONIUM_DEFAULT_MEMORY_MB,

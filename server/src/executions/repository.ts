@@ -1,7 +1,9 @@
 import { and, asc, count, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/driver.js';
 import { executionLogs, executions, type ExecutionStatus, runtimeCalls } from '../db/schema.js';
+import { type Admission, admit, type QueueLimits } from './admission.js';
 import type { LogEntry } from './events.js';
+import { claimOrder, type UserQueue } from './fair-share.js';
 
 /** Both drivers answer raw queries with `{ rows }`. */
 const rowsOf = (r: unknown) => (r as { rows: unknown[] }).rows;
@@ -19,11 +21,6 @@ export interface ListFilter {
 
 export class ExecutionsRepository {
   constructor(private readonly db: Db) {}
-
-  async insert(row: NewExecution): Promise<ExecutionRow> {
-    const [out] = await this.db.insert(executions).values(row).returning();
-    return out!;
-  }
 
   /** The status of each of these executions that exists. */
   async statuses(ids: string[]): Promise<{ id: string; status: ExecutionStatus }[]> {
@@ -62,43 +59,77 @@ export class ExecutionsRepository {
     return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
   }
 
-  async queuedCount(): Promise<number> {
-    const [r] = await this.db.select({ n: count() }).from(executions).where(eq(executions.status, 'queued'));
-    return Number(r?.n ?? 0);
+  /**
+   * Queues an execution unless the queue, or the submitter's share of it, is full. The lock on the user's row
+   * makes one user's submissions count one after another, whichever server takes them, so the per-user limit is
+   * exact; the whole queue's count is not serialised across users and may overshoot by the submissions in flight.
+   */
+  async insertQueued(row: NewExecution, limits: QueueLimits): Promise<{ ok: true; row: ExecutionRow } | Exclude<Admission, { ok: true }>> {
+    return this.db.transaction(async (tx) => {
+      await tx.execute(sql`select id from users where id = ${row.userId} for update`);
+      const [n] = await tx
+        .select({ all: count(), user: sql<number>`count(*) filter (where ${executions.userId} = ${row.userId})` })
+        .from(executions)
+        .where(eq(executions.status, 'queued'));
+      const verdict = admit({ all: Number(n?.all ?? 0), user: Number(n?.user ?? 0) }, limits);
+      if (!verdict.ok) return verdict;
+      const [out] = await tx.insert(executions).values(row).returning();
+      return { ok: true as const, row: out! };
+    });
   }
 
   /**
-   * Takes the oldest queued execution whose user is under the per-user limit. SKIP LOCKED lets several servers
-   * claim side by side without taking the same row; the lock on the user row makes the per-user count exact
-   * across servers.
+   * Takes the next queued execution, fairly across users (fair-share.ts decides whose turn it is). A claim that
+   * lost a race for a user's last slot to another server tries again with fresh counts.
    */
   async claimNext(nodeId: string, perUserLimit: number, tokenId: string): Promise<ExecutionRow | null> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const r = await this.tryClaim(nodeId, perUserLimit, tokenId);
+      if (r !== 'raced') return r;
+    }
+    return null;
+  }
+
+  /**
+   * One claim. SKIP LOCKED lets several servers claim side by side without taking the same row (a user whose
+   * oldest rows another server is claiming is passed over for the next user); the lock on the user row makes the
+   * per-user count exact across servers. At most one user row is locked per claim, so claims never deadlock.
+   */
+  private async tryClaim(nodeId: string, perUserLimit: number, tokenId: string): Promise<ExecutionRow | null | 'raced'> {
     return this.db.transaction(async (tx) => {
-      const [cand] = await tx
-        .select({ id: executions.id, userId: executions.userId })
-        .from(executions)
-        .where(
-          and(
-            eq(executions.status, 'queued'),
-            sql`(select count(*) from executions r where r.user_id = ${executions.userId} and r.status = 'running') < ${perUserLimit}`,
-          ),
-        )
-        .orderBy(asc(executions.createdAt), asc(executions.id))
-        .limit(1)
-        .for('update', { skipLocked: true });
-      if (!cand) return null;
-      await tx.execute(sql`select id from users where id = ${cand.userId} for update`);
-      const [running] = await tx
-        .select({ n: count() })
-        .from(executions)
-        .where(and(eq(executions.userId, cand.userId), eq(executions.status, 'running')));
-      if (Number(running?.n ?? 0) >= perUserLimit) return null;
-      const [row] = await tx
-        .update(executions)
-        .set({ status: 'running', nodeId, startedAt: new Date(), attempt: sql`${executions.attempt} + 1`, tokenId })
-        .where(and(eq(executions.id, cand.id), eq(executions.status, 'queued')))
-        .returning();
-      return row ?? null;
+      const queues = (
+        rowsOf(
+          await tx.execute(sql`
+            select user_id, count(*) filter (where status = 'running')::int as running,
+                   count(*) filter (where status = 'queued')::int as queued,
+                   min(created_at) filter (where status = 'queued') as oldest
+            from executions where status in ('queued', 'running')
+            group by user_id having count(*) filter (where status = 'queued') > 0`),
+        ) as { user_id: string; running: number; queued: number; oldest: Date | string }[]
+      ).map((r): UserQueue => ({ userId: r.user_id, running: Number(r.running), queued: Number(r.queued), oldestQueuedAt: new Date(r.oldest) }));
+      for (const userId of claimOrder(queues, perUserLimit)) {
+        const [cand] = await tx
+          .select({ id: executions.id })
+          .from(executions)
+          .where(and(eq(executions.status, 'queued'), eq(executions.userId, userId)))
+          .orderBy(asc(executions.createdAt), asc(executions.id))
+          .limit(1)
+          .for('update', { skipLocked: true });
+        if (!cand) continue;
+        await tx.execute(sql`select id from users where id = ${userId} for update`);
+        const [running] = await tx
+          .select({ n: count() })
+          .from(executions)
+          .where(and(eq(executions.userId, userId), eq(executions.status, 'running')));
+        if (Number(running?.n ?? 0) >= perUserLimit) return 'raced' as const;
+        const [row] = await tx
+          .update(executions)
+          .set({ status: 'running', nodeId, startedAt: new Date(), attempt: sql`${executions.attempt} + 1`, tokenId })
+          .where(and(eq(executions.id, cand.id), eq(executions.status, 'queued')))
+          .returning();
+        return row ?? ('raced' as const);
+      }
+      return null;
     });
   }
 

@@ -6,6 +6,7 @@ import type { ExecutionStatus } from '../db/schema.js';
 import { AppError, badRequest, notFound, tooLarge } from '../errors.js';
 import { parseAllowEntry } from '../egress/allow-entry.js';
 import { parse } from '../validation.js';
+import { refusal } from './admission.js';
 import { FINAL_STATUSES, type LogEntry } from './events.js';
 import type { ExecutionRow } from './repository.js';
 import { createExecutionSchema, listExecutionsQuery, statsQuery } from './request.js';
@@ -77,11 +78,7 @@ export async function executionRoutes(app: FastifyInstance, { ctx }: { ctx: AppC
     // gVisor's own threads count against the pids limit: below 128 its sandbox cannot start.
     const pids = Math.max(isolation === 'gvisor' ? GVISOR_MIN_PIDS : 0, Math.min(body.resources?.pids ?? d.pids, m.pids));
 
-    if ((await ctx.executions.queuedCount()) >= settings.maxQueue) {
-      throw new AppError('QUEUE_FULL', 503, `the execution queue is full (${settings.maxQueue} waiting); try again later`);
-    }
-
-    const row = await ctx.executions.insert({
+    const queued = await ctx.executions.insertQueued({
       id: crypto.randomUUID(),
       userId: req.actor.id,
       language: body.language,
@@ -98,7 +95,9 @@ export async function executionRoutes(app: FastifyInstance, { ctx }: { ctx: AppC
       egressAllow: [...new Set(egressAllow)],
       event: body.event ?? null,
       createdAt: new Date(),
-    });
+    }, settings);
+    if (!queued.ok) throw refusal(queued);
+    const row = queued.row;
     ctx.engine.wake();
 
     if (!body.wait) return reply.code(202).send({ id: row.id, status: row.status });

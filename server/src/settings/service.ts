@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Db } from '../db/driver.js';
 import { settings as settingsTable } from '../db/schema.js';
+import { DERIVED_KEYS, resolveDerived } from './derived.js';
 
 const limits = z.object({
   timeoutMs: z.number().int().min(100),
@@ -19,65 +20,91 @@ export const settingsSchema = z.object({
   maxConcurrency: z.number().int().min(1).max(1000),
   maxConcurrencyPerUser: z.number().int().min(1).max(1000),
   maxQueue: z.number().int().min(1),
+  maxQueuedPerUser: z.number().int().min(1),
   defaultLimits: limits,
   maxLimits: limits,
 });
 export type Settings = z.infer<typeof settingsSchema>;
+/** `null` for a per-user limit returns it to its default, derived from the server-wide one (settings/derived.ts). */
 export const settingsPatchSchema = settingsSchema
-  .extend({ defaultLimits: limits.partial(), maxLimits: limits.partial() })
+  .extend({
+    defaultLimits: limits.partial(),
+    maxLimits: limits.partial(),
+    maxConcurrencyPerUser: settingsSchema.shape.maxConcurrencyPerUser.nullable(),
+    maxQueuedPerUser: settingsSchema.shape.maxQueuedPerUser.nullable(),
+  })
   .partial()
   .strict();
+type SettingsPatch = z.infer<typeof settingsPatchSchema>;
+
+/**
+ * What the settings row holds: every setting as last saved, except that the derived per-user limits are there only
+ * when set explicitly (otherwise they follow maxConcurrency and maxQueue).
+ */
+type Stored = Partial<Omit<Settings, 'defaultLimits' | 'maxLimits'>> & { defaultLimits?: Partial<Settings['defaultLimits']>; maxLimits?: Partial<Settings['maxLimits']> };
 
 const KEY = 'settings';
 const CACHE_MS = 2000;
 
 /** Admin-editable settings: configuration gives the initial values, the database row overrides them. */
 export class SettingsService {
-  private cached: { value: Settings; at: number } | null = null;
+  private cached: { value: Settings; stored: Stored; at: number } | null = null;
 
   constructor(
     private readonly db: Db,
     private readonly config: Config,
   ) {}
 
-  private base(): Settings {
-    return { ...this.config.defaults, allowExecutionEgressRules: true };
-  }
-
-  async get(): Promise<Settings> {
-    if (this.cached && Date.now() - this.cached.at < CACHE_MS) return this.cached.value;
-    const [row] = await this.db.select().from(settingsTable).where(eq(settingsTable.key, KEY));
-    const base = this.base();
-    const stored = (row?.value ?? {}) as Partial<Settings>;
-    const value: Settings = {
+  private merge(stored: Stored): Settings {
+    const base = { ...this.config.defaults, allowExecutionEgressRules: true };
+    return resolveDerived({
       ...base,
       ...stored,
       defaultLimits: { ...base.defaultLimits, ...(stored.defaultLimits ?? {}) },
       maxLimits: { ...base.maxLimits, ...(stored.maxLimits ?? {}) },
-    };
-    this.cached = { value, at: Date.now() };
-    return value;
+    });
+  }
+
+  private async load(): Promise<{ value: Settings; stored: Stored }> {
+    if (this.cached && Date.now() - this.cached.at < CACHE_MS) return this.cached;
+    const [row] = await this.db.select().from(settingsTable).where(eq(settingsTable.key, KEY));
+    const stored = (row?.value ?? {}) as Stored;
+    this.cached = { value: this.merge(stored), stored, at: Date.now() };
+    return this.cached;
+  }
+
+  async get(): Promise<Settings> {
+    return (await this.load()).value;
   }
 
   /** Returns the merged settings, or a list of problems (field, message) when the result is inconsistent. */
-  async update(patch: z.infer<typeof settingsPatchSchema>): Promise<Settings | { field: string; message: string }> {
-    const current = await this.get();
-    const next: Settings = {
-      ...current,
-      ...patch,
+  async update(patch: SettingsPatch): Promise<Settings | { field: string; message: string }> {
+    const { value: current, stored } = await this.load();
+    // Everything is saved as it now stands, as before; a derived limit only while it is set explicitly.
+    const { maxConcurrencyPerUser: _c, maxQueuedPerUser: _q, ...rest } = { ...current, ...patch };
+    const saved: Stored = {
+      ...rest,
       defaultLimits: { ...current.defaultLimits, ...(patch.defaultLimits ?? {}) },
       maxLimits: { ...current.maxLimits, ...(patch.maxLimits ?? {}) },
     };
+    for (const k of DERIVED_KEYS) {
+      const v = patch[k] === undefined ? stored[k] : patch[k];
+      if (v !== null && v !== undefined) saved[k] = v;
+    }
+    const next = this.merge(saved);
     for (const k of ['timeoutMs', 'memoryMb', 'cpus', 'pids'] as const) {
       if (next.defaultLimits[k] > next.maxLimits[k]) {
         return { field: `defaultLimits.${k}`, message: `must not exceed maxLimits.${k} (${next.maxLimits[k]})` };
       }
     }
+    if (next.maxQueuedPerUser > next.maxQueue) {
+      return { field: 'maxQueuedPerUser', message: `must not exceed maxQueue (${next.maxQueue})` };
+    }
     await this.db
       .insert(settingsTable)
-      .values({ key: KEY, value: next })
-      .onConflictDoUpdate({ target: settingsTable.key, set: { value: next, updatedAt: new Date() } });
-    this.cached = { value: next, at: Date.now() };
+      .values({ key: KEY, value: saved })
+      .onConflictDoUpdate({ target: settingsTable.key, set: { value: saved, updatedAt: new Date() } });
+    this.cached = { value: next, stored: saved, at: Date.now() };
     return next;
   }
 }
