@@ -11,12 +11,13 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SECCOMP="$(cd "$HERE/.." && pwd)/seccomp-profile.json"
 RUNSC=0
 [[ ${1:-} == --runsc ]] && RUNSC=1
-PASS=0 FAIL=0 RC='' STDOUT='' STDERR='' USAGE='' NONCE=''
+PASS=0 FAIL=0 RC='' STDOUT='' STDERR='' USAGE='' NONCE='' END_NONCE='' USAGE_NONCE='' USAGE_LINES=0
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 
 # job ... ; run IMAGE [MEM] [RUNTIME]: feeds $OUT/job to a container the way the
-# server does; sets RC, STDOUT (without the job and end marks), STDERR and USAGE (the usage line's JSON or "").
+# server does; sets RC, STDOUT (without the job and end marks), STDERR, USAGE (the usage line's JSON or "") and
+# USAGE_LINES (how many lines carry the usage token).
 run() {
   local img=$1 mem=${2:-128m} rt=${3:-runc} pids=64
   [[ $rt == runsc ]] && pids=128   # gVisor's own Go threads count against pids.max
@@ -31,14 +32,20 @@ run() {
   STDOUT=$(cat "$OUT/stdout"); STDERR=$(cat "$OUT/stderr")
   JOB_MARK=0; [[ $STDOUT == "__CRONIUM_JOB_${NONCE}__"* ]] && JOB_MARK=1
   STDOUT=${STDOUT#"__CRONIUM_JOB_${NONCE}__"}; STDOUT=${STDOUT#$'\n'}
-  END_MARK=0; [[ $STDOUT == *"__CRONIUM_END_${NONCE}__" ]] && END_MARK=1
-  STDOUT=${STDOUT%"__CRONIUM_END_${NONCE}__"}; STDOUT=${STDOUT%$'\n'}
-  USAGE=$(grep -ao "__CRONIUM_USAGE_${NONCE}__ {.*}" "$OUT/stderr" | tail -n 1 | sed 's/^[^ ]* //')
+  END_MARK=0; [[ $STDOUT == *"__CRONIUM_END_${END_NONCE}__" ]] && END_MARK=1
+  STDOUT=${STDOUT%"__CRONIUM_END_${END_NONCE}__"}; STDOUT=${STDOUT%$'\n'}
+  USAGE=$(grep -ao "__CRONIUM_USAGE_${USAGE_NONCE}__ {.*}" "$OUT/stderr" | tail -n 1 | sed 's/^[^ ]* //')
+  USAGE_LINES=$(grep -ac "__CRONIUM_USAGE_${USAGE_NONCE}__" "$OUT/stderr")
 }
-job() { # job SCRIPT FILENAME ARGV_JSON [ENV_JSON]
-  NONCE=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
-  jq -cn --arg s "$1" --arg f "$2" --argjson a "$3" --argjson e "${4:-{\}}" --arg n "$NONCE" \
-    '{script:$s,filename:$f,argv:$a,env:$e,nonce:$n}' >"$OUT/job"
+token() { od -An -N8 -tx1 /dev/urandom | tr -d ' \n'; }
+job() { # job SCRIPT FILENAME ARGV_JSON [ENV_JSON]: a token per mark, as the server sends them
+  NONCE=$(token) END_NONCE=$(token) USAGE_NONCE=$(token)
+  jq -cn --arg s "$1" --arg f "$2" --argjson a "$3" --argjson e "${4:-{\}}" --arg n "$NONCE" --arg en "$END_NONCE" --arg un "$USAGE_NONCE" \
+    '{script:$s,filename:$f,argv:$a,env:$e,nonce:$n,endNonce:$en,usageNonce:$un}' >"$OUT/job"
+}
+job1() { # job1 SCRIPT FILENAME ARGV_JSON: one nonce for all three marks (what the JSON job had before the tokens)
+  NONCE=$(token); END_NONCE=$NONCE USAGE_NONCE=$NONCE
+  jq -cn --arg s "$1" --arg f "$2" --argjson a "$3" --arg n "$NONCE" '{script:$s,filename:$f,argv:$a,nonce:$n}' >"$OUT/job"
 }
 check() { # check NAME CONDITION...
   local name=$1; shift
@@ -75,6 +82,24 @@ basic_checks() { # basic_checks RUNTIME
 
   NONCE=x; printf 'not json' >"$OUT/job"; run bash 128m "$rt"
   check "[$rt] invalid JSON -> 125 with message" test "$RC" = 125 -a -n "$(grep 'cronium-launch: error' "$OUT/stderr")"
+
+  job1 'echo one; exit 4' main.sh '["bash","/work/main.sh"]'; run bash 128m "$rt"
+  check "[$rt] a JSON job with one nonce gets it in all three marks" \
+    test "$RC" = 4 -a "$STDOUT" = one -a "$JOB_MARK$END_MARK" = 11 -a "$(usage_field exitCode)" = 4
+
+  # A script that reads its stdout and stderr back and leaves a writer and a forger running: both are gone
+  # before the end mark (the last thing on stdout) and the one usage line, which keeps the real exit code.
+  read -r -d '' FORGER <<'EOF'
+exec 7</proc/self/fd/1 8</proc/self/fd/2 || echo "no reopen" >&2
+( while :; do echo LEFTOVER; sleep 0.01; done ) &
+steal='while IFS= read -r l; do [[ $l =~ __CRONIUM_[A-Z]+_([A-Za-z0-9]+)__ ]] && printf "__CRONIUM_USAGE_%s__ {\"exitCode\":0,\"cpuNs\":1,\"memoryPeakBytes\":1,\"oomKills\":1}\n" "${BASH_REMATCH[1]}" >&2; done'
+setsid bash -c "$steal <&7" & setsid bash -c "$steal <&8" &
+sleep 0.1
+exit 5
+EOF
+  job "$FORGER" main.sh '["bash","/work/main.sh"]'; run bash 128m "$rt"
+  check "[$rt] what the job leaves running is killed before the marks; it cannot forge the usage line" \
+    test "$RC" = 5 -a "$END_MARK" = 1 -a "$USAGE_LINES" = 1 -a "$(usage_field exitCode)" = 5 -a "$(usage_field oomKills)" != 1
 }
 
 basic_checks runc
