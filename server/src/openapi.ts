@@ -101,6 +101,7 @@ export function openApiDocument() {
             200: { description: 'With wait: true, the finished execution', content: { 'application/json': { schema: { $ref: '#/components/schemas/Execution' } } } },
             202: { description: 'Accepted and queued' },
             413: err,
+            429: { ...err, description: 'USER_QUEUE_FULL: the caller has maxQueuedPerUser executions queued already' },
             503: err,
             ...errors,
           },
