@@ -6,6 +6,8 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'CONFLICT'
+  | 'LAST_ADMIN'
+  | 'USER_DISABLED'
   | 'QUEUE_FULL'
   | 'USER_QUEUE_FULL'
   | 'EXECUTION_NOT_CANCELLABLE'

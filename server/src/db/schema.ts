@@ -9,16 +9,27 @@ import {
   primaryKey,
   text,
   timestamp,
+  uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
-export const users = pgTable('users', {
-  id: text('id').primaryKey(),
-  name: text('name').notNull().unique(),
-  role: text('role', { enum: ['admin', 'user'] }).notNull(),
-  createdAt: ts('created_at').notNull().defaultNow(),
-});
+/**
+ * A deleted user stays as a row (deletedAt set) so that their executions stay attributed to them; their name is
+ * free again, hence unique among the users that are not deleted only.
+ */
+export const users = pgTable(
+  'users',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    role: text('role', { enum: ['admin', 'user'] }).notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    disabledAt: ts('disabled_at'),
+    deletedAt: ts('deleted_at'),
+  },
+  (t) => [uniqueIndex('users_name_live_idx').on(t.name).where(sql`${t.deletedAt} is null`)],
+);
 
 export const apiKeys = pgTable(
   'api_keys',

@@ -52,7 +52,7 @@ describe('runc driver: cleanup and limits', { concurrency: false }, () => {
   for (const { binary, network } of cases) it(`leaves no netns, veth, runtime state, cgroup, bundle, lease or mount behind after 30 executions (${binary}, networks by ${network})`, async (t) => {
     if (!requireRunc(t, binary)) return;
     const t0 = traces();
-    s = await startTestServer({ CRONIUM_SANDBOX_DRIVER: 'runc', CRONIUM_RUNC_BINARY: binary, CRONIUM_RUNC_NETWORK: network, CRONIUM_POOL_SIZE: '2', CRONIUM_MAX_CONCURRENCY: '4' });
+    s = await startTestServer({ CRONIUM_SANDBOX_DRIVER: 'runc', CRONIUM_RUNC_BINARY: binary, CRONIUM_RUNC_NETWORK: network, CRONIUM_POOL_SIZE: '2', CRONIUM_MAX_CONCURRENCY: '4', CRONIUM_MAX_CONCURRENCY_PER_USER: '4' });
     // Named namespaces are the ip way's; the netlink way holds them by descriptor. Watched while the jobs run.
     let named = 0;
     const watch = setInterval(() => (named = Math.max(named, added(t0.netns, traces().netns).length)), 20);
