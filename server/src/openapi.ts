@@ -145,6 +145,29 @@ export function openApiDocument() {
         get: { summary: 'admins', responses: { 200: { description: '{ items }' }, 403: err } },
         post: { summary: 'admins: create a user { name, role }', responses: { 201: { description: 'Created' }, 400: err, 403: err, 409: err } },
       },
+      '/api/v1/users/{id}': {
+        patch: {
+          summary: 'admins: disable or enable a user, change their role; disabling cancels their queued and running executions',
+          parameters: [idParam],
+          requestBody: {
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  additionalProperties: false,
+                  properties: { disabled: { type: 'boolean' }, role: { type: 'string', enum: ['admin', 'user'] } },
+                },
+              },
+            },
+          },
+          responses: { 200: { description: 'The user: { id, name, role, disabled, createdAt }' }, ...errors, 409: { ...err, description: 'LAST_ADMIN: it would demote or disable the last enabled admin' } },
+        },
+        delete: {
+          summary: 'admins: delete a user; their executions stay, their keys, secrets, variables and own egress rules go, their queued and running executions are cancelled',
+          parameters: [idParam],
+          responses: { 204: { description: 'Deleted' }, ...errors, 409: { ...err, description: 'LAST_ADMIN: the last enabled admin' } },
+        },
+      },
       '/api/v1/users/{id}/keys': {
         get: { responses: { 200: { description: '{ items } (no key values)' } } },
         post: { summary: 'admins: issue a key; the key is in this answer only', responses: { 201: { description: '{ id, key, prefix }' } } },

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { forbidden, unauthorized } from '../errors.js';
+import { AppError, forbidden, unauthorized } from '../errors.js';
 import { looksLikeJwt } from './keys.js';
 import type { User, UsersRepository } from './users-repository.js';
 
@@ -32,6 +32,7 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: { users: UsersRe
     if (looksLikeJwt(token)) throw unauthorized('execution tokens are only accepted by the runtime API; use an API key');
     const user = await opts.users.findByKey(token);
     if (!user) throw unauthorized('invalid or revoked API key');
+    if (user.disabled) throw new AppError('USER_DISABLED', 403, `user "${user.name}" is disabled; an admin can enable it again`);
     req.actor = user;
   });
 });

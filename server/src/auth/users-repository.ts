@@ -10,8 +10,18 @@ export interface User {
   id: string;
   name: string;
   role: Role;
+  /** A disabled user's keys are refused (403 USER_DISABLED) until an admin enables the user again. */
+  disabled: boolean;
   createdAt: Date;
 }
+
+/** The API's view of a users row (a deleted user is never shown as one). */
+export function toUser(row: typeof users.$inferSelect): User {
+  return { id: row.id, name: row.name, role: row.role, disabled: row.disabledAt !== null, createdAt: row.createdAt };
+}
+
+/** Users that are not deleted. */
+export const live = isNull(users.deletedAt);
 
 /** How stale an API key's last-used time may be. */
 export const LAST_USED_RESOLUTION_MS = 60_000;
@@ -24,7 +34,7 @@ export class UsersRepository {
       .select({ user: users, keyId: apiKeys.id, lastUsedAt: apiKeys.lastUsedAt })
       .from(apiKeys)
       .innerJoin(users, eq(users.id, apiKeys.userId))
-      .where(and(eq(apiKeys.hash, hashApiKey(key)), isNull(apiKeys.revokedAt)))
+      .where(and(eq(apiKeys.hash, hashApiKey(key)), isNull(apiKeys.revokedAt), live))
       .limit(1);
     const row = rows[0];
     if (!row) return null;
@@ -33,24 +43,24 @@ export class UsersRepository {
     if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS) {
       await this.db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, row.keyId));
     }
-    return row.user as User;
+    return toUser(row.user);
   }
 
   async get(id: string): Promise<User> {
-    const [row] = await this.db.select().from(users).where(eq(users.id, id));
+    const [row] = await this.db.select().from(users).where(and(eq(users.id, id), live));
     if (!row) throw notFound(`user ${id}`);
-    return row as User;
+    return toUser(row);
   }
 
   async list(): Promise<User[]> {
-    return (await this.db.select().from(users).orderBy(asc(users.createdAt))) as User[];
+    return (await this.db.select().from(users).where(live).orderBy(asc(users.createdAt))).map(toUser);
   }
 
   async create(name: string, role: Role): Promise<User> {
-    const existing = await this.db.select({ id: users.id }).from(users).where(eq(users.name, name));
+    const existing = await this.db.select({ id: users.id }).from(users).where(and(eq(users.name, name), live));
     if (existing.length) throw new AppError('CONFLICT', 409, `a user named "${name}" already exists`, 'name');
     const [row] = await this.db.insert(users).values({ id: crypto.randomUUID(), name, role }).returning();
-    return row as User;
+    return toUser(row!);
   }
 
   async issueKey(userId: string, name: string, key = generateApiKey()): Promise<{ id: string; key: string; prefix: string }> {
@@ -89,7 +99,7 @@ export class UsersRepository {
    * without it, a key is generated on the very first start only and returned to be printed once.
    */
   async bootstrapAdmin(adminKey?: string): Promise<{ generatedKey?: string }> {
-    let [admin] = await this.db.select().from(users).where(eq(users.role, 'admin')).orderBy(asc(users.createdAt)).limit(1);
+    let [admin] = await this.db.select().from(users).where(and(eq(users.role, 'admin'), live)).orderBy(asc(users.createdAt)).limit(1);
     const firstStart = !admin;
     if (!admin) {
       [admin] = await this.db
@@ -97,7 +107,7 @@ export class UsersRepository {
         .values({ id: crypto.randomUUID(), name: 'admin', role: 'admin' })
         .onConflictDoNothing()
         .returning();
-      if (!admin) [admin] = await this.db.select().from(users).where(eq(users.name, 'admin'));
+      if (!admin) [admin] = await this.db.select().from(users).where(and(eq(users.name, 'admin'), live));
     }
     if (!admin) throw new Error('could not create the admin user');
     if (adminKey) {

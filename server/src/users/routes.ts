@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { requireAdmin } from '../auth/plugin.js';
 import type { AppContext } from '../context.js';
 import { parse } from '../validation.js';
+import { UserManagement } from './management.js';
 
 const createUser = z
   .object({
@@ -10,9 +11,16 @@ const createUser = z
     role: z.enum(['admin', 'user'], { error: 'must be "admin" or "user"' }).default('user'),
   })
   .strict();
+const updateUser = z
+  .object({
+    disabled: z.boolean({ error: 'must be true or false' }).optional(),
+    role: z.enum(['admin', 'user'], { error: 'must be "admin" or "user"' }).optional(),
+  })
+  .strict();
 const createKey = z.object({ name: z.string().min(1).max(100).default('api key') }).strict();
 
 export async function userRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }) {
+  const manage = new UserManagement({ db: ctx.database.db, engine: ctx.engine, events: ctx.events, log: ctx.log });
   app.get('/api/v1/me', async (req) => req.actor);
 
   app.get('/api/v1/users', async (req) => {
@@ -25,6 +33,20 @@ export async function userRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
     const body = parse(createUser, req.body ?? {});
     const user = await ctx.users.create(body.name, body.role);
     return reply.code(201).send(user);
+  });
+
+  /** Disable or enable, promote or demote; a disabled user's queued and running executions are cancelled. */
+  app.patch('/api/v1/users/:id', async (req) => {
+    requireAdmin(req);
+    const body = parse(updateUser, req.body ?? {});
+    return manage.update((req.params as { id: string }).id, body);
+  });
+
+  /** The user's executions stay (attributed to the deleted user); keys, secrets, variables and own rules go. */
+  app.delete('/api/v1/users/:id', async (req, reply) => {
+    requireAdmin(req);
+    await manage.delete((req.params as { id: string }).id);
+    return reply.code(204).send();
   });
 
   app.get('/api/v1/users/:id/keys', async (req) => {
