@@ -194,14 +194,17 @@ export const egressRules = pgTable(
   (t) => [index('egress_rules_user_idx').on(t.userId)],
 );
 
-/** Every request a sandbox made through the egress proxy, allowed or not, with the reason. */
+/**
+ * Every request a sandbox made through the egress proxy, allowed or not, with the reason. A refusal before the
+ * proxy knew whose request it was (no or invalid credentials, bytes that are not HTTP) has no execution or user.
+ */
 export const egressLog = pgTable(
   'egress_log',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
     ts: ts('ts').notNull().defaultNow(),
-    executionId: text('execution_id').notNull(),
-    userId: text('user_id').notNull(),
+    executionId: text('execution_id'),
+    userId: text('user_id'),
     method: text('method').notNull(),
     host: text('host').notNull(),
     port: integer('port').notNull(),
