@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { parseCidr } from './egress/ip.js';
+import { parseOpening } from './egress/policy.js';
 import type { HttpTimeouts } from './http-timeouts.js';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
@@ -87,6 +87,7 @@ const envSchema = z.object({
     .default('')
     .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)),
   CRONIUM_EGRESS_FIREWALL: z.enum(['auto', 'off', 'external']).default('auto'),
+  CRONIUM_WEB_PORT: int(3000, 1),
   CRONIUM_HTTP_HEADERS_TIMEOUT_MS: int(10_000, 100),
   CRONIUM_HTTP_REQUEST_TIMEOUT_MS: int(30_000, 100),
   CRONIUM_HTTP_IDLE_TIMEOUT_MS: int(60_000, 100),
@@ -153,7 +154,8 @@ export interface Config {
     maxVariableBytes: number;
     maxSecretBytes: number;
   };
-  egress: { blockedPorts: number[]; port: number; allowCidrs: string[]; firewall: 'auto' | 'off' | 'external' };
+  /** allowCidrs: openings, each a CIDR and its ports (egress/policy.ts parseOpening); dashboardPort: never reachable through the proxy. */
+  egress: { blockedPorts: number[]; port: number; allowCidrs: string[]; firewall: 'auto' | 'off' | 'external'; dashboardPort: number };
   /** Slow-client bounds of the public and the runtime API. */
   http: HttpTimeouts;
 }
@@ -180,7 +182,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push('CRONIUM_MAX_QUEUED_PER_USER exceeds CRONIUM_MAX_QUEUE');
   }
   if (e.CRONIUM_HTTP_HEADERS_TIMEOUT_MS > e.CRONIUM_HTTP_REQUEST_TIMEOUT_MS) problems.push('CRONIUM_HTTP_HEADERS_TIMEOUT_MS exceeds CRONIUM_HTTP_REQUEST_TIMEOUT_MS');
-  for (const c of e.CRONIUM_EGRESS_ALLOW_CIDRS) if (!parseCidr(c)) problems.push(`CRONIUM_EGRESS_ALLOW_CIDRS: "${c}" is not a CIDR`);
+  for (const c of e.CRONIUM_EGRESS_ALLOW_CIDRS) {
+    const o = parseOpening(c);
+    if (!o.ok) problems.push(`CRONIUM_EGRESS_ALLOW_CIDRS: ${o.message}`);
+  }
   const production = e.NODE_ENV === 'production';
   if (production) {
     // A production server must not run on secrets that someone else may also have.
@@ -267,6 +272,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: e.CRONIUM_EGRESS_PORT,
       allowCidrs: e.CRONIUM_EGRESS_ALLOW_CIDRS,
       firewall: e.CRONIUM_EGRESS_FIREWALL,
+      dashboardPort: e.CRONIUM_WEB_PORT,
     },
     http: {
       headersTimeoutMs: e.CRONIUM_HTTP_HEADERS_TIMEOUT_MS,

@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'CONFLICT'
+  | 'EGRESS_RULE_EXISTS'
   | 'LAST_ADMIN'
   | 'USER_DISABLED'
   | 'QUEUE_FULL'

@@ -133,6 +133,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     const rtPort = (runtimeApp.server.address() as AddressInfo).port;
     runtimeUrl = config.runtime.url ?? `http://${runtimeHost}:${rtPort}`;
 
+    let publicPort = config.port;
     const proxy = createEgressService({
       runtimeApp,
       executions,
@@ -141,6 +142,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
       blockedPorts: config.egress.blockedPorts,
       allowCidrs: config.egress.allowCidrs,
       deniedCidrs: network.subnet ? [network.subnet] : [],
+      serverPorts: () => [publicPort, rtPort, config.egress.dashboardPort],
+      timeouts: config.http,
       onRefused: (entry) => {
         if (entry.executionId) events.emitEgressRefused(entry.executionId, entry);
       },
@@ -188,6 +191,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     const pub = publicApi;
     cleanups.push(() => pub.close());
     const port = (publicApi.server.address() as AddressInfo).port;
+    publicPort = port;
     // Runs after the engine has stopped (cleanups run in reverse).
     cleanups.push(() => driver.close());
     engine.start();

@@ -9,8 +9,18 @@
  * normalise the host -> policy `decide` -> resolve (once) -> classify every resolved address ->
  * connect to exactly one address that passed -> audit.
  *
+ * Addresses: checkAddress (policy.ts) refuses private, loopback, metadata... addresses unless an admin's opening
+ * (CRONIUM_EGRESS_ALLOW_CIDRS: a range and its ports) covers the address and port AND a global rule allows the
+ * destination; the Cronium server's own ports on this machine are refused whatever the openings say.
+ *
+ * Slow clients: headers are due within headersTimeoutMs of the first byte (408 and close), a request body may
+ * pause at most bodyIdleTimeoutMs between bytes (408 and close), an idle keep-alive connection closes after
+ * keepAliveTimeoutMs. There is no limit on a whole body: an upload through the proxy may take as long as the
+ * upstream takes to read it, as long as bytes flow. Every refusal is audited, also the ones before the proxy
+ * knows whose request it is (no or invalid credentials, bytes that are not HTTP, a slow client).
+ *
  * Multiple addresses: a destination is refused only when *every* resolved address is refused
- * (reason: the first refused address's reason). The proxy connects only to addresses that
+ * (reason: the first refused address's reason, or a more specific one: see `rank`). The proxy connects only to addresses that
  * passed, in resolver order, falling back to the next passed address when a TCP connect fails
  * (before any byte is exchanged). Refused addresses are never contacted, so a mixed answer
  * (public + private, the classic DNS rebinding trick) cannot reach the private one, and no
@@ -22,14 +32,24 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import dns from 'node:dns';
+import os from 'node:os';
 import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
-import { classifyAddress, parseCidr, parseIpLiteral } from './ip.js';
-import { decide, DEFAULT_BLOCKED_PORTS, printable, type Rule } from './policy.js';
+import { parseCidr, parseIpLiteral } from './ip.js';
+import { checkAddress, decide, DEFAULT_BLOCKED_PORTS, type Opening, parseOpenings, printable, type Rule } from './policy.js';
 
 export interface EgressContext {
   executionId: string;
   userId: string;
+}
+
+/** Credentials that were given but refused (407). */
+export interface EgressAuthRefusal {
+  /** Shown in X-Cronium-Egress-Reason and recorded. */
+  refused: 'auth_invalid' | 'execution_not_running';
+  /** The execution (and its user) the credentials belong to, when their signature proves it. */
+  executionId?: string;
+  userId?: string;
 }
 
 export interface ResolvedAddress {
@@ -38,8 +58,9 @@ export interface ResolvedAddress {
 }
 
 export interface EgressAuditEntry {
-  executionId: string;
-  userId: string;
+  /** Null when the proxy refused the request before it knew whose it was (no or invalid credentials, not HTTP). */
+  executionId: string | null;
+  userId: string | null;
   /** HTTP method, or `CONNECT` for tunnels. */
   method: string;
   /** Normalised host when valid, else a printable excerpt of what the client sent. */
@@ -72,14 +93,21 @@ export interface EgressLogger {
 }
 
 export interface EgressProxyOptions {
-  /** Receives the raw Proxy-Authorization header; null means 407. */
-  authenticate(proxyAuthorization: string | undefined): Promise<EgressContext | null>;
+  /** Receives the raw Proxy-Authorization header; null (no usable credentials) or a refusal means 407. */
+  authenticate(proxyAuthorization: string | undefined): Promise<EgressContext | EgressAuthRefusal | null>;
   /** The rules that apply to this execution (global + the user's own). */
   rulesFor(ctx: EgressContext): Promise<Rule[]>;
   /** Ports always refused; default 25, 465, 587. */
   blockedPorts?: readonly number[];
-  /** Explicit admin openings: addresses inside these CIDRs skip the address checks. */
-  allowCidrs?: readonly string[];
+  /**
+   * Explicit admin openings (`127.0.0.1/32:18999`, `10.0.0.0/8:5432-5433`): a refused address inside one, on one
+   * of its ports, passes for destinations a global rule allows (see checkAddress). Invalid entries throw.
+   */
+  openings?: readonly string[];
+  /** The Cronium server's own ports (public API, runtime API, dashboard), refused on this machine; the proxy adds its own. */
+  serverPorts?: () => readonly number[];
+  /** This machine's addresses; default: every interface's (os.networkInterfaces). */
+  localAddresses?: () => readonly string[];
   /** Extra refused CIDRs (Docker bridge, sandbox networks...). */
   deniedCidrs?: readonly string[];
   /** Name resolution, called exactly once per request/tunnel; default dns.lookup({ all: true }). */
@@ -95,9 +123,12 @@ export interface EgressProxyOptions {
   upstreamIdleTimeoutMs?: number;
   /** Max request header bytes; default Node's (16 KiB). */
   maxHeaderSize?: number;
-  /** Node's server.headersTimeout / requestTimeout, when set. */
+  /** From a request's first byte (or the connection's start) to the end of its headers; default 10 s. */
   headersTimeoutMs?: number;
-  requestTimeoutMs?: number;
+  /** Longest pause between two bytes of a request body; default 60 s. */
+  bodyIdleTimeoutMs?: number;
+  /** An open connection between two requests; default 5 s. */
+  keepAliveTimeoutMs?: number;
 }
 
 export interface EgressProxy {
@@ -115,6 +146,9 @@ export const REASON_HEADER = 'X-Cronium-Egress-Reason';
 const DEFAULT_TUNNEL_IDLE_MS = 5 * 60_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_UPSTREAM_IDLE_MS = 2 * 60_000;
+const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+const DEFAULT_BODY_IDLE_MS = 60_000;
+const DEFAULT_KEEP_ALIVE_MS = 5_000;
 const DENIAL_LINGER_MS = 5_000;
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) plus proxy credentials: never forwarded either way. */
@@ -218,14 +252,28 @@ function parseAuthority(target: string | undefined): { host: string; port: numbe
   return { host, port };
 }
 
+/** Every address of this machine's interfaces. */
+function interfaceAddresses(): string[] {
+  return Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
+}
+
+/**
+ * Which refusal of several addresses is reported: one an opening or the server's own ports explain says more than
+ * a generic class, whatever order the resolver gave (`localhost` may be 127.0.0.1 and ::1).
+ */
+const SPECIFIC = ['port_not_opened', 'global_rule_required', 'cronium_server'];
+const rank = (reason: string): number => SPECIFIC.indexOf(reason);
+
 type Evaluation =
-  | { ok: true; host: string; ruleId?: string; addresses: string[] }
+  | { ok: true; host: string; ruleId?: string; addresses: { address: string; ruleId?: string }[] }
   | { ok: false; status: number; reason: string; host: string; ruleId?: string; address?: string; error?: string };
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
   403: 'Forbidden',
   407: 'Proxy Authentication Required',
+  408: 'Request Timeout',
+  431: 'Request Header Fields Too Large',
   501: 'Not Implemented',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
@@ -240,6 +288,7 @@ function statusText(status: number, reason: string): string {
 function refusalBody(status: number, hostPort: string, reason: string): string {
   if (status === 403) return `cronium egress: ${hostPort} refused (${reason})`;
   if (status === 407) return 'cronium egress: proxy authentication required';
+  if (status === 408) return 'cronium egress: the request was not received in time';
   if (status === 502 || status === 504) return `cronium egress: ${hostPort} unreachable (${reason})`;
   return `cronium egress: ${hostPort ? `${hostPort} ` : ''}request rejected (${reason})`;
 }
@@ -259,11 +308,18 @@ interface HttpState {
 
 export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
   const blockedPorts = opts.blockedPorts ?? DEFAULT_BLOCKED_PORTS;
-  const allowCidrs = [...(opts.allowCidrs ?? [])];
+  const parsedOpenings = parseOpenings(opts.openings ?? []);
+  if (!parsedOpenings.ok) throw new TypeError(`egress proxy: ${parsedOpenings.problems.join('; ')}`);
+  const openings: readonly Opening[] = parsedOpenings.openings;
   const deniedCidrs = [...(opts.deniedCidrs ?? [])];
-  for (const c of [...allowCidrs, ...deniedCidrs]) {
+  for (const c of deniedCidrs) {
     if (!parseCidr(c)) throw new TypeError(`egress proxy: invalid CIDR ${JSON.stringify(c)}`);
   }
+  const localAddresses = opts.localAddresses ?? interfaceAddresses;
+  const serverPorts = (): number[] => {
+    const own = server.listening ? [(server.address() as AddressInfo).port] : [];
+    return [...own, ...(opts.serverPorts?.() ?? [])].filter((p) => p > 0);
+  };
   const resolve = opts.resolve ?? defaultResolve;
   const tunnelIdleMs = opts.tunnelIdleTimeoutMs ?? DEFAULT_TUNNEL_IDLE_MS;
   const connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
@@ -286,11 +342,19 @@ export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
     }
   };
 
+  const headersTimeoutMs = opts.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
+  const bodyIdleMs = opts.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_MS;
   const server = http.createServer({
     ...(opts.maxHeaderSize !== undefined ? { maxHeaderSize: opts.maxHeaderSize } : {}),
-    ...(opts.headersTimeoutMs !== undefined ? { headersTimeout: opts.headersTimeoutMs } : {}),
-    ...(opts.requestTimeoutMs !== undefined ? { requestTimeout: opts.requestTimeoutMs } : {}),
+    headersTimeout: headersTimeoutMs,
+    // No deadline for a whole request: the body's pace is the upstream's; bodyIdleMs bounds a stalled client.
+    requestTimeout: 0,
+    keepAliveTimeout: opts.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_MS,
+    // Node checks the headers deadline only this often (30 s by default): keep it within a quarter of it.
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeoutMs / 4))),
   });
+  /** The execution a keep-alive connection authenticated as, for refusals of its later, unparsable bytes. */
+  const socketOwners = new WeakMap<Duplex, EgressContext>();
 
   const proxy = httpProxy.createProxyServer({});
   const states = new WeakMap<http.IncomingMessage, HttpState>();
@@ -299,14 +363,31 @@ export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
   // Shared steps
   // -------------------------------------------------------------------------
 
-  async function authenticate(header: string | undefined): Promise<EgressContext | null | 'error'> {
+  type Authenticated = { ok: true; ctx: EgressContext } | { ok: false; status: 407 | 503; reason: string; executionId: string | null; userId: string | null };
+
+  async function authenticate(header: string | undefined): Promise<Authenticated> {
+    let r: EgressContext | EgressAuthRefusal | null;
     try {
-      return await opts.authenticate(header);
+      r = await opts.authenticate(header);
     } catch (err) {
       logger?.error({ err }, 'egress authenticate failed');
-      return 'error';
+      return { ok: false, status: 503, reason: 'auth_unavailable', executionId: null, userId: null };
     }
+    if (r && !('refused' in r)) return { ok: true, ctx: r };
+    return { ok: false, status: 407, reason: r?.refused ?? 'auth_required', executionId: r?.executionId ?? null, userId: r?.userId ?? null };
   }
+
+  /** Audits a refusal that happened before a destination was looked at (credentials, the request itself). */
+  const auditEarly = (
+    who: { executionId: string | null; userId: string | null },
+    method: string,
+    status: number,
+    reason: string,
+    started: number,
+    extra: Partial<EgressAuditEntry> = {},
+  ): void => {
+    audit({ executionId: who.executionId, userId: who.userId, method, host: '', port: 0, allowed: false, reason, status, durationMs: Date.now() - started, ...extra });
+  };
 
   /** decide -> resolve once -> classify every address. */
   async function evaluate(ctx: EgressContext, rawHost: string, port: number): Promise<Evaluation> {
@@ -336,17 +417,20 @@ export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
       if (candidates.length === 0) return { ok: false, status: 502, reason: 'dns_error', host, ruleId, error: 'no addresses' };
     }
 
-    const passed: string[] = [];
+    const passed: { address: string; ruleId?: string }[] = [];
     let firstRefusal: { address: string; reason: string } | undefined;
+    const ports = serverPorts();
+    const local = ports.includes(port) ? localAddresses() : [];
     for (const raw of candidates) {
       const canonical = parseIpLiteral(String(raw))?.address;
       const verdict = canonical
-        ? classifyAddress(canonical, deniedCidrs, allowCidrs)
-        : { allowed: false, reason: 'invalid_address' as const };
+        ? checkAddress({ address: canonical, port, globalRule: d.globalRuleId !== undefined, openings, deniedCidrs, serverPorts: ports, localAddresses: local })
+        : { allowed: false as const, reason: 'invalid_address' as const };
       if (verdict.allowed && canonical) {
-        if (!passed.includes(canonical)) passed.push(canonical);
-      } else if (!firstRefusal) {
-        firstRefusal = { address: canonical ?? printable(String(raw)), reason: verdict.reason ?? 'invalid_address' };
+        // Through an opening, the global rule is the one that let it through.
+        if (!passed.some((p) => p.address === canonical)) passed.push({ address: canonical, ruleId: verdict.opened ? d.globalRuleId : ruleId });
+      } else if (!verdict.allowed && (!firstRefusal || rank(verdict.reason) > rank(firstRefusal.reason))) {
+        firstRefusal = { address: canonical ?? printable(String(raw)), reason: verdict.reason };
       }
     }
     if (passed.length === 0) {
@@ -378,12 +462,15 @@ export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
   }
 
   /** Tries the checked addresses in order; returns the first socket that connects. */
-  async function connectChecked(addresses: string[], port: number): Promise<{ socket: net.Socket; address: string }> {
+  async function connectChecked(
+    addresses: { address: string; ruleId?: string }[],
+    port: number,
+  ): Promise<{ socket: net.Socket; address: string; ruleId?: string }> {
     let last: unknown;
-    for (const address of addresses) {
+    for (const { address, ruleId } of addresses) {
       if (closing) break;
       try {
-        return { socket: await connectOne(address, port), address };
+        return { socket: await connectOne(address, port), address, ruleId };
       } catch (err) {
         last = err;
       }
@@ -434,7 +521,7 @@ export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
     started: number,
     refuse: (status: number, reason: string, host: string, port: number, extra?: Partial<EgressAuditEntry>) => void,
     badGateway: (target: string) => void,
-  ): Promise<{ ev: Extract<Evaluation, { ok: true }>; upstream: net.Socket; address: string } | null> {
+  ): Promise<{ ev: Extract<Evaluation, { ok: true }>; upstream: net.Socket; address: string; ruleId?: string } | null> {
     const ev = await evaluate(ctx, rawHost, port);
     if (!ev.ok) {
       refuse(ev.status, ev.reason, ev.host, port, {
@@ -445,12 +532,12 @@ export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
       return null;
     }
     try {
-      const { socket, address } = await connectChecked(ev.addresses, port);
-      return { ev, upstream: socket, address };
+      const { socket, address, ruleId } = await connectChecked(ev.addresses, port);
+      return { ev, upstream: socket, address, ruleId };
     } catch (err) {
       audit({
         executionId: ctx.executionId, userId: ctx.userId, method, host: ev.host, port, allowed: true,
-        reason: 'upstream_error', ruleId: ev.ruleId, address: ev.addresses[0], status: 502,
+        reason: 'upstream_error', ruleId: ev.addresses[0]?.ruleId ?? ev.ruleId, address: ev.addresses[0]?.address, status: 502,
         durationMs: Date.now() - started, error: errorCode(err),
       });
       badGateway(formatHostPort(ev.host, port));
@@ -458,16 +545,51 @@ export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
     }
   }
 
+  /**
+   * A body that stops arriving: 408 (or a close, once an answer has started) after bodyIdleMs without a byte.
+   * The timer runs only while the body is incomplete; waiting for the upstream's answer is the upstream's timeout.
+   */
+  function watchBody(req: http.IncomingMessage, res: http.ServerResponse, onTimeout: () => void): void {
+    if (req.complete) return;
+    const socket = req.socket;
+    const stop = (): void => {
+      socket.setTimeout(0);
+      req.removeListener('timeout', fire);
+    };
+    const fire = (): void => {
+      stop();
+      onTimeout();
+      if (!res.headersSent) sendHttp(res, 408, 'body_timeout', '', { connection: 'close' });
+      socket.destroySoon();
+      setTimeout(() => socket.destroy(), DENIAL_LINGER_MS).unref();
+    };
+    // On the request, not the socket: the server destroys a timed-out socket nobody handles before we could answer.
+    req.setTimeout(bodyIdleMs);
+    req.on('timeout', fire);
+    req.once('end', stop);
+    req.once('close', stop);
+  }
+
   async function handleRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const started = Date.now();
     const method = req.method ?? 'GET';
-    if (closing) return sendHttp(res, 503, 'shutting_down', '', { connection: 'close' });
-
-    const ctx = await authenticate(req.headers['proxy-authorization']);
-    if (ctx === 'error') return sendHttp(res, 503, 'auth_unavailable', '');
-    if (!ctx) {
-      return sendHttp(res, 407, 'auth_required', '', { 'proxy-authenticate': `Basic realm="${PROXY_AUTH_REALM}"` });
+    let who: { executionId: string | null; userId: string | null } = socketOwners.get(req.socket) ?? { executionId: null, userId: null };
+    let target = { host: '', port: 0 };
+    watchBody(req, res, () => auditEarly(who, method, 408, 'body_timeout', started, { host: target.host, port: target.port }));
+    if (closing) {
+      auditEarly(who, method, 503, 'shutting_down', started);
+      return sendHttp(res, 503, 'shutting_down', '', { connection: 'close' });
     }
+
+    const auth = await authenticate(req.headers['proxy-authorization']);
+    if (!auth.ok) {
+      auditEarly(auth, method, auth.status, auth.reason, started);
+      if (auth.status === 503) return sendHttp(res, 503, auth.reason, '');
+      return sendHttp(res, 407, auth.reason, '', { 'proxy-authenticate': `Basic realm="${PROXY_AUTH_REALM}"` });
+    }
+    const { ctx } = auth;
+    who = ctx;
+    socketOwners.set(req.socket, ctx);
 
     const rawUrl = req.url ?? '';
     const refuse = (status: number, reason: string, host: string, port: number, extra: Partial<EgressAuditEntry> = {}): void => {
@@ -486,17 +608,18 @@ export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
       return refuse(400, 'invalid_url', printable(rawUrl), 0);
     }
     const port = url.port === '' ? 80 : Number(url.port);
-    const opened = await open(ctx, method, url.hostname, port, started, refuse, (target) => sendHttp(res, 502, 'upstream_error', target));
+    target = { host: printable(url.hostname), port };
+    const opened = await open(ctx, method, url.hostname, port, started, refuse, (t) => sendHttp(res, 502, 'upstream_error', t));
     if (!opened) return;
-    const { ev, upstream, address } = opened;
+    const { ev, upstream, address, ruleId } = opened;
     if (res.destroyed || req.destroyed) {
       upstream.destroy();
-      audit({ executionId: ctx.executionId, userId: ctx.userId, method, host: ev.host, port, allowed: true, reason: 'allowed', ruleId: ev.ruleId, address, durationMs: Date.now() - started, error: 'client_gone' });
+      audit({ executionId: ctx.executionId, userId: ctx.userId, method, host: ev.host, port, allowed: true, reason: 'allowed', ruleId, address, durationMs: Date.now() - started, error: 'client_gone' });
       return;
     }
 
     const state: HttpState = {
-      ctx, host: ev.host, port, ruleId: ev.ruleId, address, upstream, started, timedOut: false,
+      ctx, host: ev.host, port, ruleId, address, upstream, started, timedOut: false,
       dropResponseTe: req.httpVersion === '1.0',
     };
     states.set(req, state);
@@ -593,9 +716,31 @@ export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
     });
   });
 
-  server.on('upgrade', (_req, socket: Duplex) => {
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex) => {
     track(socket);
+    auditEarly(socketOwners.get(req.socket) ?? { executionId: null, userId: null }, req.method ?? 'GET', 501, 'upgrade_not_supported', Date.now());
     writeRaw(socket, 501, 'upgrade_not_supported', '', {});
+  });
+
+  // Bytes Node's HTTP parser refused, and headers that did not arrive in time: answered and audited, never silent.
+  server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
+    if (socket.destroyed || err.code === 'ECONNRESET') return;
+    const [status, reason] =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'headers_timeout']
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'headers_too_large']
+          : [400, 'invalid_http'];
+    // A connection that sent nothing and closed (a port probe) is no request: nothing to answer or audit.
+    if (err.code === 'HPE_INVALID_EOF_STATE' && (socket as net.Socket).bytesRead === 0) {
+      socket.destroy();
+      return;
+    }
+    auditEarly(socketOwners.get(socket) ?? { executionId: null, userId: null }, '-', status, reason, Date.now(), { error: err.code ?? err.message });
+    if (socket.writable) {
+      track(socket);
+      writeRaw(socket, status, reason, '', {});
+    } else socket.destroy();
   });
 
   // -------------------------------------------------------------------------
@@ -621,13 +766,19 @@ export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
   async function handleConnect(req: http.IncomingMessage, client: net.Socket, head: Buffer): Promise<void> {
     const started = Date.now();
     const method = 'CONNECT';
-    if (closing) return writeRaw(client, 503, 'shutting_down', '', {});
-
-    const ctx = await authenticate(req.headers['proxy-authorization']);
-    if (ctx === 'error') return writeRaw(client, 503, 'auth_unavailable', '', {});
-    if (!ctx) {
-      return writeRaw(client, 407, 'auth_required', '', { 'Proxy-Authenticate': `Basic realm="${PROXY_AUTH_REALM}"` });
+    if (closing) {
+      auditEarly({ executionId: null, userId: null }, method, 503, 'shutting_down', started);
+      return writeRaw(client, 503, 'shutting_down', '', {});
     }
+
+    const auth = await authenticate(req.headers['proxy-authorization']);
+    if (!auth.ok) {
+      const t = parseAuthority(req.url);
+      auditEarly(auth, method, auth.status, auth.reason, started, t ? { host: printable(t.host), port: t.port } : {});
+      if (auth.status === 503) return writeRaw(client, 503, auth.reason, '', {});
+      return writeRaw(client, 407, auth.reason, '', { 'Proxy-Authenticate': `Basic realm="${PROXY_AUTH_REALM}"` });
+    }
+    const { ctx } = auth;
 
     const refuse = (status: number, reason: string, host: string, port: number, extra: Partial<EgressAuditEntry> = {}): void => {
       audit({ executionId: ctx.executionId, userId: ctx.userId, method, host, port, allowed: false, reason, status, durationMs: Date.now() - started, ...extra });
@@ -639,7 +790,7 @@ export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
     const { port } = target;
     const opened = await open(ctx, method, target.host, port, started, refuse, (t) => writeRaw(client, 502, 'upstream_error', t, {}));
     if (!opened) return;
-    const { ev, upstream, address } = opened;
+    const { ev, upstream, address, ruleId } = opened;
 
     let error: string | undefined;
     let audited = false;
@@ -648,7 +799,7 @@ export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
       audited = true;
       audit({
         executionId: ctx.executionId, userId: ctx.userId, method, host: ev.host, port, allowed: true,
-        reason: 'allowed', ...(ev.ruleId ? { ruleId: ev.ruleId } : {}), address, status: 200,
+        reason: 'allowed', ...(ruleId ? { ruleId } : {}), address, status: 200,
         bytesIn: upstream.bytesRead, bytesOut: upstream.bytesWritten, durationMs: Date.now() - started,
         ...(error ? { error } : {}),
       });

@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
-import { and, desc, eq, or, type SQL } from 'drizzle-orm';
+import { and, desc, eq, isNull, or, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db/driver.js';
 import { egressLog, egressRules } from '../db/schema.js';
-import type { Rule } from './policy.js';
+import { type Rule, ruleKey } from './policy.js';
 import type { EgressAuditEntry } from './proxy.js';
 
 export type EgressRuleRow = typeof egressRules.$inferSelect;
@@ -36,12 +36,35 @@ export class EgressRepository {
     return row ?? null;
   }
 
-  async create(rule: { pattern: string; ports: number[] | null; scope: 'global' | 'user'; userId: string | null; createdBy: string }) {
-    const [row] = await this.db
-      .insert(egressRules)
-      .values({ id: crypto.randomUUID(), ...rule, createdAt: new Date() })
-      .returning();
-    return row!;
+  /**
+   * Adds a rule unless the same rule (scope, owner, pattern, allowed ports: policy.ts ruleKey) exists already, in
+   * which case that one is returned. The check and the insert hold a transaction lock, so two servers (or two
+   * requests) adding the same rule at once still make one.
+   */
+  async create(rule: {
+    pattern: string;
+    ports: number[] | null;
+    scope: 'global' | 'user';
+    userId: string | null;
+    createdBy: string;
+  }): Promise<{ created: true; row: EgressRuleRow } | { created: false; existing: EgressRuleRow }> {
+    const key = ruleKey(rule);
+    return this.db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(727002)`);
+      const owner = rule.scope === 'global' ? isNull(egressRules.userId) : eq(egressRules.userId, rule.userId!);
+      const same = (
+        await tx
+          .select()
+          .from(egressRules)
+          .where(and(eq(egressRules.scope, rule.scope), owner, eq(egressRules.pattern, rule.pattern)))
+      ).find((r) => ruleKey({ ...r, ports: r.ports ?? null }) === key);
+      if (same) return { created: false as const, existing: same };
+      const [row] = await tx
+        .insert(egressRules)
+        .values({ id: crypto.randomUUID(), ...rule, createdAt: new Date() })
+        .returning();
+      return { created: true as const, row: row! };
+    });
   }
 
   async delete(id: string): Promise<boolean> {

@@ -4,12 +4,22 @@ import { requireAdmin } from '../auth/plugin.js';
 import type { AppContext } from '../context.js';
 import { AppError, badRequest, notFound } from '../errors.js';
 import { parse } from '../validation.js';
-import { validatePattern, validatePorts } from './policy.js';
+import { MAX_PATTERN_LENGTH, validatePattern, validatePorts } from './policy.js';
+
+const MAX_RULE_PORTS = 20;
 
 const createRule = z
   .object({
-    pattern: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(300),
-    ports: z.array(z.number().int()).min(1).max(20).nullable().optional(),
+    pattern: z
+      .string({ error: 'must be a string' })
+      .min(1, 'must not be empty')
+      .max(MAX_PATTERN_LENGTH, `is too long: at most ${MAX_PATTERN_LENGTH} characters`),
+    ports: z
+      .array(z.number({ error: 'must be a port number' }).int('must be a whole number'))
+      .min(1, 'must list at least one port, or be null for 80 and 443')
+      .max(MAX_RULE_PORTS, `must list at most ${MAX_RULE_PORTS} ports`)
+      .nullable()
+      .optional(),
     scope: z.enum(['global', 'user'], { error: 'must be "global" or "user"' }).default('user'),
     userId: z.string().optional(),
   })
@@ -47,8 +57,13 @@ export async function egressRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
     }
     const userId = body.scope === 'global' ? null : (body.userId ?? req.actor.id);
     if (userId) await ctx.users.get(userId);
-    const row = await ctx.egress.create({ pattern: pattern.pattern, ports, scope: body.scope, userId, createdBy: req.actor.id });
-    return reply.code(201).send(serialize(row));
+    const made = await ctx.egress.create({ pattern: pattern.pattern, ports, scope: body.scope, userId, createdBy: req.actor.id });
+    if (!made.created) {
+      const e = made.existing;
+      const shown = `${e.pattern}${e.ports ? ` on ${e.ports.join(', ')}` : ''}`;
+      throw new AppError('EGRESS_RULE_EXISTS', 409, `the same rule exists already: ${shown} (${e.scope}), id ${e.id}`, 'pattern');
+    }
+    return reply.code(201).send(serialize(made.row));
   });
 
   app.delete('/api/v1/egress/rules/:id', async (req, reply) => {

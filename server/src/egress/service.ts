@@ -3,7 +3,14 @@ import type { ExecutionsRepository } from '../executions/repository.js';
 import type { ExecutionClaims } from '../runtime/server.js';
 import { parseAllowEntry } from './allow-entry.js';
 import type { Rule } from './policy.js';
-import { createEgressProxy, type EgressAuditEntry, type EgressContext, type EgressProxy, parseProxyAuthorization } from './proxy.js';
+import {
+  createEgressProxy,
+  type EgressAuditEntry,
+  type EgressAuthRefusal,
+  type EgressContext,
+  type EgressProxy,
+  parseProxyAuthorization,
+} from './proxy.js';
 import { type EgressRepository, toRule } from './repository.js';
 
 export interface EgressServiceOptions {
@@ -12,10 +19,15 @@ export interface EgressServiceOptions {
   egress: EgressRepository;
   log: FastifyBaseLogger;
   blockedPorts: number[];
+  /** CRONIUM_EGRESS_ALLOW_CIDRS: openings, each a range and its ports, for global rules only. */
   allowCidrs: string[];
   deniedCidrs: string[];
+  /** The server's public API, runtime API and dashboard ports: never reachable through the proxy on this machine. */
+  serverPorts: () => number[];
+  /** Slow clients (the same bounds as the APIs'; the proxy has no deadline for a whole body, only for pauses in it). */
+  timeouts?: { headersTimeoutMs: number; idleTimeoutMs: number; keepAliveTimeoutMs: number };
   /** Told of every refused request of an execution (after it is recorded); must not throw. */
-  onRefused?: (entry: EgressAuditEntry) => void;
+  onRefused?: (entry: EgressAuditEntry & { executionId: string; userId: string }) => void;
 }
 
 /**
@@ -25,19 +37,28 @@ export interface EgressServiceOptions {
 export function createEgressService(o: EgressServiceOptions): EgressProxy {
   const perExecution = new Map<string, string[]>();
   return createEgressProxy({
-    authenticate: async (header): Promise<EgressContext | null> => {
+    authenticate: async (header): Promise<EgressContext | EgressAuthRefusal | null> => {
       const creds = parseProxyAuthorization(header);
       if (!creds) return null;
       let claims: ExecutionClaims;
       try {
         claims = o.runtimeApp.jwt.verify<ExecutionClaims>(creds.token);
       } catch {
-        return null;
+        // An expired token still proves which execution it was issued for (its signature is checked): the refusal
+        // is recorded against that execution. Anything else names nobody we could trust.
+        try {
+          const stale = o.runtimeApp.jwt.verify<ExecutionClaims>(creds.token, { ignoreExpiration: true });
+          if (stale.exe === creds.executionId) return { refused: 'execution_not_running', executionId: stale.exe, userId: stale.sub };
+        } catch {
+          /* not ours */
+        }
+        return { refused: 'auth_invalid' };
       }
-      if (claims.exe !== creds.executionId) return null;
+      if (claims.exe !== creds.executionId) return { refused: 'auth_invalid' };
       const row = await o.executions.get(claims.exe);
-      // Like the runtime API: only while its own execution runs.
-      if (!row || row.status !== 'running' || row.tokenId !== claims.jti || row.userId !== claims.sub) return null;
+      if (!row || row.userId !== claims.sub) return { refused: 'auth_invalid' };
+      // Like the runtime API: only while its own execution runs, with the token of its current attempt.
+      if (row.status !== 'running' || row.tokenId !== claims.jti) return { refused: 'execution_not_running', executionId: row.id, userId: row.userId };
       perExecution.set(row.id, row.egressAllow);
       if (perExecution.size > 10_000) perExecution.delete(perExecution.keys().next().value!);
       return { executionId: row.id, userId: row.userId };
@@ -52,11 +73,16 @@ export function createEgressService(o: EgressServiceOptions): EgressProxy {
       return [...stored, ...own];
     },
     blockedPorts: o.blockedPorts,
-    allowCidrs: o.allowCidrs,
+    openings: o.allowCidrs,
     deniedCidrs: o.deniedCidrs,
+    serverPorts: o.serverPorts,
+    ...(o.timeouts
+      ? { headersTimeoutMs: o.timeouts.headersTimeoutMs, bodyIdleTimeoutMs: o.timeouts.idleTimeoutMs, keepAliveTimeoutMs: o.timeouts.keepAliveTimeoutMs }
+      : {}),
     audit: (entry) => {
       o.egress.record(entry);
-      if (!entry.allowed) o.onRefused?.(entry);
+      const { executionId, userId } = entry;
+      if (!entry.allowed && executionId !== null && userId !== null) o.onRefused?.({ ...entry, executionId, userId });
     },
     logger: o.log,
   });
