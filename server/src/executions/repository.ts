@@ -4,6 +4,7 @@ import { executionLogs, executions, type ExecutionStatus, runtimeCalls } from '.
 import { type Admission, admit, type QueueLimits } from './admission.js';
 import type { LogEntry } from './events.js';
 import { claimOrder, type UserQueue } from './fair-share.js';
+import type { QueueCounts } from './queue-standing.js';
 
 /** Both drivers answer raw queries with `{ rows }`. */
 const rowsOf = (r: unknown) => (r as { rows: unknown[] }).rows;
@@ -131,6 +132,20 @@ export class ExecutionsRepository {
       }
       return null;
     });
+  }
+
+  /** The counts `queueStanding` needs for one queued execution. */
+  async queueCounts(row: Pick<ExecutionRow, 'id' | 'userId' | 'createdAt'>): Promise<QueueCounts> {
+    const [c] = await this.db
+      .select({
+        userRunning: sql<number>`count(*) filter (where ${executions.userId} = ${row.userId} and ${executions.status} = 'running')`,
+        userAhead: sql<number>`count(*) filter (where ${executions.userId} = ${row.userId} and ${executions.status} = 'queued'
+          and (${executions.createdAt} < ${row.createdAt} or (${executions.createdAt} = ${row.createdAt} and ${executions.id} < ${row.id})))`,
+        queuedTotal: sql<number>`count(*) filter (where ${executions.status} = 'queued')`,
+      })
+      .from(executions)
+      .where(inArray(executions.status, ['queued', 'running']));
+    return { userRunning: Number(c?.userRunning ?? 0), userAhead: Number(c?.userAhead ?? 0), queuedTotal: Number(c?.queuedTotal ?? 0) };
   }
 
   async update(id: string, set: Partial<NewExecution>): Promise<void> {

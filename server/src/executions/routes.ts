@@ -9,8 +9,9 @@ import { parse } from '../validation.js';
 import { refusal } from './admission.js';
 import { FINAL_STATUSES, type LogEntry } from './events.js';
 import type { ExecutionRow } from './repository.js';
+import { queueStanding } from './queue-standing.js';
 import { createExecutionSchema, listExecutionsQuery, statsQuery } from './request.js';
-import { decodeCursor, encodeCursor, serializeExecution } from './serialize.js';
+import { decodeCursor, encodeCursor, serializeExecution, serializeLogEntry } from './serialize.js';
 
 const GVISOR_MIN_PIDS = 128;
 
@@ -165,7 +166,13 @@ export async function executionRoutes(app: FastifyInstance, { ctx }: { ctx: AppC
     };
   });
 
-  app.get('/api/v1/executions/:id', async (req) => serializeExecution(await load(req), { detail: true }));
+  app.get('/api/v1/executions/:id', async (req) => {
+    const row = await load(req);
+    const out = serializeExecution(row, { detail: true });
+    if (row.status !== 'queued') return out;
+    const settings = await ctx.settings.get();
+    return { ...out, queue: queueStanding(await ctx.executions.queueCounts(row), settings.maxConcurrencyPerUser) };
+  });
 
   app.post('/api/v1/executions/:id/cancel', async (req, reply) => {
     const row = await load(req);
