@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseOpening } from './egress/policy.js';
 import type { HttpTimeouts } from './http-timeouts.js';
+import { MIN_LIMITS } from './sandbox/limit-minimums.js';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const bool = (def: boolean) =>
@@ -66,8 +67,8 @@ const envSchema = z.object({
   CRONIUM_MAX_TIMEOUT_MS: int(15 * 60_000, 100),
   CRONIUM_DEFAULT_MEMORY_MB: int(256, 16),
   CRONIUM_MAX_MEMORY_MB: int(2048, 16),
-  CRONIUM_DEFAULT_CPUS: z.coerce.number().positive().default(1),
-  CRONIUM_MAX_CPUS: z.coerce.number().positive().default(2),
+  CRONIUM_DEFAULT_CPUS: z.coerce.number().min(MIN_LIMITS.cpus).default(1),
+  CRONIUM_MAX_CPUS: z.coerce.number().min(MIN_LIMITS.cpus).default(2),
   CRONIUM_DEFAULT_PIDS: int(128, 8),
   CRONIUM_MAX_PIDS: int(1024, 8),
   CRONIUM_TMPFS_MB: int(64, 1),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MIN_LIMITS } from '../sandbox/limit-minimums.js';
 import { storableJson, storableString } from '../validation.js';
 
 const envKey = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -24,9 +25,12 @@ export const createExecutionSchema = z
     timeoutMs: z.number({ error: 'must be a number' }).int('must be an integer').positive('must be positive').optional(),
     resources: z
       .object({
-        memoryMb: z.number().int('must be an integer').min(16, 'must be at least 16').optional(),
-        cpus: z.number().positive('must be positive').optional(),
-        pids: z.number().int('must be an integer').min(8, 'must be at least 8').optional(),
+        memoryMb: z.number().int('must be an integer').min(MIN_LIMITS.memoryMb, `must be at least ${MIN_LIMITS.memoryMb}`).optional(),
+        cpus: z
+          .number({ error: 'must be a number' })
+          .min(MIN_LIMITS.cpus, `must be at least ${MIN_LIMITS.cpus}: the smallest CPU share the runtime can apply (1 ms per 100 ms)`)
+          .optional(),
+        pids: z.number().int('must be an integer').min(MIN_LIMITS.pids, `must be at least ${MIN_LIMITS.pids}`).optional(),
       })
       .strict()
       .optional(),

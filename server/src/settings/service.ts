@@ -3,12 +3,13 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Db } from '../db/driver.js';
 import { settings as settingsTable } from '../db/schema.js';
+import { MIN_LIMITS } from '../sandbox/limit-minimums.js';
 import { DERIVED_KEYS, resolveDerived } from './derived.js';
 
 const limits = z.object({
   timeoutMs: z.number().int().min(100),
   memoryMb: z.number().int().min(16),
-  cpus: z.number().positive().max(64),
+  cpus: z.number().min(MIN_LIMITS.cpus, `must be at least ${MIN_LIMITS.cpus}: the smallest CPU share the runtime can apply`).max(64),
   pids: z.number().int().min(8),
 });
 
