@@ -14,6 +14,7 @@ import { EgressRepository } from './egress/repository.js';
 import { createEgressService } from './egress/service.js';
 import { ExecutionEngine } from './executions/engine.js';
 import { ExecutionEvents } from './executions/events.js';
+import { executionMaskers } from './executions/maskers.js';
 import { ExecutionsRepository } from './executions/repository.js';
 import { createRuntimeServer, signExecutionToken } from './runtime/server.js';
 import { createDriver } from './sandbox/create-driver.js';
@@ -142,6 +143,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       blockedPorts: config.egress.blockedPorts,
       allowCidrs: config.egress.allowCidrs,
       deniedCidrs: network.subnet ? [network.subnet] : [],
+      maskers: executionMaskers({ engine, secrets }),
       serverPorts: () => [publicPort, rtPort, config.egress.dashboardPort],
       timeouts: config.http,
       onRefused: (entry) => {

@@ -58,6 +58,11 @@ export class ExecutionRunner {
     return this.masker.maskJson(value);
   }
 
+  /** Everything else the execution supplies that is recorded (runtime-call paths, egress hosts) is masked with it too. */
+  secretMasker(): Masker {
+    return this.masker;
+  }
+
   async execute(): Promise<ExecutionStatus> {
     const { deps, row } = this;
     const startedAt = row.startedAt ?? new Date();

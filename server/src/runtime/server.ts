@@ -5,8 +5,10 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Db } from '../db/driver.js';
 import { executions, runtimeCalls } from '../db/schema.js';
-import { AppError, tooLarge, unauthorized } from '../errors.js';
+import { AppError, badRequest, tooLarge, unauthorized } from '../errors.js';
 import type { ExecutionEngine } from '../executions/engine.js';
+import { executionMaskers } from '../executions/maskers.js';
+import type { Masker } from '../executions/masking.js';
 import type { ExecutionRow, ExecutionsRepository } from '../executions/repository.js';
 import { secretName } from '../executions/request.js';
 import { installErrorHandling, refuseOversizedBodies } from '../http-errors.js';
@@ -48,6 +50,8 @@ declare module '@fastify/jwt' {
 declare module 'fastify' {
   interface FastifyRequest {
     execution: ExecutionRow;
+    /** The execution's masker: whatever the call records (output, variables, the call itself) goes through it. */
+    masker: Masker;
     callDetail?: string;
   }
 }
@@ -89,6 +93,8 @@ export async function createRuntimeServer(deps: RuntimeServerDeps): Promise<Fast
   });
 
   app.decorateRequest('execution', null as unknown as ExecutionRow);
+  app.decorateRequest('masker', null as unknown as Masker);
+  const maskers = executionMaskers(deps);
 
   app.addHook('onRequest', async (req: FastifyRequest) => {
     const header = req.headers.authorization ?? '';
@@ -108,6 +114,7 @@ export async function createRuntimeServer(deps: RuntimeServerDeps): Promise<Fast
     // A token is worth something only while its own execution runs, in the attempt it was issued for.
     if (!row || row.userId !== claims.sub || row.tokenId !== claims.jti) throw unauthorized('invalid execution token');
     if (row.status !== 'running') throw unauthorized(`execution ${row.id} has ended (${row.status}); its token is no longer valid`);
+    req.masker = await maskers.of(row, m[1]!);
     req.execution = row;
   });
 
@@ -118,9 +125,9 @@ export async function createRuntimeServer(deps: RuntimeServerDeps): Promise<Fast
       .values({
         executionId: req.execution.id,
         method: req.method,
-        path: req.url.split('?')[0]!,
+        path: recordedPath(req.url, req.masker),
         status: reply.statusCode,
-        detail: req.callDetail ?? null,
+        detail: req.callDetail === undefined ? null : req.masker.mask(req.callDetail),
       })
       .catch((err: unknown) => req.log.warn({ err }, 'could not record runtime call'));
   });
@@ -128,7 +135,7 @@ export async function createRuntimeServer(deps: RuntimeServerDeps): Promise<Fast
   const need = (req: FastifyRequest, scope: Scope) => {
     if (!req.user.scopes.includes(scope)) throw new AppError('FORBIDDEN', 403, `this token lacks the scope ${scope}`);
   };
-  const maskFor = (req: FastifyRequest) => (v: unknown) => deps.engine.runnerFor(req.execution.id)?.maskJson(v) ?? v;
+  const maskFor = (req: FastifyRequest) => (v: unknown) => req.masker.maskJson(v);
 
   app.get('/runtime/v1/input', async (req) => {
     need(req, 'input:read');
@@ -182,6 +189,11 @@ export async function createRuntimeServer(deps: RuntimeServerDeps): Promise<Fast
     need(req, 'variables:write');
     const key = parse(keySchema, (req.params as { key: string }).key, 'key');
     req.callDetail = `variable:${key}`;
+    // Keys are listed as they are wherever variables are shown: one that holds a secret is refused, not masked
+    // (a masked key would be a different variable, and one the API could not name).
+    if (req.masker.mask(key) !== key) {
+      throw badRequest('key: contains the value of a secret granted to this execution; variable keys are never masked', 'key');
+    }
     const { value } = parse(valueBody, req.body ?? {});
     checkVariableSize(value, deps.sizes.maxVariableBytes);
     const stored = maskFor(req)(value ?? null);
@@ -225,6 +237,22 @@ export async function createRuntimeServer(deps: RuntimeServerDeps): Promise<Fast
   });
 
   return app;
+}
+
+/**
+ * A call's path as recorded: secrets masked in it as sent and, since a client may percent-encode them, as decoded
+ * (then recorded decoded, masked and encoded again).
+ */
+export function recordedPath(url: string, masker: Masker): string {
+  const sent = masker.mask(url.split('?')[0]!);
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(sent);
+  } catch {
+    return sent;
+  }
+  const masked = masker.mask(decoded);
+  return masked === decoded ? sent : encodeURI(masked);
 }
 
 export function signExecutionToken(app: FastifyInstance, row: ExecutionRow, expiresAt: Date): string {
