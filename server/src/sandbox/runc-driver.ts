@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import { DockerDriver, type DockerDriverOptions } from './docker-driver.js';
 import { superviseJob } from './job-session.js';
+import { createLosslessDecoder, type LosslessDecoder } from './lossless-decoder.js';
 import {
   LABEL_MANAGED,
   type SandboxCapabilities,
@@ -377,9 +377,9 @@ export class RuncDriver implements PoolingSandboxDriver {
     const { done, accepted } = superviseJob(
       {
         connect: (stdout, stderr) => {
-          const out = new StringDecoder('utf8');
-          const err = new StringDecoder('utf8');
-          const pass = (d: StringDecoder, to: (t: string) => void) => (b: Buffer) => {
+          const out = createLosslessDecoder();
+          const err = createLosslessDecoder();
+          const pass = (d: LosslessDecoder, to: (t: string) => void) => (b: Buffer) => {
             const t = d.write(b);
             if (t) to(t);
           };

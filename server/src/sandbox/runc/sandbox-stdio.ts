@@ -108,7 +108,8 @@ export function openStdio(dir: string): SandboxStdio {
     const exited = new Promise<number | null>((resolve) => {
       let text = '';
       status.on('data', (b: Buffer) => {
-        text += b.toString();
+        // Only the command shell writes here (an exit code and a newline): whatever else arrives is not kept.
+        if (text.length < 16) text += b.toString('latin1', 0, 16);
         const m = /^(\d+)\n/.exec(text);
         if (m) resolve(Number(m[1]));
       });
