@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_MAX_LOG_LINE_BYTES } from './executions/log-sink.js';
 import { parseOpening } from './egress/policy.js';
 import type { HttpTimeouts } from './http-timeouts.js';
 import { MIN_LIMITS } from './sandbox/limit-minimums.js';
@@ -75,6 +76,7 @@ const envSchema = z.object({
   CRONIUM_MAX_SCRIPT_BYTES: int(1024 * 1024, 1),
   CRONIUM_MAX_INPUT_BYTES: int(1024 * 1024, 1),
   CRONIUM_MAX_LOG_BYTES: int(1024 * 1024, 1024),
+  CRONIUM_MAX_LOG_LINE_BYTES: int(DEFAULT_MAX_LOG_LINE_BYTES, 1024),
   CRONIUM_MAX_OUTPUT_BYTES: int(1024 * 1024, 1),
   CRONIUM_MAX_VARIABLE_BYTES: int(256 * 1024, 1),
   CRONIUM_MAX_SECRET_BYTES: int(64 * 1024, 1),
@@ -151,6 +153,8 @@ export interface Config {
     maxScriptBytes: number;
     maxInputBytes: number;
     maxLogBytes: number;
+    /** A longer line is cut: the rest goes on in log entries marked as continuations. */
+    maxLogLineBytes: number;
     maxOutputBytes: number;
     maxVariableBytes: number;
     maxSecretBytes: number;
@@ -264,6 +268,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxScriptBytes: e.CRONIUM_MAX_SCRIPT_BYTES,
       maxInputBytes: e.CRONIUM_MAX_INPUT_BYTES,
       maxLogBytes: e.CRONIUM_MAX_LOG_BYTES,
+      maxLogLineBytes: e.CRONIUM_MAX_LOG_LINE_BYTES,
       maxOutputBytes: e.CRONIUM_MAX_OUTPUT_BYTES,
       maxVariableBytes: e.CRONIUM_MAX_VARIABLE_BYTES,
       maxSecretBytes: e.CRONIUM_MAX_SECRET_BYTES,

@@ -7,6 +7,7 @@ import type { EgressRepository } from './egress/repository.js';
 import type { ExecutionEngine } from './executions/engine.js';
 import type { ExecutionEvents } from './executions/events.js';
 import type { ExecutionsRepository } from './executions/repository.js';
+import type { ServerCounters } from './health/counters.js';
 import type { PoolingSandboxDriver, SandboxNetworkInfo } from './sandbox/driver.js';
 import type { SecretsRepository } from './secrets/repository.js';
 import type { SettingsService } from './settings/service.js';
@@ -31,4 +32,5 @@ export interface AppContext {
   egress: EgressRepository;
   egressProxyUrl: () => string;
   firewall: SandboxFirewall;
+  counters: ServerCounters;
 }

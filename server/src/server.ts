@@ -16,6 +16,7 @@ import { ExecutionEngine } from './executions/engine.js';
 import { ExecutionEvents } from './executions/events.js';
 import { executionMaskers } from './executions/maskers.js';
 import { ExecutionsRepository } from './executions/repository.js';
+import { createServerCounters } from './health/counters.js';
 import { createRuntimeServer, signExecutionToken } from './runtime/server.js';
 import { createDriver } from './sandbox/create-driver.js';
 import { loadOrCreateKeyFile, parseKey, SecretBox } from './secrets/crypto.js';
@@ -85,6 +86,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     const variables = new VariablesRepository(database.db);
     const settings = new SettingsService(database.db, config);
     const events = new ExecutionEvents();
+    const counters = createServerCounters();
     const { generatedKey } = await users.bootstrapAdmin(config.adminKey);
 
     const egress = new EgressRepository(database.db);
@@ -100,6 +102,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
       settings,
       log,
       maxLogBytes: config.sizes.maxLogBytes,
+      maxLogLineBytes: config.sizes.maxLogLineBytes,
+      counters,
       tmpfsMb: config.sandbox.tmpfsMb,
       tokenGraceMs: config.runtime.tokenGraceMs,
       runtime: {
@@ -187,6 +191,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       egress,
       egressProxyUrl: () => `http://${proxyAddress}`,
       firewall,
+      counters,
     };
     const publicApi = await buildPublicApi(ctx);
     await publicApi.listen({ host: config.host, port: config.port });

@@ -116,7 +116,11 @@ export const executionLogs = pgTable(
     seq: integer('seq').notNull(),
     ts: ts('ts').notNull(),
     stream: text('stream', { enum: ['stdout', 'stderr', 'system'] }).notNull(),
+    /** As stored: escaped (executions/log-text.ts) when `escaped`, so that every byte the script wrote is kept. */
     text: text('text').notNull(),
+    /** Goes on with the line of the previous entry of its stream (a long line cut, or let out after a pause). */
+    continued: boolean('continued').notNull().default(false),
+    escaped: boolean('escaped').notNull().default(false),
   },
   (t) => [index('execution_logs_exec_seq_idx').on(t.executionId, t.seq)],
 );

@@ -6,6 +6,10 @@ export interface LogEntry {
   ts: string;
   stream: 'stdout' | 'stderr' | 'system';
   text: string;
+  /** This entry goes on with the line of the stream's previous entry (a line cut at the maximum length, or let out after a pause). */
+  continued: boolean;
+  /** The text is escaped (log-text.ts): it held bytes the database cannot store as text. */
+  escaped: boolean;
 }
 
 /** A request of a running execution that the egress proxy refused (from its audit entry). */

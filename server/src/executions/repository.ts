@@ -204,7 +204,7 @@ export class ExecutionsRepository {
   async appendLogs(executionId: string, entries: LogEntry[]): Promise<void> {
     if (!entries.length) return;
     await this.db.insert(executionLogs).values(
-      entries.map((e) => ({ executionId, seq: e.seq, ts: new Date(e.ts), stream: e.stream, text: e.text })),
+      entries.map((e) => ({ executionId, seq: e.seq, ts: new Date(e.ts), stream: e.stream, text: e.text, continued: e.continued, escaped: e.escaped })),
     );
   }
 
@@ -215,7 +215,7 @@ export class ExecutionsRepository {
       .where(and(eq(executionLogs.executionId, executionId), sql`${executionLogs.seq} > ${afterSeq}`))
       .orderBy(asc(executionLogs.seq))
       .limit(limit);
-    return rows.map((r) => ({ seq: r.seq, ts: r.ts.toISOString(), stream: r.stream, text: r.text }));
+    return rows.map((r) => ({ seq: r.seq, ts: r.ts.toISOString(), stream: r.stream, text: r.text, continued: r.continued, escaped: r.escaped }));
   }
 
   async runtimeCalls(executionId: string) {

@@ -198,7 +198,7 @@ export async function executionRoutes(app: FastifyInstance, { ctx }: { ctx: AppC
     const accept = req.headers.accept ?? '';
     if (!accept.includes('text/event-stream')) {
       const entries = await ctx.executions.logs(row.id);
-      return { entries: entries.map(({ ts, stream, text, seq }) => ({ seq, ts, stream, text })), truncated: row.logsTruncated };
+      return { entries: entries.map(serializeLogEntry), truncated: row.logsTruncated };
     }
     return followLogs(ctx, row, req, reply);
   });
@@ -226,7 +226,7 @@ async function followLogs(ctx: AppContext, row: ExecutionRow, req: FastifyReques
     for (const e of entries) {
       if (e.seq <= lastSeq) continue;
       lastSeq = e.seq;
-      send('log', e);
+      send('log', serializeLogEntry(e));
     }
   };
   let pending: LogEntry[] = [];

@@ -2,10 +2,12 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { ExecutionStatus } from '../db/schema.js';
 import { type SandboxDriver, SandboxError, type SandboxResult, type SandboxRun } from '../sandbox/driver.js';
 import type { SecretsRepository } from '../secrets/repository.js';
+import type { ServerCounters } from '../health/counters.js';
 import type { ExecutionEvents } from './events.js';
 import { followEgressRefusals } from './egress-notice.js';
 import { commandFor, languageEnv } from './languages.js';
 import { LogSink } from './log-sink.js';
+import { createLogStore, storeErrorReason } from './log-store.js';
 import { Masker } from './masking.js';
 import type { ExecutionRow, ExecutionsRepository } from './repository.js';
 
@@ -25,6 +27,8 @@ export interface RunnerDeps {
   runtime: RuntimeAccess;
   log: FastifyBaseLogger;
   maxLogBytes: number;
+  maxLogLineBytes: number;
+  counters: ServerCounters;
   tmpfsMb: number;
   tokenGraceMs: number;
   /** Extra environment for every sandbox (the egress proxy settings, later). */
@@ -76,13 +80,27 @@ export class ExecutionRunner {
       const expiresAt = new Date(Date.now() + row.timeoutMs + START_ALLOWANCE_MS + deps.tokenGraceMs);
       const token = deps.runtime.issueToken(row, expiresAt);
       this.masker = new Masker([...granted.values(), token]);
-      sink = new LogSink({
+      const masker = this.masker;
+      const logSink: LogSink = new LogSink({
         maxBytes: deps.maxLogBytes,
-        masker: this.masker,
-        persist: (entries) => this.persistLogs(entries),
+        maxLineBytes: deps.maxLogLineBytes,
+        masker,
+        persist: createLogStore({
+          executionId: row.id,
+          append: (entries) => deps.executions.appendLogs(row.id, entries),
+          counters: deps.counters,
+          log: deps.log,
+          mask: (t) => masker.mask(t),
+        }),
         publish: (entries) => deps.events.emitLogs(row.id, entries),
-        onTruncated: () => void deps.executions.update(row.id, { logsTruncated: true }).catch(() => undefined),
+        onTruncated: () =>
+          void deps.executions.update(row.id, { logsTruncated: true }).catch((err: unknown) => {
+            deps.counters.logWriteFailures.inc();
+            deps.log.error({ err, executionId: row.id }, 'could not store that the log was truncated');
+            logSink.system(`[cronium] could not store that this log was truncated: ${masker.mask(storeErrorReason(err))}`);
+          }),
       });
+      sink = logSink;
       const { filename, argv } = commandFor(row.language, row.script);
       const env: Record<string, string> = {
         ...row.env,
@@ -162,21 +180,5 @@ export class ExecutionRunner {
     // Removed after the result is out (it no longer matters to the caller), but before the slot is freed.
     await this.run?.remove().catch((err: unknown) => deps.log.warn({ err, executionId: row.id }, 'could not remove container'));
     return status;
-  }
-
-  private async persistLogs(entries: Parameters<ExecutionsRepository['appendLogs']>[1]) {
-    // A log line that was accepted must not be lost to a passing database hiccup.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.deps.executions.appendLogs(this.row.id, entries);
-        return;
-      } catch (err) {
-        if (attempt >= 5) {
-          this.deps.log.error({ err, executionId: this.row.id, lost: entries.length }, 'could not store log entries');
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 100 * attempt));
-      }
-    }
   }
 }

@@ -1,4 +1,14 @@
+import type { LogEntry } from './events.js';
 import type { ExecutionRow } from './repository.js';
+
+/**
+ * A log entry as the API shows it (list and event stream alike). `continued`: the entry goes on with the line of
+ * its stream's previous entry, with no newline between them. `escaped`: `text` is escaped (`\\`, `\xHH`) because
+ * the line held bytes that are not text; reversing the escapes gives back the exact bytes (README, Logs).
+ */
+export function serializeLogEntry(e: LogEntry) {
+  return { seq: e.seq, ts: e.ts, stream: e.stream, text: e.text, continued: e.continued, escaped: e.escaped };
+}
 
 export function serializeExecution(row: ExecutionRow, opts: { detail?: boolean } = {}) {
   return {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import type { PoolStats } from '../sandbox/warm-pool.js';
+import { counterLines } from './counters.js';
 
 const quantile = (sorted: number[], q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : 0);
 
@@ -71,6 +72,7 @@ export async function healthRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
       `cronium_execution_duration_seconds_sum ${sorted.reduce((a, b) => a + b, 0)}`,
       `cronium_execution_duration_seconds_count ${sorted.length}`,
       ...poolLines(ctx.driver.pool.stats()),
+      ...counterLines(ctx.counters),
       '',
     ];
     return reply.type('text/plain; version=0.0.4').send(lines.join('\n'));
