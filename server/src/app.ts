@@ -5,7 +5,7 @@ import { authPlugin } from './auth/plugin.js';
 import { egressRoutes } from './egress/routes.js';
 import { executionRoutes } from './executions/routes.js';
 import { healthRoutes } from './health/routes.js';
-import { installErrorHandling, refuseOversizedBodies } from './http-errors.js';
+import { acceptEmptyJsonBodies, installErrorHandling, refuseOversizedBodies } from './http-errors.js';
 import { httpTimeoutOptions, installIdleTimeout } from './http-timeouts.js';
 import { openApiDocument } from './openapi.js';
 import { secretRoutes } from './secrets/routes.js';
@@ -24,6 +24,7 @@ export async function buildPublicApi(ctx: AppContext): Promise<FastifyInstance> 
   });
   installIdleTimeout(app, ctx.config.http);
   installErrorHandling(app);
+  acceptEmptyJsonBodies(app);
   refuseOversizedBodies(app, app.initialConfig.bodyLimit!);
   await app.register(authPlugin, { users: ctx.users });
   await app.register(healthRoutes, { ctx });

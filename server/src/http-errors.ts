@@ -50,3 +50,17 @@ export function refuseOversizedBodies(app: FastifyInstance, limit: number, hardC
     throw error;
   });
 }
+
+/**
+ * `Content-Type: application/json` with an empty body (a DELETE or a cancel from a client that sets the header on
+ * every request) is a request without a body, not invalid JSON: the route sees no body and decides. A body that is
+ * there is parsed by Fastify's own JSON parser, prototype poisoning refused as before.
+ */
+export function acceptEmptyJsonBodies(app: FastifyInstance) {
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body === '') return done(null, undefined);
+    return json(req, body as string, done);
+  });
+}

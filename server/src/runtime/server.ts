@@ -11,7 +11,7 @@ import { executionMaskers } from '../executions/maskers.js';
 import type { Masker } from '../executions/masking.js';
 import type { ExecutionRow, ExecutionsRepository } from '../executions/repository.js';
 import { secretName } from '../executions/request.js';
-import { installErrorHandling, refuseOversizedBodies } from '../http-errors.js';
+import { acceptEmptyJsonBodies, installErrorHandling, refuseOversizedBodies } from '../http-errors.js';
 import { httpTimeoutOptions, installIdleTimeout, type HttpTimeouts } from '../http-timeouts.js';
 import type { SecretsRepository } from '../secrets/repository.js';
 import { parse, storableJson } from '../validation.js';
@@ -85,6 +85,7 @@ export async function createRuntimeServer(deps: RuntimeServerDeps): Promise<Fast
   });
   installIdleTimeout(app, deps.http);
   installErrorHandling(app);
+  acceptEmptyJsonBodies(app);
   refuseOversizedBodies(app, app.initialConfig.bodyLimit!);
   await app.register(fastifyJwt, {
     secret: deps.jwtSecret,
