@@ -87,9 +87,10 @@ for (const driver of testDrivers(['docker', 'crun'])) {
       proc = started.proc;
       api = apiFor(started.url, env.CRONIUM_ADMIN_KEY!);
       healthUrl = `${started.url}/health`;
-      // Warm up: the code paths a flood takes, once at a size that does not matter, so the idle figure is the
-      // settled server's and not its first-execution growth.
-      for (const script of ['echo warm', 'head -c 4194304 /dev/zero | tr "\\0" W; echo', 'head -c 4194304 /dev/zero | tr "\\0" W']) {
+      // Warm up: the code paths a flood takes, once at a size that does not matter (a full log of long lines, a
+      // 64 MiB flood), so the idle figure is the settled server's and not its first executions' one-time growth
+      // (the heap's young generation, the database's buffers); a leak would still grow with the flood's size.
+      for (const script of ['echo warm', 'head -c 4194304 /dev/zero | tr "\\0" W; echo', 'head -c 67108864 /dev/zero | tr "\\0" W']) {
         const r = await api('POST', '/api/v1/executions', { language: 'bash', script, wait: true });
         assert.equal(r.body.status, 'succeeded', JSON.stringify(r.body));
       }
