@@ -73,11 +73,17 @@ export interface Execution extends ExecutionSummary {
   env: string[];
 }
 
+export type LogStream = 'stdout' | 'stderr' | 'system';
+
 export interface LogEntry {
   seq: number;
   ts: string;
-  stream: 'stdout' | 'stderr' | 'system';
+  stream: LogStream;
   text: string;
+  /** The text holds \xHH escapes for bytes that were not text: shown as it is. */
+  escaped?: boolean;
+  /** The rest of a line the server cut because it was too long: joined to the entry before it. */
+  continued?: boolean;
 }
 
 export interface RuntimeCall {
@@ -121,6 +127,8 @@ export interface User {
   name: string;
   role: Role;
   createdAt: string;
+  /** A disabled user's keys do not work (PATCH /api/v1/users/:id). */
+  disabled?: boolean;
 }
 
 export interface ApiKey {
@@ -142,6 +150,8 @@ export interface Settings {
   maxConcurrency: number;
   maxConcurrencyPerUser: number;
   maxQueue: number;
+  /** Newer servers: how many executions one user may have waiting. */
+  maxQueuedPerUser?: number;
   defaultLimits: Limits;
   maxLimits: Limits;
   gvisorAvailable: boolean;

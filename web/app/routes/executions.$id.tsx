@@ -1,13 +1,16 @@
 import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction, data } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator } from '@remix-run/react';
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { LogViewer } from '../components/LogViewer';
 import { Alert, Card, Facts, JsonBlock, PageHeader, StatusBadge, Table, Time } from '../components/ui';
 import { submitCommand, unknownIntent } from '../lib/actions.server';
 import { requireUser, unwrap } from '../lib/auth.server';
-import { formatBytes, formatDuration, formatTime, shortId } from '../lib/format';
-import { mergeLogs, parseLogEvent } from '../lib/logs';
-import { ACTIVE_STATUSES, type EgressLogEntry, type Execution, LANGUAGE_LABELS, type LogEntry, type RuntimeCall } from '../lib/types';
+import { type Explanation, egressReasonText, explain, queueNote } from '../lib/explain';
+import { formatBytes, formatDuration, shortId } from '../lib/format';
+import { mergeLogs, parseLogEvent, toLogEntry } from '../lib/logs';
+import { ACTIVE_STATUSES, type EgressLogEntry, type Execution, type ExecutionSummary, LANGUAGE_LABELS, type LogEntry, type RuntimeCall, type Settings, type Stats } from '../lib/types';
 import { userNames } from '../lib/users.server';
+import type { Authed } from '../lib/auth.server';
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Execution ${data ? shortId(data.execution.id) : ''} · Cronium Sandbox` }];
 
@@ -24,9 +27,11 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     a.api<{ items: EgressLogEntry[] }>('GET', `/api/v1/egress/log?executionId=${id}&limit=100`),
     userNames(a),
   ]);
+  const ex = unwrap(execution);
   return {
-    execution: unwrap(execution),
-    logs: logs.ok ? logs.data.entries : [],
+    execution: ex,
+    queue: ex.status === 'queued' ? await queueFacts(a, ex) : null,
+    logs: logs.ok ? logs.data.entries.map(toLogEntry).filter((e): e is LogEntry => e !== null) : [],
     logsError: logs.ok ? null : logs.error.message,
     logsTruncated: logs.ok ? logs.data.truncated : false,
     calls: calls.ok ? calls.data.items : [],
@@ -34,6 +39,24 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     egressError: egress.ok ? null : egress.error.message,
     names,
   };
+}
+
+/** Why a queued execution waits, from what the API tells this viewer (see queueNote). */
+async function queueFacts(a: Authed, ex: Execution): Promise<string | null> {
+  const isAdmin = a.user.role === 'admin';
+  const [stats, mine, settings] = await Promise.all([
+    a.api<Stats>('GET', `/api/v1/stats?hours=1&scope=${isAdmin ? 'all' : 'mine'}`),
+    a.api<{ items: ExecutionSummary[] }>('GET', `/api/v1/executions?status=running&limit=200${isAdmin ? `&userId=${encodeURIComponent(ex.userId)}` : ''}`),
+    isAdmin ? a.api<Settings>('GET', '/api/v1/settings') : Promise.resolve(null),
+  ]);
+  if (!stats.ok || !mine.ok) return null;
+  return queueNote({
+    running: stats.data.running,
+    queued: stats.data.queued,
+    userRunning: mine.data.items.length,
+    everyone: isAdmin,
+    ...(settings?.ok ? { limits: { maxConcurrency: settings.data.maxConcurrency, maxConcurrencyPerUser: settings.data.maxConcurrencyPerUser } } : {}),
+  });
 }
 
 export async function action({ request, params }: ActionFunctionArgs) {
@@ -88,41 +111,28 @@ function useLiveLog(id: string, active: boolean) {
   return live;
 }
 
-function LogView({ entries, following }: { entries: LogEntry[]; following: boolean }) {
-  const box = useRef<HTMLDivElement>(null);
-  const stick = useRef(true);
-  useEffect(() => {
-    const el = box.current;
-    if (el && stick.current) el.scrollTop = el.scrollHeight;
-  }, [entries.length]);
-  if (!entries.length) {
-    return (
-      <div className="log log-empty" data-testid="logs">
-        {following ? 'Waiting for the first line…' : 'This execution wrote nothing to stdout or stderr.'}
-      </div>
-    );
-  }
+/** Why it ended as it did: errors in red, a user's cancel as plain information. */
+function Explanations({ items }: { items: Explanation[] }) {
+  if (!items.length) return null;
+  const failed = items.some((e) => e.tone === 'error');
   return (
-    <div
-      className="log"
-      ref={box}
-      role="log"
-      aria-label="Execution log"
-      tabIndex={0}
-      data-testid="logs"
-      onScroll={(e) => {
-        const el = e.currentTarget;
-        stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
-      }}
-    >
-      {entries.map((e) => (
-        <div key={e.seq} className={`log-line log-${e.stream}`} data-stream={e.stream}>
-          <span className="log-ts">{formatTime(e.ts)}</span>
-          <span className="log-stream">{e.stream}</span>
-          <span className="log-text">{e.text}</span>
-        </div>
-      ))}
-    </div>
+    <section className={`explain explain-${failed ? 'error' : items.some((e) => e.tone === 'warning') ? 'warning' : 'info'}`} aria-labelledby="explain-title" data-testid="explain">
+      <h2 id="explain-title">{failed ? 'Why it failed' : items.every((e) => e.kind === 'cancelled') ? 'Cancelled' : 'Worth knowing'}</h2>
+      <ul>
+        {items.map((e, i) => (
+          <li key={i} className={`explain-item tone-${e.tone}`} data-kind={e.kind}>
+            <strong>{e.title}</strong>
+            {e.detail && <span> {e.detail}</span>}
+            {e.action && (
+              <>
+                {' '}
+                <Link to={e.action.to}>{e.action.label}</Link>
+              </>
+            )}
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }
 
@@ -144,14 +154,14 @@ function ScriptView({ script }: { script: string }) {
 }
 
 export default function ExecutionDetail() {
-  const { execution: ex, logs, logsError, logsTruncated, calls, egress, egressError, names } = useLoaderData<typeof loader>();
+  const { execution: ex, queue, logs, logsError, logsTruncated, calls, egress, egressError, names } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
   const active = ACTIVE_STATUSES.has(ex.status);
   const live = useLiveLog(ex.id, active);
   const status = active && live.status ? live.status : ex.status;
   const isActive = ACTIVE_STATUSES.has(status);
-  const entries = mergeLogs(logs, active ? live.entries : []);
+  const entries = useMemo(() => mergeLogs(logs, active ? live.entries : []), [logs, active, live.entries]);
   const cancelling = navigation.state !== 'idle' && navigation.formData?.get('intent') === 'cancel';
   const variables = Object.entries(ex.variables ?? {});
 
@@ -191,7 +201,12 @@ export default function ExecutionDetail() {
       />
       {result?.formError && <Alert>{result.formError}</Alert>}
       {result?.ok && result.message && isActive && <Alert kind="info">{result.message}</Alert>}
-      {ex.error && <Alert title="Error:">{ex.error}</Alert>}
+      {isActive && status === 'queued' && queue && (
+        <Alert kind="info" title="Queued.">
+          <span data-testid="queue-note">{queue}</span>
+        </Alert>
+      )}
+      {!isActive && <Explanations items={explain(ex, entries, egress)} />}
 
       <div className="grid-2">
         <Card title="Status and timings" id="summary">
@@ -228,25 +243,21 @@ export default function ExecutionDetail() {
         </Card>
       </div>
 
-      <Card
-        title="Logs"
-        id="logs"
-        actions={
-          <div className="log-legend">
-            {active && live.streaming && (
+      <Card title="Logs" id="logs">
+        {logsError && <Alert>{logsError}</Alert>}
+        {active && live.failed && <Alert kind="warning">The live log was interrupted; reload the page to see the rest.</Alert>}
+        <LogViewer
+          entries={entries}
+          following={isActive}
+          downloadHref={`/executions/${ex.id}/log.txt`}
+          live={
+            active && live.streaming ? (
               <span className="live" data-testid="live">
                 <span className="pulse" aria-hidden="true" /> Live
               </span>
-            )}
-            <span className="legend-item log-stdout">stdout</span>
-            <span className="legend-item log-stderr">stderr</span>
-            <span className="legend-item log-system">system</span>
-          </div>
-        }
-      >
-        {logsError && <Alert>{logsError}</Alert>}
-        {active && live.failed && <Alert kind="warning">The live log was interrupted; reload the page to see the rest.</Alert>}
-        <LogView entries={entries} following={isActive} />
+            ) : null
+          }
+        />
         {(logsTruncated || ex.logsTruncated) && <p className="muted small">The log was truncated: the execution wrote more than the server keeps.</p>}
       </Card>
 
@@ -305,7 +316,7 @@ export default function ExecutionDetail() {
                 <td>
                   <span className={`badge ${e.allowed ? 'badge-succeeded' : 'badge-failed'}`}>{e.allowed ? 'Allowed' : 'Denied'}</span>
                 </td>
-                <td className="small">{e.reason ?? '—'}</td>
+                <td className="small">{e.allowed ? 'allowed by a rule' : egressReasonText(e.reason, e.port, e.address)}</td>
               </tr>
             ))}
           </Table>
