@@ -10,13 +10,16 @@ import {
   ScrollRestoration,
   isRouteErrorResponse,
   useLoaderData,
+  useLocation,
   useNavigation,
   useRouteError,
   useRouteLoaderData,
 } from '@remix-run/react';
-import type { ReactNode } from 'react';
+import { type ReactNode, useEffect, useState } from 'react';
 import { currentSession } from './lib/auth.server';
 import type { SessionUser } from './lib/session.server';
+import { TIME_ZONE_COOKIE, timeZoneFromCookie, validTimeZone } from './lib/time';
+import { TimeZoneContext } from './lib/timezone';
 import styles from './styles.css?url';
 
 export const links: LinksFunction = () => [
@@ -28,7 +31,7 @@ export const meta: MetaFunction = () => [{ title: 'Cronium Sandbox' }];
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const s = await currentSession(request);
-  return { user: s?.user ?? null };
+  return { user: s?.user ?? null, timeZone: timeZoneFromCookie(request.headers.get('Cookie')) };
 }
 
 const NAV: { to: string; label: string; admin?: boolean; end?: boolean }[] = [
@@ -51,19 +54,38 @@ function Logo() {
   );
 }
 
+/**
+ * The page around every signed-in page: the side menu, which on a narrow screen folds into a Menu button (with
+ * JavaScript; without, it stays open above the page).
+ */
 function Shell({ user, children }: { user: SessionUser | null; children: ReactNode }) {
   const navigation = useNavigation();
+  const { pathname } = useLocation();
+  const [js, setJs] = useState(false);
+  const [menuOpen, setMenuOpen] = useState(false);
+  useEffect(() => setJs(true), []);
+  useEffect(() => setMenuOpen(false), [pathname]);
   if (!user) return <main className="bare">{children}</main>;
   return (
-    <div className="shell">
+    <div className={`shell${js ? ' has-js' : ''}${menuOpen ? ' menu-open' : ''}`}>
       <a href="#main" className="skip-link">
         Skip to content
       </a>
       <aside className="sidebar">
-        <Link to="/" className="brand">
-          <Logo /> Cronium <span>Sandbox</span>
-        </Link>
-        <nav aria-label="Main">
+        <div className="sidebar-top">
+          <Link to="/" className="brand">
+            <Logo /> Cronium <span>Sandbox</span>
+          </Link>
+          {js && (
+            <button type="button" className="menu-button" aria-expanded={menuOpen} aria-controls="main-nav" onClick={() => setMenuOpen((o) => !o)}>
+              <svg width="18" height="18" viewBox="0 0 24 24" aria-hidden="true">
+                <path d={menuOpen ? 'M6 6l12 12M18 6L6 18' : 'M4 7h16M4 12h16M4 17h16'} stroke="currentColor" strokeWidth="2" strokeLinecap="round" />
+              </svg>
+              Menu
+            </button>
+          )}
+        </div>
+        <nav aria-label="Main" id="main-nav">
           <ul>
             {NAV.filter((n) => !n.admin || user.role === 'admin').map((n) => (
               <li key={n.to}>
@@ -120,12 +142,29 @@ export function Layout({ children }: { children: ReactNode }) {
   );
 }
 
+/**
+ * The viewer's time zone: the one the cookie named (so the server's HTML shows it), then the browser's own, which
+ * is remembered in the cookie for the next page.
+ */
+function useViewerTimeZone(fromCookie: string): string {
+  const [tz, setTz] = useState(fromCookie);
+  useEffect(() => {
+    const own = validTimeZone(Intl.DateTimeFormat().resolvedOptions().timeZone) ?? 'UTC';
+    if (own !== fromCookie) document.cookie = `${TIME_ZONE_COOKIE}=${encodeURIComponent(own)}; Path=/; Max-Age=31536000; SameSite=Lax`;
+    setTz(own);
+  }, [fromCookie]);
+  return tz;
+}
+
 export default function App() {
-  const { user } = useLoaderData<typeof loader>();
+  const { user, timeZone } = useLoaderData<typeof loader>();
+  const tz = useViewerTimeZone(timeZone);
   return (
-    <Shell user={user}>
-      <Outlet />
-    </Shell>
+    <TimeZoneContext.Provider value={tz}>
+      <Shell user={user}>
+        <Outlet />
+      </Shell>
+    </TimeZoneContext.Provider>
   );
 }
 
@@ -148,6 +187,7 @@ export function ErrorBoundary() {
     message = error.message;
   }
   return (
+    <TimeZoneContext.Provider value={root?.timeZone ?? 'UTC'}>
     <Shell user={root?.user ?? null}>
       <div className="error-page" data-status={status}>
         <p className="error-code">{status}</p>
@@ -160,5 +200,6 @@ export function ErrorBoundary() {
         </p>
       </div>
     </Shell>
+    </TimeZoneContext.Provider>
   );
 }

@@ -1,10 +1,13 @@
-import { formatHour } from '../lib/format';
+import { formatHourOf, zoneLabel } from '../lib/time';
+import { useTimeZone } from '../lib/timezone';
 import { STATUS_LABELS, type Stats } from '../lib/types';
 
 const SERIES = ['succeeded', 'failed', 'error', 'timed_out', 'oom_killed', 'cancelled', 'running', 'queued'] as const;
 
 /** Executions per hour as stacked SVG bars, drawn on the server; no chart library, no client JavaScript. */
 export function HourChart({ perHour }: { perHour: Stats['perHour'] }) {
+  const tz = useTimeZone();
+  const zone = zoneLabel(tz);
   const W = 760;
   const H = 220;
   const pad = { top: 12, right: 8, bottom: 28, left: 36 };
@@ -35,7 +38,7 @@ export function HourChart({ perHour }: { perHour: Stats['perHour'] }) {
           let acc = 0;
           const parts = SERIES.map((s) => [s, Number(h[s] ?? 0)] as const).filter(([, n]) => n > 0);
           const other = h.total - parts.reduce((n, [, v]) => n + v, 0);
-          const title = `${formatHour(h.hour)} UTC: ${h.total} execution${h.total === 1 ? '' : 's'}${parts.length ? ` (${parts.map(([s, n]) => `${n} ${STATUS_LABELS[s].toLowerCase()}`).join(', ')})` : ''}`;
+          const title = `${formatHourOf(h.hour, tz)} ${zoneLabel(tz, new Date(h.hour))}: ${h.total} execution${h.total === 1 ? '' : 's'}${parts.length ? ` (${parts.map(([s, n]) => `${n} ${STATUS_LABELS[s].toLowerCase()}`).join(', ')})` : ''}`;
           return (
             <g key={h.hour}>
               <title>{title}</title>
@@ -48,7 +51,7 @@ export function HourChart({ perHour }: { perHour: Stats['perHour'] }) {
               })}
               {i % 3 === 0 && (
                 <text x={x + barW / 2} y={H - 8} textAnchor="middle" className="chart-axis">
-                  {formatHour(h.hour)}
+                  {formatHourOf(h.hour, tz)}
                 </text>
               )}
             </g>
@@ -61,7 +64,7 @@ export function HourChart({ perHour }: { perHour: Stats['perHour'] }) {
             <i className={`swatch bar-${s}`} aria-hidden="true" /> {STATUS_LABELS[s]}
           </span>
         ))}
-        <span className="muted">Hours in UTC</span>
+        <span className="muted">{tz === 'UTC' ? 'Hours in UTC' : `Hours in ${tz.replace(/_/g, ' ')} (${zone})`}</span>
       </figcaption>
     </figure>
   );

@@ -1,6 +1,8 @@
 import { Link } from '@remix-run/react';
-import type { ReactNode } from 'react';
-import { formatDate, formatJson } from '../lib/format';
+import { Children, type ReactElement, type ReactNode, cloneElement, isValidElement } from 'react';
+import { formatJson } from '../lib/format';
+import { formatDateTime, formatUtc, zoneLabel } from '../lib/time';
+import { useTimeZone } from '../lib/timezone';
 import { type ExecutionStatus, STATUS_LABELS, isStatus } from '../lib/types';
 
 export function StatusBadge({ status }: { status: string }) {
@@ -97,11 +99,13 @@ export function JsonBlock({ value, empty = 'None', label }: { value: unknown; em
   );
 }
 
+/** A moment in the viewer's time zone, labelled with the zone; the exact UTC time on hover. */
 export function Time({ iso }: { iso: string | null | undefined }) {
+  const tz = useTimeZone();
   if (!iso) return <span className="muted">—</span>;
   return (
-    <time dateTime={iso} title={iso}>
-      {formatDate(iso)}
+    <time dateTime={iso} title={formatUtc(iso)} className="time">
+      {formatDateTime(iso, tz)} <span className="tz">{zoneLabel(tz, new Date(iso))}</span>
     </time>
   );
 }
@@ -144,24 +148,41 @@ export function Facts({ items }: { items: [ReactNode, ReactNode][] }) {
   );
 }
 
+/** Gives each cell of each row the name of its column (`data-label`), which narrow screens show beside it. */
+export function labelCells(rows: ReactNode, labels: string[]): ReactNode {
+  return Children.map(rows, (row) => {
+    if (!isValidElement(row)) return row;
+    const tr = row as ReactElement<{ children?: ReactNode }>;
+    let i = 0;
+    return cloneElement(
+      tr,
+      undefined,
+      Children.map(tr.props.children, (cell) => {
+        if (!isValidElement(cell)) return cell;
+        const label = labels[i++];
+        return label ? cloneElement(cell as ReactElement<Record<string, unknown>>, { 'data-label': label }) : cell;
+      }),
+    );
+  });
+}
+
 /**
  * A table with a header row of `columns` (a `false` column is left out); `actions` adds a last column, named only
- * for screen readers, for each row's buttons. The rows are the children.
+ * for screen readers, for each row's buttons. The rows are the children. On a narrow screen each row becomes a
+ * card with its cells labelled.
  */
 export function Table({ columns, actions, testId, children }: { columns: (string | false)[]; actions?: boolean; testId?: string; children: ReactNode }) {
+  const shown = columns.filter((c): c is string => c !== false);
   return (
     <div className="table-wrap">
-      <table className="table" data-testid={testId}>
+      <table className="table table-stack" data-testid={testId}>
         <thead>
           <tr>
-            {columns.map(
-              (c) =>
-                c !== false && (
-                  <th key={c} scope="col">
-                    {c}
-                  </th>
-                ),
-            )}
+            {shown.map((c) => (
+              <th key={c} scope="col">
+                {c}
+              </th>
+            ))}
             {actions && (
               <th scope="col">
                 <span className="sr-only">Actions</span>
@@ -169,7 +190,7 @@ export function Table({ columns, actions, testId, children }: { columns: (string
             )}
           </tr>
         </thead>
-        <tbody>{children}</tbody>
+        <tbody>{labelCells(children, shown)}</tbody>
       </table>
     </div>
   );

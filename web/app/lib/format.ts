@@ -1,4 +1,4 @@
-/** Display formatting. Times are shown in UTC so that the server's HTML and the browser's agree. */
+/** Display formatting (times: see time.ts). */
 
 export function formatDuration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return '—';
@@ -7,24 +7,6 @@ export function formatDuration(ms: number | null | undefined): string {
   const s = Math.round(ms / 1000);
   if (s < 3600) return `${Math.floor(s / 60)} m ${String(s % 60).padStart(2, '0')} s`;
   return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} m`;
-}
-
-export function formatDate(iso: string | null | undefined): string {
-  if (!iso) return '—';
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return '—';
-  return `${d.toISOString().slice(0, 10)} ${d.toISOString().slice(11, 19)}`;
-}
-
-export function formatTime(iso: string | null | undefined): string {
-  if (!iso) return '';
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? '' : d.toISOString().slice(11, 23);
-}
-
-export function formatHour(iso: string): string {
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? '' : `${d.toISOString().slice(11, 13)}:00`;
 }
 
 export function formatBytes(n: number | null | undefined): string {
