@@ -10,7 +10,8 @@ describe('API error → form field', () => {
     assert.equal(formFieldFor('env.MY_VAR', RUN_FIELDS), 'env');
     assert.equal(formFieldFor('egress.allow.2', RUN_FIELDS), 'egress');
     assert.equal(formFieldFor('secrets.0', RUN_FIELDS), 'secrets');
-    assert.equal(formFieldFor('defaultLimits.timeoutMs', SETTINGS_FIELDS), 'defaultLimits.timeoutMs');
+    assert.equal(formFieldFor('defaultLimits.timeoutMs', SETTINGS_FIELDS), 'defaultLimits.timeout', 'the form takes seconds');
+    assert.equal(formFieldFor('maxLimits.cpus', SETTINGS_FIELDS), 'maxLimits.cpus');
     assert.equal(formFieldFor('wait', RUN_FIELDS), null);
     assert.equal(formFieldFor(undefined, RUN_FIELDS), null);
     assert.equal(formFieldFor('toString', RUN_FIELDS), null, 'no prototype keys');

@@ -144,16 +144,16 @@ describe('parseSettingsForm', () => {
     maxConcurrency: '4',
     maxConcurrencyPerUser: '2',
     maxQueue: '100',
-    'defaultLimits.timeoutMs': '30000',
+    'defaultLimits.timeout': '30',
     'defaultLimits.memoryMb': '256',
     'defaultLimits.cpus': '1',
     'defaultLimits.pids': '',
-    'maxLimits.timeoutMs': '60000',
+    'maxLimits.timeout': '60',
     'maxLimits.memoryMb': '',
     'maxLimits.cpus': '2',
     'maxLimits.pids': '512',
   };
-  it('builds a PATCH with nested limits; blank numbers are left unchanged; unchecked boxes are false', () => {
+  it('builds a PATCH with nested limits (timeouts typed in seconds); blank numbers are left unchanged; unchecked boxes are false', () => {
     assert.deepEqual(parseSettingsForm(form(base)), {
       ok: true,
       value: {
@@ -170,12 +170,12 @@ describe('parseSettingsForm', () => {
     });
   });
   it('names the dotted field that is wrong', () => {
-    const r = parseSettingsForm(form({ ...base, executionPolicy: 'everyone', 'defaultLimits.timeoutMs': '90000', 'maxLimits.pids': '4', maxConcurrency: '0' }));
+    const r = parseSettingsForm(form({ ...base, executionPolicy: 'everyone', 'defaultLimits.timeout': '90', 'maxLimits.pids': '4', maxConcurrency: '0' }));
     assert.deepEqual((r as { errors: Record<string, string> }).errors, {
       executionPolicy: 'choose who may run executions',
       maxConcurrency: 'must be at least 1',
       'maxLimits.pids': 'must be at least 8',
-      'defaultLimits.timeoutMs': 'must not exceed the maximum (60000)',
+      'defaultLimits.timeout': 'must not exceed the maximum (60 s)',
     });
   });
 });

@@ -37,6 +37,7 @@ function Hidden({ fields }: { fields: Record<string, string> }) {
 export function IntentForm({
   intent,
   label,
+  id,
   formError,
   hidden = {},
   heading,
@@ -51,6 +52,8 @@ export function IntentForm({
   intent: string;
   /** The form's accessible name. */
   label: string;
+  /** The form's id (a link's #fragment). */
+  id?: string;
   formError?: string | null;
   hidden?: Record<string, string>;
   heading?: ReactNode;
@@ -64,7 +67,7 @@ export function IntentForm({
   children: ReactNode;
 }) {
   return (
-    <Form method="post" className={className} noValidate autoComplete={autoComplete} aria-label={label}>
+    <Form method="post" id={id} className={className} noValidate autoComplete={autoComplete} aria-label={label}>
       <input type="hidden" name="intent" value={intent} />
       <Hidden fields={hidden} />
       {heading}

@@ -57,19 +57,34 @@ export const RUN_FIELDS: Record<string, string> = {
   'egress.allow': 'egress',
 };
 
-/** PATCH /api/v1/settings: the form uses the API's own dotted names. */
-export const SETTINGS_FIELDS: Record<string, string> = Object.fromEntries(
-  [
-    'executionPolicy',
-    'defaultIsolation',
-    'allowIsolationChoice',
-    'allowExecutionEgressRules',
-    'maxConcurrency',
-    'maxConcurrencyPerUser',
-    'maxQueue',
-    ...['defaultLimits', 'maxLimits'].flatMap((g) => ['timeoutMs', 'memoryMb', 'cpus', 'pids'].map((k) => `${g}.${k}`)),
-  ].map((f) => [f, f]),
-);
+/** PATCH /api/v1/settings: the form uses the API's own dotted names, except the timeouts, typed in seconds. */
+export const SETTINGS_FIELDS: Record<string, string> = {
+  ...Object.fromEntries(
+    [
+      'executionPolicy',
+      'defaultIsolation',
+      'allowIsolationChoice',
+      'allowExecutionEgressRules',
+      'maxConcurrency',
+      'maxConcurrencyPerUser',
+      'maxQueue',
+      'maxQueuedPerUser',
+      ...['defaultLimits', 'maxLimits'].flatMap((g) => ['memoryMb', 'cpus', 'pids'].map((k) => `${g}.${k}`)),
+    ].map((f) => [f, f]),
+  ),
+  'defaultLimits.timeoutMs': 'defaultLimits.timeout',
+  'maxLimits.timeoutMs': 'maxLimits.timeout',
+};
+
+/**
+ * The API speaks of timeouts in milliseconds ("must not exceed maxLimits.timeoutMs (900000)"); the forms take
+ * seconds, so its messages are told in seconds too.
+ */
+export function inSeconds(message: string): string {
+  return message
+    .replace(/\b(?:defaultLimits|maxLimits)\.timeoutMs \((\d+)\)/g, (_, ms: string) => `the maximum timeout (${Number(ms) / 1000} s)`)
+    .replace(/\btimeoutMs\b/g, 'timeout');
+}
 
 export const EGRESS_RULE_FIELDS: Record<string, string> = { pattern: 'pattern', ports: 'ports', scope: 'scope' };
 export const SECRET_FIELDS: Record<string, string> = { name: 'name', value: 'value', body: 'value' };

@@ -111,7 +111,7 @@ export function hostPatternProblem(p: string): string | null {
   return null;
 }
 
-/** Ports typed as "443, 8443": each 1..65535; empty means any port. */
+/** Ports typed as "443, 8443": each 1..65535; empty means the API's default, 80 and 443 only. */
 export function parsePorts(text: string): { ok: true; value: number[] | undefined } | { ok: false; error: string } {
   const items = parseList(text);
   if (!items.length) return { ok: true, value: undefined };
@@ -144,6 +144,9 @@ export function parseEnv(text: string): { ok: true; value: Record<string, string
 export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
 export const VARIABLE_KEY = /^[A-Za-z0-9_.:-]{1,200}$/;
 
+/** Beyond any sensible timeout (a year), so that the milliseconds stay an exact integer. */
+const MAX_SECONDS = 365 * 24 * 3600;
+
 /** The Run form → POST /api/v1/executions. Field names: language, script, input, timeout (seconds), memoryMb, cpus, pids, isolation, egress, secrets, env. */
 export function parseRunForm(form: FormLike): Parsed<CreateExecutionBody> {
   const errors: FieldErrors = {};
@@ -157,7 +160,8 @@ export function parseRunForm(form: FormLike): Parsed<CreateExecutionBody> {
   if (!input.ok) errors.input = input.error;
   else if (!input.empty) body.input = input.value;
 
-  const timeout = parseNumber(str(form, 'timeout'), { min: 0.1, max: 24 * 3600 });
+  // No maximum here: the server lowers a longer timeout to its own maximum, which the form shows when it may.
+  const timeout = parseNumber(str(form, 'timeout'), { min: 0.1, max: MAX_SECONDS });
   if (!timeout.ok) errors.timeout = timeout.error;
   else if (timeout.value !== undefined) body.timeoutMs = Math.round(timeout.value * 1000);
 
@@ -202,18 +206,31 @@ export interface SettingsPatch {
   maxConcurrency?: number;
   maxConcurrencyPerUser?: number;
   maxQueue?: number;
+  maxQueuedPerUser?: number;
   defaultLimits?: Partial<Record<'timeoutMs' | 'memoryMb' | 'cpus' | 'pids', number>>;
   maxLimits?: Partial<Record<'timeoutMs' | 'memoryMb' | 'cpus' | 'pids', number>>;
 }
 
-const LIMIT_RULES = {
-  timeoutMs: { integer: true, min: 100 },
-  memoryMb: { integer: true, min: 16 },
-  cpus: { min: 0.01, max: 64 },
-  pids: { integer: true, min: 8 },
-} as const;
+/**
+ * The limit fields of the Settings form: the form field (the timeout in seconds, like the Run page), the API's
+ * key, the check and how a form value becomes the API's.
+ */
+export const LIMIT_FIELDS = [
+  { field: 'timeout', key: 'timeoutMs', rule: { min: 0.1, max: MAX_SECONDS }, toApi: (s: number) => Math.round(s * 1000), unit: 's' },
+  { field: 'memoryMb', key: 'memoryMb', rule: { integer: true, min: 16 }, toApi: (n: number) => n, unit: 'MiB' },
+  { field: 'cpus', key: 'cpus', rule: { min: 0.01, max: 64 }, toApi: (n: number) => n, unit: 'CPUs' },
+  { field: 'pids', key: 'pids', rule: { integer: true, min: 8 }, toApi: (n: number) => n, unit: 'processes' },
+] as const;
 
-/** The Settings form → PATCH /api/v1/settings. Blank number fields are left unchanged; the checkboxes are always sent. */
+/** A limit as the form shows it: the timeout in seconds. */
+export function limitForForm(key: 'timeoutMs' | 'memoryMb' | 'cpus' | 'pids', value: number): number {
+  return key === 'timeoutMs' ? value / 1000 : value;
+}
+
+/**
+ * The Settings form → PATCH /api/v1/settings. Blank number fields are left unchanged; the checkboxes are always
+ * sent. Timeouts are typed in seconds.
+ */
 export function parseSettingsForm(form: FormLike): Parsed<SettingsPatch> {
   const errors: FieldErrors = {};
   const patch: SettingsPatch = {};
@@ -229,6 +246,7 @@ export function parseSettingsForm(form: FormLike): Parsed<SettingsPatch> {
     ['maxConcurrency', 1000],
     ['maxConcurrencyPerUser', 1000],
     ['maxQueue', undefined],
+    ['maxQueuedPerUser', undefined],
   ] as const) {
     const n = parseNumber(str(form, name), { integer: true, min: 1, max });
     if (!n.ok) errors[name] = n.error;
@@ -236,17 +254,19 @@ export function parseSettingsForm(form: FormLike): Parsed<SettingsPatch> {
   }
   for (const group of ['defaultLimits', 'maxLimits'] as const) {
     const limits: NonNullable<SettingsPatch['defaultLimits']> = {};
-    for (const [k, rule] of Object.entries(LIMIT_RULES) as [keyof typeof LIMIT_RULES, (typeof LIMIT_RULES)[keyof typeof LIMIT_RULES]][]) {
-      const n = parseNumber(str(form, `${group}.${k}`), rule);
-      if (!n.ok) errors[`${group}.${k}`] = n.error;
-      else if (n.value !== undefined) limits[k] = n.value;
+    for (const { field, key, rule, toApi } of LIMIT_FIELDS) {
+      const n = parseNumber(str(form, `${group}.${field}`), rule);
+      if (!n.ok) errors[`${group}.${field}`] = n.error;
+      else if (n.value !== undefined) limits[key] = toApi(n.value);
     }
     if (Object.keys(limits).length) patch[group] = limits;
   }
-  for (const k of Object.keys(LIMIT_RULES) as (keyof typeof LIMIT_RULES)[]) {
-    const d = patch.defaultLimits?.[k];
-    const m = patch.maxLimits?.[k];
-    if (d !== undefined && m !== undefined && d > m && !errors[`defaultLimits.${k}`]) errors[`defaultLimits.${k}`] = `must not exceed the maximum (${m})`;
+  for (const { field, key, unit } of LIMIT_FIELDS) {
+    const d = patch.defaultLimits?.[key];
+    const m = patch.maxLimits?.[key];
+    if (d !== undefined && m !== undefined && d > m && !errors[`defaultLimits.${field}`]) {
+      errors[`defaultLimits.${field}`] = `must not exceed the maximum (${limitForForm(key, m)} ${unit})`;
+    }
   }
   return Object.keys(errors).length ? { ok: false, errors } : { ok: true, value: patch };
 }
@@ -280,7 +300,7 @@ export function parseEgressRuleForm(
 ): Parsed<{ pattern: string; ports?: number[]; scope: 'global' | 'user' }> {
   const errors: FieldErrors = {};
   const pattern = str(form, 'pattern').toLowerCase();
-  const problem = hostPatternProblem(pattern);
+  const problem = /^([^:[\]/]+|\[[^\]]+\]):\d+$/.test(pattern) ? 'put the port in Ports, not in the host pattern' : hostPatternProblem(pattern);
   if (problem) errors.pattern = problem;
   const ports = parsePorts(str(form, 'ports'));
   if (!ports.ok) errors.ports = ports.error;

@@ -5,6 +5,7 @@ import { Alert, Card, EmptyState, Field, PageHeader, Table, Time, fieldProps } f
 import { submitCommand, submitForm, unknownIntent } from '../lib/actions.server';
 import { requireUser } from '../lib/auth.server';
 import { EGRESS_RULE_FIELDS } from '../lib/errors';
+import { egressReasonText } from '../lib/explain';
 import { shortId } from '../lib/format';
 import { parseEgressRuleForm, str } from '../lib/forms';
 import { logQuery } from '../lib/queries';
@@ -63,7 +64,9 @@ export default function Egress() {
   const isAdmin = me.role === 'admin';
   const addResult = result?.intent === 'add' ? result : undefined;
   const errors = addResult?.fieldErrors ?? {};
-  const values = addResult && !addResult.ok ? (addResult.values ?? {}) : {};
+  // A failed run's "Allow …" link fills the form (/egress?pattern=api.example.com&ports=8443).
+  const prefill: Record<string, string> = { pattern: params.get('pattern') ?? '', ports: params.get('ports') ?? '' };
+  const values = addResult && !addResult.ok ? (addResult.values ?? {}) : addResult?.ok ? {} : prefill;
   const decision = params.get('decision') ?? '';
   const adding = navigation.state === 'submitting' && navigation.formData?.get('intent') === 'add';
 
@@ -83,7 +86,15 @@ export default function Egress() {
             {rules.map((r) => (
               <tr key={r.id}>
                 <td className="mono">{r.pattern}</td>
-                <td>{r.ports?.length ? r.ports.join(', ') : <span className="muted">any</span>}</td>
+                <td>
+                  {r.ports?.length ? (
+                    r.ports.join(', ')
+                  ) : (
+                    <span title="A rule without ports allows HTTP and HTTPS only">
+                      80, 443 <span className="muted small">(default)</span>
+                    </span>
+                  )}
+                </td>
                 <td>
                   {r.scope === 'global' ? (
                     <span className="badge badge-global">Everyone</span>
@@ -116,6 +127,7 @@ export default function Egress() {
           key={addResult?.ok ? addResult.extra?.id : 'add'}
           intent="add"
           label="Add an egress rule"
+          id="add-rule"
           className="inline-form"
           heading={<h3>Add a rule</h3>}
           formError={addResult?.formError}
@@ -123,10 +135,16 @@ export default function Egress() {
           busy={adding}
           busyLabel="Adding…"
         >
-          <Field id="pattern" label="Host pattern" error={errors.pattern} hint="example.com, *.example.com or an IP address or range" className="grow">
+          <Field
+            id="pattern"
+            label="Host pattern"
+            error={errors.pattern}
+            hint="A host name (api.example.com), a wildcard like *.example.com, an IP address, or a range like 203.0.113.0/24 (for requests made to IP addresses in it)"
+            className="grow"
+          >
             <input {...fieldProps('pattern', errors.pattern, true)} defaultValue={values.pattern ?? ''} spellCheck={false} autoCapitalize="off" placeholder="api.example.com" />
           </Field>
-          <Field id="ports" label="Ports" error={errors.ports} hint="Empty for any port">
+          <Field id="ports" label="Ports" error={errors.ports} hint="Empty for 80 and 443 only (HTTP and HTTPS); list others like 8443, 22">
             <input {...fieldProps('ports', errors.ports, true)} defaultValue={values.ports ?? ''} placeholder="443" inputMode="numeric" />
           </Field>
           {isAdmin ? (
@@ -176,7 +194,7 @@ export default function Egress() {
                   {e.port ? `:${e.port}` : ''}
                   {e.address && <span className="muted"> → {e.address}</span>}
                 </td>
-                <td className="small">{e.reason ?? '—'}</td>
+                <td className="small">{e.allowed ? 'allowed by a rule' : egressReasonText(e.reason, e.port, e.address)}</td>
                 <td>{e.executionId ? <Link to={`/executions/${e.executionId}`} className="mono">{shortId(e.executionId)}</Link> : '—'}</td>
                 {isAdmin && <td>{e.userId ? (names[e.userId] ?? shortId(e.userId)) : '—'}</td>}
               </tr>

@@ -9,7 +9,8 @@ import { requireUser } from '../lib/auth.server';
 import { RUN_FIELDS } from '../lib/errors';
 import { EXAMPLES, EXAMPLE_INPUT, isStarterOrEmpty } from '../lib/examples';
 import { parseRunForm } from '../lib/forms';
-import { type Execution, LANGUAGES, LANGUAGE_LABELS, type Language, type Secret, isLanguage } from '../lib/types';
+import { formatDuration } from '../lib/format';
+import { type Execution, LANGUAGES, LANGUAGE_LABELS, type Language, type Limits, type Secret, type Settings, isLanguage } from '../lib/types';
 
 export const meta: MetaFunction = () => [{ title: 'Run a script · Cronium Sandbox' }];
 
@@ -30,7 +31,11 @@ export interface RunValues {
 export async function loader({ request }: LoaderFunctionArgs) {
   const a = await requireUser(request);
   const search = new URL(request.url).searchParams;
-  const secrets = await a.api<{ items: Secret[] }>('GET', '/api/v1/secrets');
+  // The settings are an admin's to read: others see that limits exist, not their numbers.
+  const [secrets, settings] = await Promise.all([
+    a.api<{ items: Secret[] }>('GET', '/api/v1/secrets'),
+    a.user.role === 'admin' ? a.api<Settings>('GET', '/api/v1/settings') : Promise.resolve(null),
+  ]);
   const lang = search.get('language');
   const language: Language = isLanguage(lang) ? lang : 'python';
   let initial: RunValues = {
@@ -69,6 +74,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
   }
   return {
     initial,
+    limits: settings?.ok ? { defaults: settings.data.defaultLimits, max: settings.data.maxLimits } : null,
     secrets: secrets.ok ? secrets.data.items.map((s) => s.name) : [],
     secretsError: secrets.ok ? null : secrets.error.message,
     fromError,
@@ -109,18 +115,39 @@ export default function Run() {
   const result = useActionData<typeof action>();
   const location = useLocation();
   const initial = valuesFrom(result?.values, loaderData.initial);
-  return <RunForm key={location.key} initial={initial} result={result} secretNames={loaderData.secrets} secretsError={loaderData.secretsError} fromError={loaderData.fromError} />;
+  return (
+    <RunForm
+      key={location.key}
+      initial={initial}
+      result={result}
+      limits={loaderData.limits}
+      secretNames={loaderData.secrets}
+      secretsError={loaderData.secretsError}
+      fromError={loaderData.fromError}
+    />
+  );
+}
+
+type KnownLimits = { defaults: Limits; max: Limits } | null;
+
+/** A limit field's hint: the server's default and maximum, in the field's unit, when the viewer may know them. */
+function limitHint(limits: KnownLimits, key: keyof Limits): string | undefined {
+  if (!limits) return undefined;
+  const show = (v: number) => (key === 'timeoutMs' ? `${v / 1000}` : String(v));
+  return `default ${show(limits.defaults[key])} · max ${show(limits.max[key])}`;
 }
 
 function RunForm({
   initial,
   result,
+  limits,
   secretNames,
   secretsError,
   fromError,
 }: {
   initial: RunValues;
   result: ActionResult | undefined;
+  limits: KnownLimits;
   secretNames: string[];
   secretsError: string | null;
   fromError: string | null;
@@ -227,19 +254,23 @@ function RunForm({
         </div>
         <div className="run-side">
           <Card title="Limits">
-            <p className="field-hint">Leave empty for the server’s defaults; values above the server’s maximum are lowered to it.</p>
+            <p className="field-hint" data-testid="limits-hint">
+              {limits
+                ? `Leave a field empty for the default. A value above the maximum is lowered to it: a run gets at most ${formatDuration(limits.max.timeoutMs)} (${limits.max.timeoutMs / 1000} s).`
+                : 'Leave a field empty for the server’s default. A value above the server’s maximum is lowered to it; an administrator sets both.'}
+            </p>
             <div className="grid-fields">
-              <Field id="timeout" label="Timeout (s)" error={errors.timeout}>
-                <input {...fieldProps('timeout', errors.timeout)} inputMode="decimal" defaultValue={initial.timeout} placeholder="default" />
+              <Field id="timeout" label="Timeout (s)" error={errors.timeout} hint={limitHint(limits, 'timeoutMs')}>
+                <input {...fieldProps('timeout', errors.timeout, !!limits)} inputMode="decimal" defaultValue={initial.timeout} placeholder={limits ? String(limits.defaults.timeoutMs / 1000) : 'default'} />
               </Field>
-              <Field id="memoryMb" label="Memory (MiB)" error={errors.memoryMb}>
-                <input {...fieldProps('memoryMb', errors.memoryMb)} inputMode="numeric" defaultValue={initial.memoryMb} placeholder="default" />
+              <Field id="memoryMb" label="Memory (MiB)" error={errors.memoryMb} hint={limitHint(limits, 'memoryMb')}>
+                <input {...fieldProps('memoryMb', errors.memoryMb, !!limits)} inputMode="numeric" defaultValue={initial.memoryMb} placeholder={limits ? String(limits.defaults.memoryMb) : 'default'} />
               </Field>
-              <Field id="cpus" label="CPUs" error={errors.cpus}>
-                <input {...fieldProps('cpus', errors.cpus)} inputMode="decimal" defaultValue={initial.cpus} placeholder="default" />
+              <Field id="cpus" label="CPUs" error={errors.cpus} hint={limitHint(limits, 'cpus')}>
+                <input {...fieldProps('cpus', errors.cpus, !!limits)} inputMode="decimal" defaultValue={initial.cpus} placeholder={limits ? String(limits.defaults.cpus) : 'default'} />
               </Field>
-              <Field id="pids" label="Processes" error={errors.pids}>
-                <input {...fieldProps('pids', errors.pids)} inputMode="numeric" defaultValue={initial.pids} placeholder="default" />
+              <Field id="pids" label="Processes" error={errors.pids} hint={limitHint(limits, 'pids')}>
+                <input {...fieldProps('pids', errors.pids, !!limits)} inputMode="numeric" defaultValue={initial.pids} placeholder={limits ? String(limits.defaults.pids) : 'default'} />
               </Field>
             </div>
             <Field id="isolation" label="Isolation" error={errors.isolation}>

@@ -3,8 +3,8 @@ import { Form, useActionData, useLoaderData, useNavigation } from '@remix-run/re
 import { Alert, Card, Field, PageHeader, fieldProps } from '../components/ui';
 import { submitForm } from '../lib/actions.server';
 import { requireAdmin, unwrap } from '../lib/auth.server';
-import { SETTINGS_FIELDS } from '../lib/errors';
-import { parseSettingsForm } from '../lib/forms';
+import { SETTINGS_FIELDS, inSeconds } from '../lib/errors';
+import { LIMIT_FIELDS, limitForForm, parseSettingsForm } from '../lib/forms';
 import type { Settings } from '../lib/types';
 
 export const meta: MetaFunction = () => [{ title: 'Settings · Cronium Sandbox' }];
@@ -18,7 +18,10 @@ export async function action({ request }: ActionFunctionArgs) {
   const a = await requireAdmin(request);
   return submitForm(await request.formData(), {
     parse: parseSettingsForm,
-    send: (patch) => a.api<Settings>('PATCH', '/api/v1/settings', patch),
+    send: async (patch) => {
+      const r = await a.api<Settings>('PATCH', '/api/v1/settings', patch);
+      return r.ok ? r : { ...r, error: { ...r.error, message: inSeconds(r.error.message) } };
+    },
     fields: SETTINGS_FIELDS,
     done: () => ({ message: 'Settings saved.', extra: { at: new Date().toISOString() } }),
   });
@@ -30,12 +33,13 @@ const POLICIES = [
   ['disabled', 'Nobody', 'New executions are refused; running ones finish.'],
 ] as const;
 
-const LIMITS = [
-  ['timeoutMs', 'Timeout (ms)', 'numeric'],
-  ['memoryMb', 'Memory (MiB)', 'numeric'],
-  ['cpus', 'CPUs', 'decimal'],
-  ['pids', 'Processes', 'numeric'],
-] as const;
+/** The label and keyboard of each limit field (the timeout in seconds, as on the Run page). */
+const LIMIT_LABELS: Record<(typeof LIMIT_FIELDS)[number]['field'], [string, 'numeric' | 'decimal']> = {
+  timeout: ['Timeout (s)', 'decimal'],
+  memoryMb: ['Memory (MiB)', 'numeric'],
+  cpus: ['CPUs', 'decimal'],
+  pids: ['Processes', 'numeric'],
+};
 
 export default function SettingsPage() {
   const { settings } = useLoaderData<typeof loader>();
@@ -76,11 +80,12 @@ export default function SettingsPage() {
           <Card title="Default limits" id="default-limits">
             <p className="field-hint">Used when a run does not ask for its own.</p>
             <div className="grid-fields">
-              {LIMITS.map(([k, label, mode]) => {
-                const name = `defaultLimits.${k}`;
+              {LIMIT_FIELDS.map(({ field, key }) => {
+                const name = `defaultLimits.${field}`;
+                const [label, mode] = LIMIT_LABELS[field];
                 return (
                   <Field key={name} id={name} label={label} error={errors[name]}>
-                    <input {...fieldProps(name, errors[name])} inputMode={mode} defaultValue={val(name, settings.defaultLimits[k])} />
+                    <input {...fieldProps(name, errors[name])} inputMode={mode} defaultValue={val(name, limitForForm(key, settings.defaultLimits[key]))} />
                   </Field>
                 );
               })}
@@ -89,11 +94,12 @@ export default function SettingsPage() {
           <Card title="Maximum limits" id="max-limits">
             <p className="field-hint">A run that asks for more gets these.</p>
             <div className="grid-fields">
-              {LIMITS.map(([k, label, mode]) => {
-                const name = `maxLimits.${k}`;
+              {LIMIT_FIELDS.map(({ field, key }) => {
+                const name = `maxLimits.${field}`;
+                const [label, mode] = LIMIT_LABELS[field];
                 return (
                   <Field key={name} id={name} label={label} error={errors[name]}>
-                    <input {...fieldProps(name, errors[name])} inputMode={mode} defaultValue={val(name, settings.maxLimits[k])} />
+                    <input {...fieldProps(name, errors[name])} inputMode={mode} defaultValue={val(name, limitForForm(key, settings.maxLimits[key]))} />
                   </Field>
                 );
               })}
@@ -112,6 +118,11 @@ export default function SettingsPage() {
               <Field id="maxQueue" label="Queue length" error={errors.maxQueue}>
                 <input {...fieldProps('maxQueue', errors.maxQueue)} inputMode="numeric" defaultValue={val('maxQueue', settings.maxQueue)} />
               </Field>
+              {settings.maxQueuedPerUser !== undefined && (
+                <Field id="maxQueuedPerUser" label="Waiting at once (per user)" error={errors.maxQueuedPerUser}>
+                  <input {...fieldProps('maxQueuedPerUser', errors.maxQueuedPerUser)} inputMode="numeric" defaultValue={val('maxQueuedPerUser', settings.maxQueuedPerUser)} />
+                </Field>
+              )}
             </div>
           </Card>
           <Card title="Isolation and egress" id="isolation">
