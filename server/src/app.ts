@@ -13,6 +13,19 @@ import { settingsRoutes } from './settings/routes.js';
 import { userRoutes } from './users/routes.js';
 import { variableRoutes } from './variables/routes.js';
 
+export interface RegisteredRoute {
+  method: string;
+  /** Fastify's spelling: `/api/v1/executions/:id`. */
+  url: string;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route the public API serves (HEAD routes Fastify adds for GET routes left out): what the OpenAPI document must describe. */
+    registeredRoutes: readonly RegisteredRoute[];
+  }
+}
+
 /** The public API: API keys only, never execution tokens. */
 export async function buildPublicApi(ctx: AppContext): Promise<FastifyInstance> {
   const app = Fastify({
@@ -21,6 +34,14 @@ export async function buildPublicApi(ctx: AppContext): Promise<FastifyInstance> 
     trustProxy: false,
     routerOptions: { maxParamLength: 1000 },
     ...httpTimeoutOptions(ctx.config.http),
+  });
+  const routes: RegisteredRoute[] = [];
+  app.decorate('registeredRoutes', routes);
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) {
+      if (method === 'HEAD' && r.exposeHeadRoute !== false && routes.some((x) => x.method === 'GET' && x.url === r.url)) continue;
+      routes.push({ method, url: r.url });
+    }
   });
   installIdleTimeout(app, ctx.config.http);
   installErrorHandling(app);
