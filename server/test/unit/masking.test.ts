@@ -6,6 +6,8 @@ import { MASK, Masker, maskedTexts } from '../../src/executions/masking.js';
 import { maskAuditEntry } from '../../src/egress/service.js';
 import { printable } from '../../src/egress/policy.js';
 import { recordedPath } from '../../src/runtime/server.js';
+import { executionMaskers } from '../../src/executions/maskers.js';
+import type { ExecutionRow } from '../../src/executions/repository.js';
 
 function sink(secrets: string[], maxBytes = 10_000) {
   const stored: LogEntry[] = [];
@@ -124,6 +126,28 @@ describe('what the runtime API and the egress log record', () => {
     const jsonSecret = new Masker(['{"client_secret": "s3cr3t-value-1234"}']);
     assert.equal(maskAuditEntry({ host: printable('/{"client_secret": "s3cr3t-value-1234"}'), address: undefined }, jsonSecret).host, `/${MASK}`);
     assert.deepEqual(maskAuditEntry({ host: 'example.com', address: '1.2.3.4' }, new Masker([])), { host: 'example.com', address: '1.2.3.4' });
+  });
+});
+
+describe('executionMaskers', () => {
+  const row = { id: 'e1', userId: 'u1', secrets: ['PEM'] } as ExecutionRow;
+  const reveal = async (userId: string, names: string[]) => {
+    assert.deepEqual([userId, names], ['u1', ['PEM']]);
+    return new Map([['PEM', PEM]]);
+  };
+
+  it("uses the local runner's masker", async () => {
+    const local = new Masker(['local-secret']);
+    const m = executionMaskers({ engine: { runnerFor: () => ({ secretMasker: () => local }), runningIds: ['e1'] }, secrets: { reveal } });
+    assert.equal(await m.of(row, 'token-xyz'), local);
+    assert.equal(m.running().mask('local-secret'), MASK);
+  });
+
+  it('makes one from the grants and the token when another server runs the execution', async () => {
+    const m = executionMaskers({ engine: { runnerFor: () => undefined, runningIds: [] }, secrets: { reveal } });
+    const made = await m.of(row, 'token-xyz');
+    assert.equal(made.mask(`${LINES[2]} token-xyz`), `${MASK} ${MASK}`);
+    assert.equal(m.running().active, false);
   });
 });
 
