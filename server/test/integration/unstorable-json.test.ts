@@ -22,30 +22,33 @@ const expect400 = (res: Expect, field: string, reason: RegExp) => {
 };
 
 const databases = [
-  { name: 'embedded PGlite', url: async () => ({}) },
-  {
-    name: 'PostgreSQL',
-    url: async (t: Parameters<typeof freshPostgres>[0]) => {
-      const u = await freshPostgres(t);
-      return u ? { DATABASE_URL: u } : null;
-    },
-  },
+  { name: 'embedded PGlite', env: async (): Promise<Record<string, string>> => ({}) },
+  // Locally a missing PostgreSQL skips these with its reason; in CI freshPostgres throws, failing the run.
+  { name: 'PostgreSQL', env: async (): Promise<Record<string, string>> => ({ DATABASE_URL: (await freshPostgres())! }) },
 ];
 
 for (const db of databases) {
   describe(`NUL and lone surrogates in stored JSON are 400s, not 500s (${db.name})`, { concurrency: false }, () => {
     let s: TestServer | null = null;
-    before(async (t) => {
+    let missing = '';
+    before(async () => {
       await requireDocker();
-      const env = await db.url(t as never);
-      if (env) s = await startTestServer(env);
+      let env: Record<string, string>;
+      try {
+        env = await db.env();
+      } catch (err) {
+        if (process.env.CI === 'true') throw err;
+        missing = (err as Error).message;
+        return;
+      }
+      s = await startTestServer(env);
     });
     after(async () => s?.stop());
 
     const exec = (fields: string) => s!.api('POST', '/api/v1/executions', `{"language":"bash","script":"true",${fields}}`);
 
     it('execution input: in a nested string, an array item and an object key', async (t) => {
-      if (!s) return t.skip('no database');
+      if (!s) return t.skip(missing);
       expect400(await exec(`"input":{"a":{"b":${NUL}}}`), 'input.a.b', /NUL/);
       expect400(await exec(`"input":{"a":["ok",${LONE}]}`), 'input.a.1', /surrogate/);
       expect400(await exec(`"input":${NUL}`), 'input', /NUL/);
@@ -57,7 +60,7 @@ for (const db of databases) {
     });
 
     it('the rest of an execution request: env, event, script', async (t) => {
-      if (!s) return t.skip('no database');
+      if (!s) return t.skip(missing);
       expect400(await exec(`"env":{"A":${LONE}}`), 'env.A', /surrogate/);
       expect400(await exec(`"event":{"name":${NUL}}`), 'event.name', /NUL/);
       expect400(await exec(`"event":{"id":${LONE}}`), 'event.id', /surrogate/);
@@ -66,14 +69,14 @@ for (const db of databases) {
     });
 
     it('variables set through the public API', async (t) => {
-      if (!s) return t.skip('no database');
+      if (!s) return t.skip(missing);
       expect400(await s.api('PUT', '/api/v1/variables/v1', `{"value":${NUL}}`), 'value', /NUL/);
       expect400(await s.api('PUT', '/api/v1/variables/v1', `{"value":{"deep":[{"x":${LONE}}]}}`), 'value.deep.0.x', /surrogate/);
       assert.equal((await s.api('GET', '/api/v1/variables/v1')).status, 404, 'nothing was stored');
     });
 
     it('stores what is storable unchanged: surrogate pairs, other control characters, escapes', async (t) => {
-      if (!s) return t.skip('no database');
+      if (!s) return t.skip(missing);
       const value = { emoji: '😀 \ud83d\ude00', ctrl: '\u0001\u001f\t\n', slash: '\\u0000 is text here', key: { '\u00e9\u0001': 1 } };
       const put = await s.api('PUT', '/api/v1/variables/v2', { value });
       assert.equal(put.status, 200, JSON.stringify(put.body));
@@ -84,7 +87,7 @@ for (const db of databases) {
     });
 
     it('nesting too deep for the database is refused with its depth', async (t) => {
-      if (!s) return t.skip('no database');
+      if (!s) return t.skip(missing);
       const nested = (n: number) => '['.repeat(n) + ']'.repeat(n);
       const deepest = await s.api('PUT', '/api/v1/variables/v3', `{"value":${nested(256)}}`);
       assert.equal(deepest.status, 200, 'as deep as allowed (256 levels) is stored');
