@@ -14,7 +14,8 @@ export interface Waiting {
 export type Admission =
   | { ok: true }
   | { ok: false; code: 'QUEUE_FULL'; limit: number; waiting: number }
-  | { ok: false; code: 'USER_QUEUE_FULL'; limit: number; waiting: number };
+  | { ok: false; code: 'USER_QUEUE_FULL'; limit: number; waiting: number }
+  | { ok: false; code: 'USER_DISABLED' };
 
 /**
  * Whether one more execution may join the queue. The whole queue is checked first: when it is full nobody gets in,
@@ -28,6 +29,7 @@ export function admit(waiting: Waiting, limits: QueueLimits): Admission {
 
 /** The API's answer to a refused submission. */
 export function refusal(a: Exclude<Admission, { ok: true }>): AppError {
+  if (a.code === 'USER_DISABLED') return new AppError('USER_DISABLED', 403, 'this user was disabled or deleted; the execution was not queued');
   if (a.code === 'QUEUE_FULL') return new AppError('QUEUE_FULL', 503, `the execution queue is full (${a.limit} waiting); try again later`);
   return new AppError(
     'USER_QUEUE_FULL',

@@ -67,7 +67,12 @@ export class ExecutionsRepository {
    */
   async insertQueued(row: NewExecution, limits: QueueLimits): Promise<{ ok: true; row: ExecutionRow } | Exclude<Admission, { ok: true }>> {
     return this.db.transaction(async (tx) => {
-      await tx.execute(sql`select id from users where id = ${row.userId} for update`);
+      // Disabling or deleting a user updates this row before it cancels the user's queue, so a submission that
+      // authenticated just before waits here for that and is refused, rather than slipping in after the sweep.
+      const [user] = rowsOf(
+        await tx.execute(sql`select disabled_at, deleted_at from users where id = ${row.userId} for update`),
+      ) as { disabled_at: unknown; deleted_at: unknown }[];
+      if (!user || user.disabled_at || user.deleted_at) return { ok: false as const, code: 'USER_DISABLED' as const };
       const [n] = await tx
         .select({ all: count(), user: sql<number>`count(*) filter (where ${executions.userId} = ${row.userId})` })
         .from(executions)
