@@ -11,7 +11,11 @@ const exec = promisify(execFile);
  * and crun share this command line; their state directories differ (runc: <root>/<id>/state.json, crun:
  * <root>/<id>/status beside a copy of config.json).
  */
+const VERSION_KEPT_MS = 60_000;
+
 export class RuncCli {
+  private versionSeen: { value: string; at: number } | null = null;
+
   constructor(
     readonly binary: string,
     /** runc's --root: only Cronium's runc containers live here. */
@@ -25,9 +29,16 @@ export class RuncCli {
     return ['--root', this.root, ...rest];
   }
 
+  /**
+   * The runtime's first version line. A success is kept for a minute: `/health` asks on every call, and each
+   * `--version` is a fork of the server that, on a saturated host, held `/health` up for hundreds of ms.
+   */
   async version(): Promise<string> {
+    if (this.versionSeen && Date.now() - this.versionSeen.at < VERSION_KEPT_MS) return this.versionSeen.value;
     const { stdout } = await exec(this.binary, ['--version']);
-    return stdout.split('\n')[0] ?? '';
+    const value = stdout.split('\n')[0] ?? '';
+    this.versionSeen = { value, at: Date.now() };
+    return value;
   }
 
   /** Ids of the containers the runtime knows in this root, from its state directories (no exec). */
