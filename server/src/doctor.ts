@@ -1,8 +1,13 @@
 // `npm run doctor`: probes the sandbox network from a real, hardened sandbox container and says what a script
-// could reach: the host's listening services through the gateway, the metadata address, the internet, DNS.
+// could reach: the host's listening services through the gateway, and the outside (TCP and DNS). The outside is a
+// stand-in the doctor makes on this machine (egress/outside-stand-in.ts): the doctor never sends a packet to an
+// address that is not on this machine, and it shows first that this machine reaches the stand-in, so that
+// "blocked" from the sandbox means blocked, not absent.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import Docker from 'dockerode';
 import { loadConfig } from './config.js';
+import { createOutsideStandIn, dnsQuery, type OutsideStandIn } from './egress/outside-stand-in.js';
 import { createDriver } from './sandbox/create-driver.js';
 import { readSeccompProfile } from './server.js';
 
@@ -70,6 +75,22 @@ async function main() {
     console.log(`server ${health.node}: runtime API ${health.runtimeApi.url}, egress proxy ${health.egress.proxy}`);
     console.log(`host guard: ${JSON.stringify(health.egress.hostGuard)}`);
   }
+  let problems = 0;
+  let outside: OutsideStandIn | null = null;
+  let seenBefore = 0;
+  try {
+    outside = await createOutsideStandIn(new Docker({ socketPath: config.dockerSocket }), config.sandbox.images.python);
+    const fromHost = await outside.reachableFromHost();
+    console.log(`outside stand-in ${outside.address} (198.18.0.0/15, on this machine): from this machine http ${fromHost.http ? 'reachable' : 'NOT reachable'}, dns ${fromHost.dns ? 'answers' : 'does NOT answer'}`);
+    if (!fromHost.http || !fromHost.dns) {
+      problems++;
+      console.log('  FAIL the stand-in does not answer this machine: the outside probes below prove nothing');
+    }
+    seenBefore = (await outside.seen()).length;
+  } catch (err) {
+    problems++;
+    console.log(`  FAIL no outside stand-in (${err instanceof Error ? err.message : String(err)}): the outside is not probed`);
+  }
   const probes: Probe[] = [
     ...hostListeners(gateway).map((port) => ({
       name: open.has(port) ? `host :${port} (Cronium, meant for sandboxes)` : `host service :${port} via the gateway`,
@@ -77,19 +98,30 @@ async function main() {
       port,
       expect: (open.has(port) ? 'reachable' : 'blocked') as Probe['expect'],
     })),
-    { name: 'cloud metadata 169.254.169.254:80', host: '169.254.169.254', port: 80, expect: 'blocked' },
-    { name: 'internet 1.1.1.1:443 (direct, without the proxy)', host: '1.1.1.1', port: 443, expect: 'blocked' },
+    ...(outside
+      ? [
+          { name: `outside ${outside.address}:80 (direct, without the proxy)`, host: outside.address, port: 80, expect: 'blocked' as const },
+          { name: `outside ${outside.address}:443 (direct, without the proxy)`, host: outside.address, port: 443, expect: 'blocked' as const },
+        ]
+      : []),
     { name: 'docker0 gateway 172.17.0.1:22', host: '172.17.0.1', port: 22, expect: 'blocked' },
   ];
+  // A DNS query over UDP to the stand-in, which answers every query: any answer means the sandbox has a way out.
+  const query = [...dnsQuery('outside.example')].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join('');
   const script = [
     'for p in ' + probes.map((p) => `${p.host}:${p.port}`).join(' ') + '; do',
     '  h=${p%:*}; n=${p##*:}',
     '  if timeout 2 bash -c "exec 3<>/dev/tcp/$h/$n" 2>/dev/null; then echo "$p reachable"; else echo "$p blocked"; fi',
     'done',
-    'getent hosts example.com >/dev/null 2>&1 && echo "dns reachable" || echo "dns blocked"',
+    ...(outside
+      ? [
+          `if timeout 3 bash -c 'exec 3<>/dev/udp/${outside.address}/53; printf "${query}" >&3; head -c 12 <&3 | wc -c | grep -q 12' 2>/dev/null; then echo "dns reachable"; else echo "dns blocked"; fi`,
+        ]
+      : []),
   ].join('\n');
 
   let out = '';
+  let arrived = 0;
   try {
     const run = await driver.start(
       {
@@ -106,23 +138,30 @@ async function main() {
     );
     await run.done;
     await run.remove();
+    // Anything the stand-in got after this machine's own probes came from the sandbox.
+    if (outside) arrived = (await outside.seen()).length - seenBefore;
   } finally {
     // The runc driver removes a sandbox's network and bundle after `remove` returns; exiting before they were
     // gone leaked both, under a node id that no server ever sweeps.
     await driver.close();
+    await outside?.remove();
   }
 
   const seen = new Map(out.trim().split('\n').map((l) => [l.slice(0, l.lastIndexOf(' ')), l.slice(l.lastIndexOf(' ') + 1)]));
-  let problems = 0;
   console.log('\nfrom inside a sandbox container:');
-  for (const p of [...probes, { name: 'outside DNS (example.com)', host: 'dns', port: 0, expect: 'blocked' as const }]) {
+  const dnsProbe = outside ? [{ name: `outside DNS ${outside.address}:53 (UDP, direct)`, host: 'dns', port: 0, expect: 'blocked' as const }] : [];
+  for (const p of [...probes, ...dnsProbe]) {
     const key = p.host === 'dns' ? 'dns' : `${p.host}:${p.port}`;
     const got = seen.get(key) ?? 'unknown';
     const ok = got === p.expect;
     if (!ok) problems++;
     console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${p.name}: ${got}${ok ? '' : ` (expected ${p.expect})`}`);
   }
-  console.log(problems ? `\n${problems} problem(s): a sandbox can reach something it should not.` : '\nall probes as expected.');
+  if (arrived > 0) {
+    problems++;
+    console.log(`  FAIL the outside stand-in received ${arrived} connection(s) or datagram(s) from the sandbox`);
+  }
+  console.log(problems ? `\n${problems} problem(s): a sandbox can reach something it should not, or the probes could not be made.` : '\nall probes as expected.');
   process.exit(problems ? 1 : 0);
 }
 

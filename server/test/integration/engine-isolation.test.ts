@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { containerGone, logsOf, requireDocker, run, startTestServer, stdoutOf, driverEnv, testDrivers, type TestServer, until } from '../helpers.js';
+import { createOutsideStandIn } from '../../src/egress/outside-stand-in.js';
+import { containerGone, docker, logsOf, requireDocker, run, startTestServer, stdoutOf, driverEnv, testDrivers, type TestServer, until } from '../helpers.js';
 
 /** What every execution gets, checked from inside real containers the way an attacker would probe it. */
 /**
@@ -154,27 +155,39 @@ for (const driver of testDrivers()) for (const mode of ['cold', 'pooled'] as con
   });
 
   it('has no network route out and no outside DNS', async () => {
-    const e = await run(s.api, {
-      language: 'python',
-      timeoutMs: 30_000,
-      script: [
-        'import socket',
-        'for host, port in [("1.1.1.1", 53), ("8.8.8.8", 443), ("93.184.216.34", 80)]:',
-        '    try:',
-        '        socket.create_connection((host, port), timeout=1).close()',
-        '        print("CONNECTED", host)',
-        '    except OSError as e:',
-        '        print("BLOCKED", host, e.__class__.__name__)',
-        'try:',
-        '    print("RESOLVED", socket.gethostbyname("example.com"))',
-        'except OSError as e:',
-        '    print("NO_DNS")',
-      ].join('\n'),
-    });
-    const out = stdoutOf(await logsOf(s.api, e.id));
-    assert.doesNotMatch(out, /CONNECTED/);
-    assert.equal(out.match(/BLOCKED/g)?.length, 3);
-    assert.match(out, /NO_DNS/);
+    // The outside is a stand-in made on this machine (a 198.18.0.0/15 network with TCP listeners and a DNS server
+    // that answers every query), reachable from here: no packet is sent to an address that is not on this machine.
+    const outside = await createOutsideStandIn(docker, process.env.CRONIUM_IMAGE_PYTHON ?? 'cronium/runtime-python:latest');
+    try {
+      assert.deepEqual(await outside.reachableFromHost(), { http: true, dns: true }, 'this machine reaches the stand-in');
+      const seen = (await outside.seen()).length;
+      const e = await run(s.api, {
+        language: 'python',
+        timeoutMs: 30_000,
+        script: [
+          'import socket',
+          `for host, port in [("${outside.address}", 53), ("${outside.address}", 443), ("${outside.address}", 80)]:`,
+          '    try:',
+          '        socket.create_connection((host, port), timeout=1).close()',
+          '        print("CONNECTED", host, port)',
+          '    except OSError as e:',
+          '        print("BLOCKED", host, port, e.__class__.__name__)',
+          'u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(2)',
+          'try:',
+          `    u.sendto(bytes.fromhex("123401000001000000000000076578616d706c6503636f6d0000010001"), ("${outside.address}", 53))`,
+          '    print("RESOLVED", len(u.recvfrom(512)[0]))',
+          'except OSError as e:',
+          '    print("NO_DNS")',
+        ].join('\n'),
+      });
+      const out = stdoutOf(await logsOf(s.api, e.id));
+      assert.doesNotMatch(out, /CONNECTED/);
+      assert.equal(out.match(/BLOCKED/g)?.length, 3);
+      assert.match(out, /NO_DNS/);
+      assert.equal((await outside.seen()).length, seen, 'nothing from the sandbox reached the stand-in');
+    } finally {
+      await outside.remove();
+    }
   });
 
   it('cannot see host processes', async () => {
