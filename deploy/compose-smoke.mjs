@@ -12,9 +12,13 @@
 //   - a Python execution that uses the SDK (input, secret, variable, output) through the runtime API
 //   - isolation, from inside real sandbox containers: no database (by name or address), no public port of
 //     the server (by its sandbox address, its name, its other address, the host's published port), no
-//     host (a listener on 0.0.0.0), no direct internet, no other sandbox (a second sandbox listens)
-//   - allowlisted egress through the proxy (checkAllowlistedEgress): allowed host 200, other host 403,
-//     database through the proxy 403
+//     host (a listener on 0.0.0.0), no direct way out (to the outside stand-in), no other sandbox (a second
+//     sandbox listens)
+//   - allowlisted egress through the proxy (checkAllowlistedEgress): the outside stand-in (a global rule and
+//     an opening of its port) 200, other host 403, database through the proxy 403
+// The outside is a stand-in on this machine: a listener of this process on a 198.18.0.0/15 address of a Docker
+// network of its own, which the server joins for the egress check. No check sends a packet to an address that is
+// not on this machine.
 //   - `down` + `up -d` (no -v): the execution, its logs, the variable and the secret are still there
 //   - teardown with `down -v` (also on failure), and nothing of it left: containers, volumes, network,
 //     netguard's iptables rules; the bare-host network untouched
@@ -32,14 +36,12 @@
 // Env:
 //   CRONIUM_COMPOSE               the compose command, e.g. "docker-compose" (default: `docker compose` when
 //                                 it works, else docker-compose)
-//   CRONIUM_SMOKE_EGRESS_URL      plain-HTTP URL for the allowlisted-egress check (default: Debian's mirror,
-//                                 the one outside host a Cronium host reaches anyway)
 //   CRONIUM_SMOKE_REQUIRE_EGRESS  1: a server without the egress proxy fails the egress check instead of
 //                                 skipping it
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
-import dns from 'node:dns/promises';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,7 +52,6 @@ const KEEP = argv.includes('--keep');
 const SKIP_PREPARE = argv.includes('--skip-prepare');
 const VERBOSE = argv.includes('--verbose');
 const NO_V2 = argv.includes('--no-v2');
-const EGRESS_URL = process.env.CRONIUM_SMOKE_EGRESS_URL || 'http://deb.debian.org/debian/dists/trixie/Release';
 
 // ------------------------------------------------------------------------------------------ reporting
 const results = { passed: 0, failed: 0, skipped: 0 };
@@ -214,8 +215,6 @@ function tcpProbe(host, port, timeoutMs = 3000) {
     s.once('error', (e) => done(e.code === 'ECONNREFUSED' ? 'refused' : e.code));
   });
 }
-const isPublicIPv4 = (ip) =>
-  !/^(0\.|10\.|127\.|169\.254\.|172\.(1[6-9]|2\d|3[01])\.|192\.168\.|100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.|192\.0\.0\.|192\.0\.2\.|198\.1[89]\.|198\.51\.100\.|203\.0\.113\.|2(2[4-9]|[3-5]\d)\.)/.test(ip);
 
 // ------------------------------------------------------------------------------------------ API
 let api; // base URL of the published API
@@ -354,6 +353,7 @@ cronium.set_output(res)
 
 // ------------------------------------------------------------------------------------------ main
 let hostListener;
+let outside; // the outside stand-in (startOutsideStandIn)
 let bareHostNetworkId = null;
 let stackStarted = false;
 let env; // the values of the smoke env file
@@ -419,16 +419,10 @@ async function main() {
 
   const prefix = freeNetPrefix();
   const publicPort = await freePort();
-  const egressHost = new URL(EGRESS_URL).hostname;
-  let egressAllowCidrs = '';
-  try {
-    const { address } = await dns.lookup(egressHost, { family: 4 });
-    // The proxy refuses non-public addresses. Where this machine resolves the mirror to one (a test
-    // network, a local mirror), allow exactly that address, as an operator would with the same setting.
-    if (!isPublicIPv4(address)) egressAllowCidrs = `${address}/32`;
-  } catch {
-    /* resolved by the check itself */
-  }
+  outside = await startOutsideStandIn(`${project}-outside`);
+  // The proxy refuses benchmarking addresses: the stand-in's port is opened (for global rules), as an operator
+  // would open a service of theirs.
+  const egressAllowCidrs = `${outside.ip}/32:${outside.port}`;
   env = {
     COMPOSE_PROJECT_NAME: project,
     CRONIUM_ENV_FILE: envFile,
@@ -444,13 +438,13 @@ async function main() {
     CRONIUM_SANDBOX_NET_PREFIX: prefix,
     CRONIUM_NODE_ID: `${project}-server`,
     CRONIUM_LOG_LEVEL: 'warn',
-    ...(egressAllowCidrs ? { CRONIUM_EGRESS_ALLOW_CIDRS: egressAllowCidrs } : {}),
+    CRONIUM_EGRESS_ALLOW_CIDRS: egressAllowCidrs,
   };
   fs.writeFileSync(envFile, Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
   adminKey = env.CRONIUM_ADMIN_KEY;
   api = `http://127.0.0.1:${publicPort}`;
   log(`sandbox network ${env.CRONIUM_SANDBOX_NETWORK} on ${prefix}.0/24 (bridge ${env.CRONIUM_SANDBOX_BRIDGE}), API ${api}`);
-  if (egressAllowCidrs) log(`${egressHost} resolves to a non-public address here: CRONIUM_EGRESS_ALLOW_CIDRS=${egressAllowCidrs}`);
+  log(`outside stand-in http://${outside.ip}:${outside.port}/ on network ${outside.network}: CRONIUM_EGRESS_ALLOW_CIDRS=${egressAllowCidrs}`);
   try {
     bareHostNetworkId = dockerJson('network', 'inspect', 'cronium-sandbox')[0].Id;
   } catch {
@@ -630,12 +624,6 @@ async function main() {
   await new Promise((r) => hostListener.listen(0, '0.0.0.0', r));
   const hostPort = hostListener.address().port;
   const gateway = `${prefix}.1`;
-  let egressIp = null;
-  try {
-    egressIp = (await dns.lookup(egressHost, { family: 4 })).address;
-  } catch {
-    /* none */
-  }
   const targets = [
     { name: 'runtime API (server:8081, must be open)', host: serverSandboxIp, port: 8081, expect: 'open' },
     ...(health.egress ? [{ name: 'egress proxy (server:8082, must be open)', host: serverSandboxIp, port: 8082, expect: 'open' }] : []),
@@ -647,10 +635,13 @@ async function main() {
     { name: `the host's published API port through the gateway ${gateway}`, host: gateway, port: publicPort },
     { name: `a host listener on 0.0.0.0 through the gateway ${gateway}`, host: gateway, port: hostPort },
     { name: 'a host listener on 0.0.0.0 through docker0 172.17.0.1', host: '172.17.0.1', port: hostPort },
-    ...(egressIp ? [{ name: `the internet directly (${egressHost} ${egressIp}:80)`, host: egressIp, port: 80 }] : []),
+    { name: `the outside stand-in directly (${outside.ip}:${outside.port})`, host: outside.ip, port: outside.port },
   ];
   await check(`positive control: the host listener answers on the gateway address ${gateway}:${hostPort} from the host`, async () => {
     assertEq(await tcpProbe(gateway, hostPort), 'open', 'host -> gateway listener');
+  });
+  await check(`positive control: the outside stand-in answers on ${outside.ip}:${outside.port} from the host`, async () => {
+    assertEq(await tcpProbe(outside.ip, outside.port), 'open', 'host -> outside stand-in');
   });
   await check('from a sandbox: runtime API and proxy open; database, public port, host and internet unreachable', async () => {
     const e = await run('python', PROBE_PY, { input: { targets }, timeoutMs: 120_000 });
@@ -743,16 +734,23 @@ async function checkAllowlistedEgress(health) {
   const rule = await call('POST', '/api/v1/egress/rules', { pattern: 'postgres', ports: [5432], scope: 'user' }, { expect: undefined }).catch((e) => e);
   if (rule instanceof Error && /-> 404/.test(rule.message)) missing('the server has no /api/v1/egress/rules');
   if (rule instanceof Error) throw rule;
-  const other = new URL(EGRESS_URL);
-  other.hostname = 'ftp.debian.org' === other.hostname ? 'deb.debian.org' : 'ftp.debian.org';
-  const e = await run('python', EGRESS_PY, {
-    input: { allowed: EGRESS_URL, other: other.toString() },
-    egress: { allow: [new URL(EGRESS_URL).hostname] },
-    timeoutMs: 120_000,
-  });
+  // The server reaches the stand-in on its network (the way it would reach the internet), for this check only.
+  const server = containerOf('server');
+  docker('network', 'connect', outside.network, server);
+  let e;
+  const allowed = `http://${outside.ip}:${outside.port}/Release`;
+  const other = 'http://other.outside.invalid/';
+  try {
+    // An opening serves global rules only.
+    await call('POST', '/api/v1/egress/rules', { pattern: outside.ip, ports: [outside.port], scope: 'global' });
+    e = await run('python', EGRESS_PY, { input: { allowed, other }, timeoutMs: 120_000 });
+  } finally {
+    sh('docker', ['network', 'disconnect', '-f', outside.network, server]);
+  }
   assertEq(e.status, 'succeeded', `egress execution (${describeRun(e)})`);
   if (!e.output?.proxy_env) missing('the sandbox got no HTTP_PROXY');
-  assert(e.output.allowed?.[0] === 200, `allowlisted ${EGRESS_URL}: ${JSON.stringify(e.output.allowed)}`);
+  assert(e.output.allowed?.[0] === 200, `allowlisted ${allowed}: ${JSON.stringify(e.output.allowed)}`);
+  assert(outside.requests.some((r) => r.url === '/Release'), 'the stand-in got the allowed request');
   assert(e.output.other?.[0] === 403, `not allowlisted ${other}: ${JSON.stringify(e.output.other)}`);
   assert(/^HTTP\/1\.[01] 403/.test(e.output.postgres_via_proxy ?? ''), `CONNECT postgres:5432 (allowlisted by a rule): ${e.output.postgres_via_proxy}`);
   const log = (await call('GET', `/api/v1/executions/${e.id}/egress`, undefined, { expect: undefined }).catch(() => null))?.json?.items ?? [];
@@ -786,8 +784,37 @@ function removeSandboxContainers() {
   return idsLeft.length;
 }
 
+/**
+ * The outside, on this machine: a Docker network of its own on a free /24 of 198.18.0.0/15 (an ordinary bridge),
+ * and a listener of this process on its host-side address. Removed by teardown().
+ */
+async function startOutsideStandIn(name) {
+  let ip = null;
+  for (let i = 0; i < 8 && !ip; i++) {
+    const p = `198.${18 + crypto.randomInt(2)}.${crypto.randomInt(256)}`;
+    const r = sh('docker', ['network', 'create', '--label', 'io.cronium.outside-stand-in=true', '--subnet', `${p}.0/24`, '--gateway', `${p}.1`, name]);
+    if (r.code === 0) ip = `${p}.1`;
+  }
+  if (!ip) throw new Error('no free /24 in 198.18.0.0/15 for the outside stand-in');
+  const requests = [];
+  const server = http.createServer((req, res) => {
+    requests.push({ url: req.url, from: req.socket.remoteAddress });
+    res.end('outside-stand-in\n');
+  });
+  await new Promise((resolve, reject) => server.once('error', reject).listen(0, ip, resolve));
+  return { network: name, ip, port: server.address().port, server, requests };
+}
+
 async function teardown() {
   hostListener?.close();
+  if (outside) {
+    outside.server.close();
+    const attached = sh('docker', ['network', 'inspect', '-f', '{{range $k, $v := .Containers}}{{$k}} {{end}}', outside.network]).stdout;
+    for (const id of attached.split(' ').map((x) => x.trim()).filter(Boolean)) {
+      sh('docker', ['network', 'disconnect', '-f', outside.network, id]);
+    }
+    sh('docker', ['network', 'rm', outside.network]);
+  }
   if (!stackStarted) return;
   if (KEEP) {
     console.log(`\n--keep: the stack is still running. Remove it with:\n  ${composeCmd.join(' ')} ${composeArgs(['down', '-v', '--remove-orphans']).slice(composeCmd.length - 1).join(' ')}\n`);
@@ -844,7 +871,6 @@ async function runUnderComposeV2() {
   const args = ['run', '--rm', '--network', 'host', '--cap-drop', 'ALL', '--cap-add', 'NET_ADMIN', '--cap-add', 'NET_RAW',
     '-v', '/var/run/docker.sock:/var/run/docker.sock', '-v', `${root}:${root}`, '-w', root, '-v', `${tmp}:${tmp}`, '-e', `TMPDIR=${tmp}`,
     '-e', 'CRONIUM_COMPOSE=docker compose', '-e', `CRONIUM_SMOKE_REQUIRE_EGRESS=${process.env.CRONIUM_SMOKE_REQUIRE_EGRESS ?? ''}`,
-    ...(process.env.CRONIUM_SMOKE_EGRESS_URL ? ['-e', `CRONIUM_SMOKE_EGRESS_URL=${process.env.CRONIUM_SMOKE_EGRESS_URL}`] : []),
     tag, 'node', 'deploy/compose-smoke.mjs', '--skip-prepare', '--no-v2', ...(VERBOSE ? ['--verbose'] : [])];
   const out = await new Promise((resolve) => {
     const child = spawn('docker', args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
