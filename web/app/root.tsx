@@ -89,7 +89,7 @@ function Shell({ user, children }: { user: SessionUser | null; children: ReactNo
           <ul>
             {NAV.filter((n) => !n.admin || user.role === 'admin').map((n) => (
               <li key={n.to}>
-                <NavLink to={n.to} end={n.end} prefetch="intent">
+                <NavLink to={n.to} end={n.end} prefetch="intent" onClick={() => setMenuOpen(false)}>
                   {n.label}
                   {n.admin && <span className="nav-tag">admin</span>}
                 </NavLink>

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { type TestServer, requireDocker, startTestServer, until } from '../../server/test/helpers.js';
-import { type WebServer, buildWebIfStale, launchChromium, screenshot, startWeb, webRoot } from './support.js';
+import { type WebServer, axeViolations, buildWebIfStale, launchChromium, overflowing, screenshot, startWeb, webRoot } from './support.js';
 
 const T = { timeout: 180_000 };
 
@@ -231,6 +231,12 @@ describe('dashboard in Chromium against a real server', { timeout: 900_000 }, ()
     await page.getByRole('button', { name: 'Cancel' }).click();
     await page.locator('h1 .badge[data-status="cancelled"]').waitFor({ timeout: 60_000 });
     assert.equal(await page.getByRole('button', { name: 'Cancel' }).count(), 0, 'no Cancel button once it ended');
+    // A cancel someone asked for is told plainly, not as a red error.
+    const told = page.getByTestId('explain');
+    await told.waitFor();
+    assert.match(await told.getAttribute('class') ?? '', /explain-info/);
+    assert.match(await told.innerText(), /Cancelled while it ran/);
+    assert.equal(await page.locator('.alert-error, .explain-error, [role="alert"]').count(), 0, 'nothing red');
     const ex = await until(async () => {
       const r = await s.api('GET', `/api/v1/executions/${id}`);
       return r.body.status === 'cancelled' ? r.body : null;
@@ -268,10 +274,19 @@ describe('dashboard in Chromium against a real server', { timeout: 900_000 }, ()
     await err.waitFor();
     assert.match(await err.innerText(), /not a URL/);
 
+    // Issue 17, bug 3: a rule without ports allows 80 and 443 only, and the page says so.
+    assert.match(await page.locator('#ports-hint').innerText(), /Empty for 80 and 443 only/);
+    assert.doesNotMatch(await page.locator('#rules').innerText(), /any port/i);
     await page.getByLabel('Host pattern').fill('api.example.com');
     await page.getByLabel('Ports').fill('443');
     await page.getByRole('button', { name: 'Add rule' }).click();
     await page.getByTestId('egress-rules').getByText('api.example.com').waitFor();
+    await page.getByLabel('Host pattern').fill('cdn.example.com');
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    const row = page.getByTestId('egress-rules').locator('tr', { hasText: 'cdn.example.com' });
+    await row.waitFor();
+    assert.match(await row.innerText(), /80, 443 \(default\)/);
+    assert.doesNotMatch(await page.getByTestId('egress-rules').innerText(), /\bany\b/);
     await screenshot(page, 'egress');
     const rules = await s.api('GET', '/api/v1/egress/rules');
     assert.equal(rules.status, 200);
@@ -299,7 +314,9 @@ describe('dashboard in Chromium against a real server', { timeout: 900_000 }, ()
     await page.goto(url('/variables'));
     const table = page.getByTestId('variables-table');
     await table.getByRole('cell', { name: 'e2e.count', exact: true }).waitFor();
-    await table.getByLabel(/^Edit e2e\.count: /).click();
+    const toggle = table.locator('summary', { hasText: 'Edit e2e.count' });
+    assert.match((await toggle.innerText()).replace(/\s+/g, ' '), /^7 Edit e2e\.count$/, 'named by its text: the value, Edit and the key');
+    await toggle.click();
     const box = page.getByLabel('New value of e2e.count (JSON)');
     await box.fill('{not json');
     await page.getByRole('form', { name: 'Edit e2e.count' }).getByRole('button', { name: 'Save' }).click();
@@ -315,13 +332,16 @@ describe('dashboard in Chromium against a real server', { timeout: 900_000 }, ()
   it('shows the admin pages: settings (with the server’s field errors) and users and keys', T, async () => {
     await page.goto(url('/settings'));
     await page.getByRole('heading', { name: 'Who may execute' }).waitFor();
-    // The maximum left blank is not sent, so the check happens on the server and its error lands next to the field.
-    await page.locator('input[name="maxLimits.timeoutMs"]').fill('');
-    await page.locator('input[name="defaultLimits.timeoutMs"]').fill('99999999');
+    // Timeouts are in seconds here, as on the Run page (issue 17, bug 5).
+    assert.equal(await page.getByLabel('Timeout (s)').first().inputValue(), String((await s.api('GET', '/api/v1/settings')).body.defaultLimits.timeoutMs / 1000));
+    // The maximum left blank is not sent, so the check happens on the server and its error lands next to the field,
+    // told in seconds.
+    await page.locator('input[name="maxLimits.timeout"]').fill('');
+    await page.locator('input[name="defaultLimits.timeout"]').fill('99999');
     await page.getByRole('button', { name: 'Save settings' }).click();
-    const err = page.locator('[data-field-error="defaultLimits.timeoutMs"]');
+    const err = page.locator('[data-field-error="defaultLimits.timeout"]');
     await err.waitFor();
-    assert.match(await err.innerText(), /must not exceed maxLimits\.timeoutMs/);
+    assert.match(await err.innerText(), /must not exceed the maximum timeout \(\d+ s\)/);
     await screenshot(page, 'settings');
 
     await page.goto(url('/users'));
@@ -379,6 +399,258 @@ describe('dashboard in Chromium against a real server', { timeout: 900_000 }, ()
     } finally {
       await ctx.close();
     }
+  });
+  /** Runs a script through the API and waits for its end. */
+  async function runToEnd(language: string, script: string, extra: Record<string, unknown> = {}) {
+    const r = await s.api('POST', '/api/v1/executions', { language, script, wait: true, ...extra });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return r.body as { id: string; status: string };
+  }
+
+  let colourful = '';
+  let broken = '';
+
+  it('shows a log a person can read: colours, search, stream toggles, copy without times, download', T, async () => {
+    await asAdmin();
+    colourful = (
+      await runToEnd(
+        'bash',
+        [
+          `printf '\\033[32mgreen ok\\033[0m plain \\033[1;31mbold red\\033[0m\\n'`,
+          `printf '\\033[38;5;33mblue 256\\033[0m and \\033[38;2;255;136;0morange\\033[0m\\n'`,
+          `printf '%s \\033[31m<b>not markup</b>\\n' '<img src=x onerror="window.__pwned=1">'`,
+          'echo "on stderr" >&2',
+          'for i in 1 2 3; do echo "needle $i"; done',
+        ].join('\n'),
+      )
+    ).id;
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, storageState: await admin.storageState(), timezoneId: 'Asia/Kolkata', acceptDownloads: true });
+    await ctx.grantPermissions(['clipboard-read', 'clipboard-write']);
+    try {
+      const p = await ctx.newPage();
+      await p.goto(url(`/executions/${colourful}`));
+      const logs = p.getByTestId('logs');
+      await logs.getByText('needle 3').waitFor();
+      const text = await logs.innerText();
+      assert.doesNotMatch(text, /\[\d+(;\d+)*m|\x1b/, 'no raw escape codes on screen');
+      const green = logs.getByText('green ok', { exact: true });
+      assert.equal(await green.evaluate((el) => getComputedStyle(el).color), 'rgb(63, 185, 80)', 'ANSI green shows as green');
+      const red = logs.getByText('bold red', { exact: true });
+      assert.equal(await red.evaluate((el) => getComputedStyle(el).fontWeight), '700');
+      assert.equal(await logs.getByText('orange', { exact: true }).evaluate((el) => getComputedStyle(el).color), 'rgb(255, 136, 0)', 'true colour');
+      // Markup that a script prints is text, also inside a colour.
+      assert.equal(await logs.locator('img, b').count(), 0);
+      assert.equal(await p.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
+      await logs.getByText('<b>not markup</b>').waitFor();
+
+      // Times in the viewer's zone, labelled; UTC on hover.
+      const ex = (await s.api('GET', `/api/v1/executions/${colourful}`)).body;
+      // (Chromium names the zone by its older alias, Asia/Calcutta.)
+      assert.match(await p.getByText(/Times in Asia\/(Kolkata|Calcutta) \(GMT\+5:30\)/).innerText(), /UTC on hover/);
+      const first = (await s.api('GET', `/api/v1/executions/${colourful}/logs`)).body.entries[0];
+      const ts = logs.locator('.log-ts').first();
+      const local = new Date(new Date(first.ts).getTime() + 330 * 60_000).toISOString().slice(11, 23);
+      assert.equal(await ts.innerText(), local, 'the log time is Kolkata’s');
+      assert.equal(await ts.getAttribute('title'), `${first.ts.replace('T', ' ').replace('Z', '')} UTC`);
+      const created = p.locator('#summary time').first();
+      assert.match(await created.innerText(), /GMT\+5:30$/);
+      assert.equal(await created.getAttribute('datetime'), ex.createdAt);
+
+      // Search.
+      await p.getByLabel('Search the log').fill('NEEDLE');
+      await until(async () => (await logs.locator('.log-line').count()) === 3);
+      assert.equal(await logs.locator('mark').count(), 3, 'each match is marked');
+      assert.match(await p.getByTestId('log-count').innerText(), /Showing 3 of 7 lines/);
+      await p.getByLabel('Search the log').fill('');
+
+      // Stream toggles: the legend is buttons now.
+      const stderrToggle = p.getByRole('button', { name: /^stderr/ });
+      assert.equal(await stderrToggle.getAttribute('aria-pressed'), 'true');
+      await p.getByRole('button', { name: /^stdout/ }).click();
+      await until(async () => (await logs.locator('.log-line').count()) === 1);
+      assert.equal(await logs.locator('.log-line').getAttribute('data-stream'), 'stderr');
+      await stderrToggle.click();
+      await logs.getByText(/No line matches/).waitFor();
+      await p.getByRole('button', { name: /^stdout/ }).click();
+      await stderrToggle.click();
+      await until(async () => (await logs.locator('.log-line').count()) === 7);
+
+      // Copy without timestamps, colours taken out.
+      await p.getByRole('button', { name: 'Copy text' }).click();
+      await p.getByText(/Copied 7 lines/).waitFor();
+      const copied = await p.evaluate(() => navigator.clipboard.readText());
+      assert.equal(copied.trimEnd().split('\n').length, 7);
+      assert.match(copied, /^green ok plain bold red$/m);
+      assert.doesNotMatch(copied, /\d\d:\d\d:\d\d|\x1b/);
+      assert.match(copied, /^on stderr$/m);
+
+      // Download the whole log as text.
+      const [download] = await Promise.all([p.waitForEvent('download'), p.getByRole('link', { name: 'Download' }).click()]);
+      assert.equal(download.suggestedFilename(), `execution-${colourful.slice(0, 8)}.log`);
+      const file = fs.readFileSync((await download.path())!, 'utf8');
+      const lines = file.trimEnd().split('\n');
+      assert.equal(lines.length, 7);
+      assert.match(lines[0]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z stdout green ok plain bold red$/);
+      assert.match(file, /Z stderr on stderr\n/);
+      await screenshot(p, 'log-tools');
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  it('says in words why a run failed: a missing package, a refused request with a link that fills in the rule', T, async () => {
+    await asAdmin();
+    broken = (
+      await runToEnd(
+        'node',
+        [
+          'try { await fetch("https://blocked.example.com/data"); } catch (e) { console.error("fetch failed:", e.message); }',
+          'await import("left-pad-not-installed");',
+        ].join('\n'),
+      )
+    ).id;
+    const python = (await runToEnd('python', 'import cronium_e2e_not_installed\n')).id;
+    await page.goto(url(`/executions/${python}`));
+    const why = page.getByTestId('explain');
+    await why.waitFor();
+    assert.match(await why.innerText(), /Why it failed/);
+    assert.match(await why.innerText(), /The package “cronium_e2e_not_installed” is not installed in the runtime image/);
+
+    await page.goto(url(`/executions/${broken}`));
+    await why.waitFor();
+    const text = await why.innerText();
+    assert.match(text, /The package “left-pad-not-installed” is not installed in the runtime image/);
+    assert.match(text, /Blocked: blocked\.example\.com:443 — no rule allows it/);
+    await screenshot(page, 'execution-failed');
+    await why.getByRole('link', { name: 'Allow blocked.example.com' }).click();
+    await page.waitForURL(/\/egress\?pattern=blocked\.example\.com/);
+    assert.equal(await page.getByLabel('Host pattern').inputValue(), 'blocked.example.com', 'the rule is filled in');
+    assert.equal(await page.getByLabel('Ports').inputValue(), '');
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    await page.getByTestId('egress-rules').getByText('blocked.example.com').waitFor();
+  });
+
+  it('takes the Run page’s timeout above the maximum, says the real limits in seconds, and the server lowers it', T, async () => {
+    await asAdmin();
+    const settings = (await s.api('GET', '/api/v1/settings')).body;
+    const maxS = settings.maxLimits.timeoutMs / 1000;
+    await page.goto(url('/run'));
+    await page.locator('.cm-content').waitFor();
+    assert.equal(await page.locator('#timeout-hint').innerText(), `default ${settings.defaultLimits.timeoutMs / 1000} · max ${maxS}`);
+    assert.match(await page.getByTestId('limits-hint').innerText(), new RegExp(`lowered to it: a run gets at most .* \\(${maxS} s\\)`));
+    await chooseLanguage(page, 'Bash');
+    await setScript(page, 'echo quick\n');
+    await page.getByLabel('Timeout (s)').fill('99999');
+    await page.getByTestId('run-submit').click();
+    await page.waitForURL(/\/executions\/[0-9a-f-]{36}$/);
+    const ex = (await s.api('GET', `/api/v1/executions/${page.url().split('/').pop()}`)).body;
+    assert.equal(ex.limits.timeoutMs, settings.maxLimits.timeoutMs, 'lowered to the maximum, as the hint says');
+  });
+
+  it('refreshes the executions list by itself when a new execution arrives', T, async () => {
+    await asAdmin();
+    await page.goto(url('/executions'));
+    await page.locator('tbody tr').first().waitFor();
+    const fresh = await runToEnd('bash', 'echo new');
+    await page.locator(`tr[data-execution-id="${fresh.id}"]`).waitFor({ timeout: 30_000 });
+  });
+
+  it('works on a phone: the side menu folds into a Menu button', T, async () => {
+    await asAdmin();
+    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, storageState: await admin.storageState(), isMobile: true, hasTouch: true });
+    try {
+      const p = await ctx.newPage();
+      await p.goto(url('/executions'));
+      const menu = p.getByRole('button', { name: 'Menu' });
+      await menu.waitFor();
+      assert.equal(await menu.getAttribute('aria-expanded'), 'false');
+      assert.equal(await p.getByRole('navigation', { name: 'Main' }).isVisible(), false, 'the menu is folded');
+      await menu.click();
+      assert.equal(await menu.getAttribute('aria-expanded'), 'true');
+      await p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Egress' }).click();
+      await p.waitForURL(url('/egress'));
+      await p.getByRole('navigation', { name: 'Main' }).waitFor({ state: 'hidden' }); // and folds again after choosing
+      await p.getByRole('heading', { name: 'Egress', exact: true }).waitFor();
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  it('fits every page into 1280 and 390 px, and axe finds no serious or critical problem', { timeout: 600_000 }, async () => {
+    await asAdmin();
+    if (!colourful) colourful = (await runToEnd('bash', `printf '\\033[32mgreen\\033[0m\\n'; echo err >&2`)).id;
+    if (!broken) broken = (await runToEnd('python', 'import cronium_e2e_not_installed\n')).id;
+    const pages: [string, string][] = [
+      ['overview', '/'],
+      ['executions', '/executions'],
+      ['execution-detail', `/executions/${colourful}`],
+      ['execution-failed', `/executions/${broken}`],
+      ['run', '/run'],
+      ['egress', '/egress'],
+      ['secrets', '/secrets'],
+      ['variables', '/variables'],
+      ['settings', '/settings'],
+      ['users', '/users'],
+      ['not-found', '/no-such-page'],
+    ];
+    const problems: string[] = [];
+    for (const width of [1280, 390]) {
+      const ctx = await browser.newContext({ viewport: { width, height: 900 }, storageState: await admin.storageState() });
+      const signedOut = await browser.newContext({ viewport: { width, height: 900 } });
+      try {
+        const check = async (where: Page, name: string, path: string) => {
+          await where.goto(url(path));
+          await where.waitForLoadState('networkidle');
+          const o = await overflowing(where);
+          if (o.scrollWidth > o.viewport) problems.push(`${path} at ${width} px is ${o.scrollWidth} px wide: ${o.offenders.join(', ')}`);
+          for (const v of await axeViolations(where)) problems.push(`${path} at ${width} px: ${v.impact} ${v.id} (${v.help}): ${v.nodes.join(' | ')}`);
+          await screenshot(where, `${width}-${name}`);
+        };
+        const p = await ctx.newPage();
+        for (const [name, path] of pages) await check(p, name, path);
+        await check(await signedOut.newPage(), 'login', '/login');
+      } finally {
+        await ctx.close();
+        await signedOut.close();
+      }
+    }
+    assert.deepEqual(problems, []);
+  });
+  it('lets an admin change a user’s role, disable and enable them, and delete them after a confirmation', T, async () => {
+    await asAdmin();
+    const carol = await s.api('POST', '/api/v1/users', { name: 'carol', role: 'user' });
+    assert.equal(carol.status, 201, JSON.stringify(carol.body));
+    const carolKey = (await s.api('POST', `/api/v1/users/${carol.body.id}/keys`, {})).body.key as string;
+    const bobId = (await s.api('GET', '/api/v1/me', undefined, bobKey)).body.id as string;
+    const userOf = async (id: string) => ((await s.api('GET', '/api/v1/users')).body.items as { id: string; role: string; disabled?: boolean }[]).find((u) => u.id === id);
+    await page.goto(url('/users'));
+    const bob = page.getByRole('group', { name: 'Manage bob' });
+
+    await bob.getByRole('combobox', { name: 'Role' }).selectOption('admin');
+    await bob.getByRole('button', { name: 'Change role' }).click();
+    await page.getByText('bob is now an administrator.').waitFor();
+    assert.equal((await userOf(bobId))?.role, 'admin');
+    await bob.getByRole('combobox', { name: 'Role' }).selectOption('user');
+    await bob.getByRole('button', { name: 'Change role' }).click();
+    await page.getByText('bob is now a user.').waitFor();
+    assert.equal((await userOf(bobId))?.role, 'user');
+
+    await bob.getByRole('button', { name: 'Disable bob' }).click();
+    await page.getByText('bob is disabled: their keys no longer work.').waitFor();
+    await page.getByTestId('disabled-bob').waitFor();
+    assert.notEqual((await s.api('GET', '/api/v1/me', undefined, bobKey)).status, 200, 'a disabled user’s key stops working at once');
+    await bob.getByRole('button', { name: 'Enable bob' }).click();
+    await page.getByText('bob is enabled again').waitFor();
+    assert.equal((await s.api('GET', '/api/v1/me', undefined, bobKey)).status, 200, 'and works again');
+
+    const manageCarol = page.getByRole('group', { name: 'Manage carol' });
+    await manageCarol.getByText('Delete carol…').click();
+    await manageCarol.getByRole('button', { name: 'Yes, delete carol' }).click();
+    await page.getByText(/^carol was deleted/).waitFor();
+    assert.equal(await userOf(carol.body.id), undefined);
+    await page.getByRole('group', { name: 'Manage carol' }).waitFor({ state: 'detached' });
+    assert.notEqual((await s.api('GET', '/api/v1/me', undefined, carolKey)).status, 200, 'their key stops working');
+    await screenshot(page, 'users-managed');
   });
 });
 

@@ -159,6 +159,59 @@ describe('admin pages', () => {
   });
 });
 
+describe('users: role, disable, delete (PATCH and DELETE /api/v1/users/:id)', () => {
+  const me = { status: 200, body: { ...ADMIN, createdAt: 'x' } };
+  const cases = [
+    { form: { intent: 'setRole', userId: 'u-bob', name: 'bob', role: 'admin' }, method: 'PATCH', body: { role: 'admin' }, message: 'bob is now an administrator.' },
+    { form: { intent: 'setDisabled', userId: 'u-bob', name: 'bob', disabled: 'true' }, method: 'PATCH', body: { disabled: true }, message: 'bob is disabled: their keys no longer work.' },
+    { form: { intent: 'setDisabled', userId: 'u-bob', name: 'bob', disabled: 'false' }, method: 'PATCH', body: { disabled: false }, message: 'bob is enabled again: their active keys work.' },
+    { form: { intent: 'deleteUser', userId: 'u-bob', name: 'bob' }, method: 'DELETE', body: undefined, message: /^bob was deleted/ },
+  ] as const;
+  for (const t of cases) {
+    it(`${t.form.intent} ${JSON.stringify(t.body ?? {})}: calls the API and answers with a message`, async () => {
+      handler = (c) => (c.url === '/api/v1/me' ? me : c.url === '/api/v1/users/u-bob' ? { status: t.method === 'DELETE' ? 204 : 200, body: t.method === 'DELETE' ? undefined : { ...BOB } } : { status: 500, body: {} });
+      const { action } = await import('../app/routes/users');
+      const r = await run(async () => action(args(await request('/users', ADMIN, { form: t.form })) as never));
+      const d = dataOf(r.value);
+      assert.equal(d.ok, true);
+      if (typeof t.message === 'string') assert.equal(d.message, t.message);
+      else assert.match(d.message, t.message);
+      const call = calls.find((c) => c.url === '/api/v1/users/u-bob')!;
+      assert.equal(call.method, t.method);
+      assert.deepEqual(call.body, t.body);
+    });
+  }
+  it('the API’s 409 LAST_ADMIN is shown to the admin, with its status', async () => {
+    handler = (c) =>
+      c.url === '/api/v1/me' ? me : { status: 409, body: { error: { code: 'LAST_ADMIN', message: 'admin is the last administrator: make another user an administrator first' } } };
+    const { action } = await import('../app/routes/users');
+    const r = await run(async () => action(args(await request('/users', ADMIN, { form: { intent: 'setRole', userId: 'u-admin', name: 'admin', role: 'user' } })) as never));
+    assert.equal(statusOf(r.value), 409);
+    assert.deepEqual(dataOf(r.value), { ok: false, intent: 'setRole', formError: 'admin is the last administrator: make another user an administrator first' });
+  });
+  it('a role that is neither is refused without calling the API', async () => {
+    handler = (c) => (c.url === '/api/v1/me' ? me : { status: 500, body: {} });
+    const { action } = await import('../app/routes/users');
+    const r = await run(async () => action(args(await request('/users', ADMIN, { form: { intent: 'setRole', userId: 'u-bob', role: 'root' } })) as never));
+    assert.equal(statusOf(r.value), 400);
+    assert.ok(!calls.some((c) => c.url.startsWith('/api/v1/users/')));
+  });
+});
+
+describe('settings in seconds', () => {
+  it('sends milliseconds, and tells the API’s millisecond message in seconds next to the seconds field', async () => {
+    handler = (c) => {
+      if (c.url === '/api/v1/me') return { status: 200, body: { ...ADMIN, createdAt: 'x' } };
+      return { status: 400, body: { error: { code: 'VALIDATION_FAILED', message: 'defaultLimits.timeoutMs: must not exceed maxLimits.timeoutMs (900000)', field: 'defaultLimits.timeoutMs' } } };
+    };
+    const { action } = await import('../app/routes/settings');
+    const r = await run(async () => action(args(await request('/settings', ADMIN, { form: { executionPolicy: 'all_users', 'defaultLimits.timeout': '1000.5' } })) as never));
+    assert.equal(statusOf(r.value), 400);
+    assert.deepEqual(dataOf(r.value).fieldErrors, { 'defaultLimits.timeout': 'must not exceed the maximum timeout (900 s)' });
+    assert.deepEqual(calls.find((c) => c.method === 'PATCH')!.body.defaultLimits, { timeoutMs: 1_000_500 });
+  });
+});
+
 describe('run action', () => {
   it('sends the parsed request and lands on the execution page', async () => {
     handler = (c) => (c.method === 'POST' ? { status: 202, body: { id: '11111111-2222-3333-4444-555555555555', status: 'queued' } } : { status: 404 });

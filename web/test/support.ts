@@ -70,3 +70,54 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }
+
+/**
+ * Elements that stick out of the viewport to the right without a scrolling box around them (what a phone cuts).
+ * The page script is a string: tsx would wrap named functions in a helper the page does not have.
+ */
+export async function overflowing(page: Page): Promise<{ scrollWidth: number; viewport: number; offenders: string[] }> {
+  return page.evaluate(`(() => {
+    const viewport = window.innerWidth;
+    const clipped = (el) => {
+      // An absolutely placed element escapes the scrolling boxes that are not its containing block.
+      if (getComputedStyle(el).position === 'absolute' || getComputedStyle(el).position === 'fixed') return false;
+      for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+        const o = getComputedStyle(p).overflowX;
+        if (o === 'auto' || o === 'scroll' || o === 'hidden' || o === 'clip') return true;
+      }
+      return false;
+    };
+    const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (typeof el.className === 'string' && el.className.trim() ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
+    const offenders = [];
+    for (const el of document.body.querySelectorAll('*')) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || r.right <= viewport + 1 || clipped(el)) continue;
+      offenders.push(name(el) + ' (right edge at ' + Math.round(r.right) + ' px)');
+    }
+    return { scrollWidth: document.documentElement.scrollWidth, viewport, offenders: offenders.slice(0, 8) };
+  })()`);
+}
+
+const axeSource = fs.readFileSync(path.join(repoRoot, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: string[];
+}
+
+/** axe-core run in the page itself (injected into the real Chromium page): its serious and critical violations. */
+export async function axeViolations(page: Page): Promise<AxeViolation[]> {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: axeSource });
+  const violations: AxeViolation[] = await page.evaluate(`(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.slice(0, 5).map((n) => (JSON.stringify(n.target) + ' ' + (n.failureSummary || '')).replace(/\\s+/g, ' ')),
+    }));
+  })()`);
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}

@@ -1,14 +1,14 @@
 import { Link, useNavigate } from '@remix-run/react';
 import { formatDuration, shortId } from '../lib/format';
 import { type ExecutionSummary, LANGUAGE_LABELS } from '../lib/types';
-import { StatusBadge, Time } from './ui';
+import { StatusBadge, Time, labelCells } from './ui';
 
 /** Executions as a table; the id is a link, and with JavaScript the whole row opens the detail. */
 export function ExecutionsTable({ items, userNames, caption }: { items: ExecutionSummary[]; userNames: Record<string, string>; caption: string }) {
   const navigate = useNavigate();
   return (
     <div className="table-wrap">
-      <table className="table table-clickable">
+      <table className="table table-clickable table-stack">
         <caption className="sr-only">{caption}</caption>
         <thead>
           <tr>
@@ -23,7 +23,7 @@ export function ExecutionsTable({ items, userNames, caption }: { items: Executio
           </tr>
         </thead>
         <tbody>
-          {items.map((e) => (
+          {labelCells(items.map((e) => (
             <tr key={e.id} onClick={(ev) => !(ev.target as HTMLElement).closest('a') && navigate(`/executions/${e.id}`)} data-execution-id={e.id}>
               <td>
                 <StatusBadge status={e.status} />
@@ -41,7 +41,7 @@ export function ExecutionsTable({ items, userNames, caption }: { items: Executio
               <td>{e.startedAt ? <Time iso={e.startedAt} /> : <span className="muted">queued <Time iso={e.createdAt} /></span>}</td>
               <td className="num">{formatDuration(e.durationMs)}</td>
             </tr>
-          ))}
+          )), ['Status', 'Execution', 'Language', 'User', 'Started', 'Duration'])}
         </tbody>
       </table>
     </div>

@@ -81,9 +81,7 @@ export const SETTINGS_FIELDS: Record<string, string> = {
  * seconds, so its messages are told in seconds too.
  */
 export function inSeconds(message: string): string {
-  return message
-    .replace(/\b(?:defaultLimits|maxLimits)\.timeoutMs \((\d+)\)/g, (_, ms: string) => `the maximum timeout (${Number(ms) / 1000} s)`)
-    .replace(/\btimeoutMs\b/g, 'timeout');
+  return message.replace(/\b(?:defaultLimits|maxLimits)\.timeoutMs \((\d+)\)/g, (_, ms: string) => `the maximum timeout (${Number(ms) / 1000} s)`);
 }
 
 export const EGRESS_RULE_FIELDS: Record<string, string> = { pattern: 'pattern', ports: 'ports', scope: 'scope' };

@@ -38,7 +38,8 @@ export async function loader({ request }: LoaderFunctionArgs) {
 export default function Executions() {
   const { items, error, links, names, filters, isAdmin } = useLoaderData<typeof loader>();
   const submit = useSubmit();
-  useAutoRevalidate(5000, links.page === 1 && items.some((e) => e.status === 'running' || e.status === 'queued'));
+  // The first page follows new executions by itself (faster while some run); older pages stay as they are.
+  useAutoRevalidate(items.some((e) => e.status === 'running' || e.status === 'queued') ? 2000 : 5000, links.page === 1);
   const filtered = filters.status.length > 0 || !!filters.language || !!filters.user;
   return (
     <>

@@ -1,5 +1,5 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
-import { useActionData, useLoaderData, useNavigation } from '@remix-run/react';
+import { Form, useActionData, useLoaderData, useNavigation } from '@remix-run/react';
 import { useState } from 'react';
 import { ActionAlerts, DeleteButton, IntentForm } from '../components/ActionForms';
 import { Alert, Card, EmptyState, Field, PageHeader, Table, Time, fieldProps } from '../components/ui';
@@ -47,6 +47,30 @@ export async function action({ request }: ActionFunctionArgs) {
       done: (issued, { userId }) => ({ extra: { key: issued.key, userId, id: issued.id } }),
     });
   }
+  // PATCH and DELETE /api/v1/users/:id; the API refuses (409 LAST_ADMIN) to leave the server without an admin.
+  const userId = str(form, 'userId');
+  const name = str(form, 'name') || 'the user';
+  const userPath = `/api/v1/users/${encodeURIComponent(userId)}`;
+  if (intent === 'setRole') {
+    const role = str(form, 'role');
+    if (role !== 'admin' && role !== 'user') return submitCommand({ intent, send: async () => ({ ok: false, status: 400, error: { code: 'BAD_ROLE', message: 'Choose Administrator or User.' } }), message: '' });
+    return submitCommand({ intent, send: () => a.api('PATCH', userPath, { role }), message: `${name} is now ${role === 'admin' ? 'an administrator' : 'a user'}.` });
+  }
+  if (intent === 'setDisabled') {
+    const disabled = str(form, 'disabled') === 'true';
+    return submitCommand({
+      intent,
+      send: () => a.api('PATCH', userPath, { disabled }),
+      message: disabled ? `${name} is disabled: their keys no longer work.` : `${name} is enabled again: their active keys work.`,
+    });
+  }
+  if (intent === 'deleteUser') {
+    return submitCommand({
+      intent,
+      send: () => a.api('DELETE', userPath),
+      message: `${name} was deleted: their keys stopped working, their secrets and variables are gone, their executions stay.`,
+    });
+  }
   if (intent === 'revokeKey') {
     const id = str(form, 'keyId');
     return submitCommand({ intent, send: () => a.api('DELETE', `/api/v1/keys/${encodeURIComponent(id)}`), message: 'Key revoked: it no longer works.' });
@@ -77,6 +101,56 @@ function NewKey({ value }: { value: string }) {
   );
 }
 
+const USER_INTENTS = new Set(['setRole', 'setDisabled', 'deleteUser']);
+
+/** Role, disable/enable and delete (after a confirmation that works without JavaScript) for another user. */
+function ManageUser({ user, busy }: { user: { id: string; name: string; role: 'admin' | 'user'; disabled?: boolean }; busy: boolean }) {
+  const hidden = (
+    <>
+      <input type="hidden" name="userId" value={user.id} />
+      <input type="hidden" name="name" value={user.name} />
+    </>
+  );
+  return (
+    <div className="manage-user" role="group" aria-label={`Manage ${user.name}`}>
+      <Form method="post" replace className="manage-role" aria-label={`Role of ${user.name}`}>
+        <input type="hidden" name="intent" value="setRole" />
+        {hidden}
+        <label htmlFor={`role-${user.id}`}>Role</label>
+        <select id={`role-${user.id}`} name="role" defaultValue={user.role} key={user.role}>
+          <option value="user">User</option>
+          <option value="admin">Administrator</option>
+        </select>
+        <button type="submit" className="btn btn-small" disabled={busy}>
+          Change role
+        </button>
+      </Form>
+      <Form method="post" replace aria-label={`${user.disabled ? 'Enable' : 'Disable'} ${user.name}`}>
+        <input type="hidden" name="intent" value="setDisabled" />
+        <input type="hidden" name="disabled" value={user.disabled ? 'false' : 'true'} />
+        {hidden}
+        <button type="submit" className="btn btn-small" disabled={busy}>
+          {user.disabled ? `Enable ${user.name}` : `Disable ${user.name}`}
+        </button>
+      </Form>
+      <details className="confirm-delete">
+        <summary className="btn btn-small btn-danger-ghost">Delete {user.name}…</summary>
+        <Form method="post" replace className="confirm-box" aria-label={`Delete ${user.name}`}>
+          <input type="hidden" name="intent" value="deleteUser" />
+          {hidden}
+          <p>
+            Delete <strong>{user.name}</strong>? Their keys stop working at once and their secrets and variables are deleted. Their executions stay, shown as
+            by a deleted user. This cannot be undone.
+          </p>
+          <button type="submit" className="btn btn-small btn-danger" disabled={busy}>
+            Yes, delete {user.name}
+          </button>
+        </Form>
+      </details>
+    </div>
+  );
+}
+
 export default function Users() {
   const { users, me } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
@@ -86,11 +160,13 @@ export default function Users() {
   const issued = result?.intent === 'issueKey' && result.ok ? result.extra : undefined;
   const issueFailed = result?.intent === 'issueKey' && !result.ok ? result : undefined;
   const busy = navigation.state === 'submitting' ? navigation.formData?.get('intent') : null;
+  const userFailed = result && !result.ok && USER_INTENTS.has(result.intent ?? '') ? result : undefined;
 
   return (
     <>
       <PageHeader title="Users and API keys" description="Everyone signs in with an API key. A key is shown once, when it is issued; revoke it if it leaks." />
       <ActionAlerts result={result} intent="revokeKey" />
+      {userFailed?.formError && <Alert>{userFailed.formError}</Alert>}
       <Card title="Create a user" id="create-user">
         <IntentForm
           key={create?.ok ? create.extra?.at : 'create'}
@@ -121,6 +197,14 @@ export default function Users() {
             title={
               <>
                 {u.name} <span className={`badge ${u.role === 'admin' ? 'badge-global' : 'badge-user'}`}>{u.role === 'admin' ? 'Administrator' : 'User'}</span>
+                {u.disabled && (
+                  <>
+                    {' '}
+                    <span className="badge badge-disabled" data-testid={`disabled-${u.name}`}>
+                      Disabled
+                    </span>
+                  </>
+                )}
                 {u.id === me.id && <span className="muted small"> (you)</span>}
               </>
             }
@@ -130,6 +214,11 @@ export default function Users() {
               </span>
             }
           >
+            {u.id === me.id ? (
+              <p className="muted small">Another administrator can change your role, disable or delete your account.</p>
+            ) : (
+              <ManageUser user={u} busy={typeof busy === 'string' && USER_INTENTS.has(busy)} />
+            )}
             {issued?.userId === u.id && issued.key && <NewKey value={issued.key} />}
             {u.keysError && <Alert>{u.keysError}</Alert>}
             {u.keys.length ? (

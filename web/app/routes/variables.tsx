@@ -61,8 +61,12 @@ export default function Variables() {
                   <td className="mono">{v.key}</td>
                   <td className="value-cell">
                     <details open={!!failed}>
-                      <summary aria-label={`Edit ${v.key}: ${JSON.stringify(v.value).slice(0, 80)}`}>
-                        <code className="value-preview">{JSON.stringify(v.value)}</code> <span className="summary-edit">Edit</span>
+                      {/* Named by what it shows (the value, then "Edit" and, for screen readers, the key). */}
+                      <summary>
+                        <code className="value-preview">{JSON.stringify(v.value)}</code>{' '}
+                        <span className="summary-edit">
+                          Edit<span className="sr-only"> {v.key}</span>
+                        </span>
                       </summary>
                       <Form method="post" replace className="edit-form" aria-label={`Edit ${v.key}`}>
                         <input type="hidden" name="intent" value="save" />
