@@ -405,6 +405,12 @@ for (const driver of testDrivers()) describe(`egress through the allowlisting pr
       req.end();
     });
     assert.equal(res, 407);
+    // Both refusals are in the egress log: the one without credentials names no execution (only admins see it),
+    // the one with the ended execution's token names that execution.
+    const log = (await s.api('GET', '/api/v1/egress/log?decision=denied&limit=1000')).body.items;
+    assert.ok(log.some((l: any) => l.reason === 'auth_required' && l.status === 407 && l.executionId === null && l.userId === null), JSON.stringify(log.slice(0, 5)));
+    assert.ok(log.some((l: any) => l.reason === 'execution_not_running' && l.status === 407 && l.executionId === e.id));
+    assert.ok((await s.api('GET', `/api/v1/executions/${e.id}/egress`)).body.items.some((l: any) => l.reason === 'execution_not_running'));
   });
 
   it('doctor probes from a real sandbox container and reports what it found', async () => {

@@ -16,6 +16,7 @@ import {
   validatePorts,
   type Rule,
 } from '../../src/egress/policy.js';
+import { parseAllowEntry } from '../../src/egress/allow-entry.js';
 
 const rule = (id: string, pattern: string, ports: number[] | null = null, scope: Rule['scope'] = 'global'): Rule => ({
   id,
@@ -450,5 +451,33 @@ describe('ruleKey: what makes two rules the same', () => {
   });
   test('the pattern limit is the one validatePattern applies', () => {
     assert.equal(validatePattern('a'.repeat(MAX_PATTERN_LENGTH + 1)).ok, false);
+  });
+});
+
+describe('parseAllowEntry (an execution\'s egress.allow)', () => {
+  const ok: Array<[string, string, number[] | null]> = [
+    ['api.github.com', 'api.github.com', null],
+    ['host.example:8443', 'host.example:8443', [8443]],
+    ['203.0.113.0/24:443', '203.0.113.0/24:443', [443]],
+    ['203.0.113.5/24', '203.0.113.0/24', null],
+    ['[2001:db8::/32]:443', '[2001:db8::/32]:443', [443]],
+    ['[2001:db8::1]:443', '[2001:db8::1]:443', [443]],
+  ];
+  for (const [entry, canonical, ports] of ok) {
+    test(`${entry} -> ${canonical}`, () => {
+      const r = parseAllowEntry(entry);
+      assert.ok(r.ok, JSON.stringify(r));
+      assert.deepEqual([r.canonical, r.ports], [canonical, ports]);
+      const again = parseAllowEntry(r.canonical); // what is stored is parsed again by the proxy
+      assert.ok(again.ok && again.canonical === canonical && again.pattern === r.pattern, JSON.stringify(again));
+    });
+  }
+  test('a 10,000-character entry is too long, and says so', () => {
+    const r = parseAllowEntry(`${'a'.repeat(10_000)}.example`);
+    assert.deepEqual(r, { ok: false, message: 'pattern is too long: at most 300 characters' });
+  });
+  test('a range wider than /8 and a port out of range are refused', () => {
+    assert.match((parseAllowEntry('0.0.0.0/0:443') as { message: string }).message, /at most a \/8/);
+    assert.match((parseAllowEntry('host.example:70000') as { message: string }).message, /not a port/);
   });
 });
