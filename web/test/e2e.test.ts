@@ -220,6 +220,7 @@ describe('dashboard in Chromium against a real server', { timeout: 900_000 }, ()
   });
 
   it('cancels a long-running script', T, async () => {
+    await asAdmin();
     await page.goto(url('/run'));
     await page.locator('.cm-content').waitFor();
     await chooseLanguage(page, 'Bash');
@@ -267,6 +268,7 @@ describe('dashboard in Chromium against a real server', { timeout: 900_000 }, ()
   });
 
   it('adds an egress rule and sees it listed, with validation messages next to the field', T, async () => {
+    await asAdmin();
     await page.goto(url('/egress'));
     await page.getByLabel('Host pattern').fill('https://example.com/path');
     await page.getByRole('button', { name: 'Add rule' }).click();
@@ -330,6 +332,7 @@ describe('dashboard in Chromium against a real server', { timeout: 900_000 }, ()
   });
 
   it('shows the admin pages: settings (with the server’s field errors) and users and keys', T, async () => {
+    await asAdmin();
     await page.goto(url('/settings'));
     await page.getByRole('heading', { name: 'Who may execute' }).waitFor();
     // Timeouts are in seconds here, as on the Run page (issue 17, bug 5).
@@ -421,6 +424,10 @@ describe('dashboard in Chromium against a real server', { timeout: 900_000 }, ()
           `printf '%s \\033[31m<b>not markup</b>\\n' '<img src=x onerror="window.__pwned=1">'`,
           'echo "on stderr" >&2',
           'for i in 1 2 3; do echo "needle $i"; done',
+          // A line longer than the server's 64 KiB cut arrives as an entry and its continuation; a NUL makes an
+          // entry escaped (\x00), its colours still colours.
+          "head -c 70000 /dev/zero | tr '\\0' 'x'; echo",
+          `printf 'nul\\0byte \\033[32mstill green\\033[0m\\n'`,
         ].join('\n'),
       )
     ).id;
@@ -442,6 +449,14 @@ describe('dashboard in Chromium against a real server', { timeout: 900_000 }, ()
       assert.equal(await logs.locator('img, b').count(), 0);
       assert.equal(await p.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
       await logs.getByText('<b>not markup</b>').waitFor();
+      const apiEntries = (await s.api('GET', `/api/v1/executions/${colourful}/logs`)).body.entries as { text: string; continued: boolean; escaped: boolean }[];
+      assert.ok(apiEntries.some((x) => x.continued), 'the server cut the long line');
+      const long = logs.locator('.log-line', { hasText: 'xxxxxxxx' });
+      assert.equal(await long.count(), 1, 'shown as one line');
+      assert.equal((await long.locator('.log-text').innerText()).length, 70000);
+      const escaped = logs.locator('.log-escaped');
+      assert.equal(await escaped.innerText(), 'nul\\x00byte still green', 'an escaped entry as it is');
+      assert.equal(await escaped.getByText('still green').evaluate((el) => getComputedStyle(el).color), 'rgb(63, 185, 80)');
 
       // Times in the viewer's zone, labelled; UTC on hover.
       const ex = (await s.api('GET', `/api/v1/executions/${colourful}`)).body;
@@ -460,7 +475,7 @@ describe('dashboard in Chromium against a real server', { timeout: 900_000 }, ()
       await p.getByLabel('Search the log').fill('NEEDLE');
       await until(async () => (await logs.locator('.log-line').count()) === 3);
       assert.equal(await logs.locator('mark').count(), 3, 'each match is marked');
-      assert.match(await p.getByTestId('log-count').innerText(), /Showing 3 of 7 lines/);
+      assert.match(await p.getByTestId('log-count').innerText(), /Showing 3 of 9 lines/);
       await p.getByLabel('Search the log').fill('');
 
       // Stream toggles: the legend is buttons now.
@@ -473,13 +488,13 @@ describe('dashboard in Chromium against a real server', { timeout: 900_000 }, ()
       await logs.getByText(/No line matches/).waitFor();
       await p.getByRole('button', { name: /^stdout/ }).click();
       await stderrToggle.click();
-      await until(async () => (await logs.locator('.log-line').count()) === 7);
+      await until(async () => (await logs.locator('.log-line').count()) === 9);
 
       // Copy without timestamps, colours taken out.
       await p.getByRole('button', { name: 'Copy text' }).click();
-      await p.getByText(/Copied 7 lines/).waitFor();
+      await p.getByText(/Copied 9 lines/).waitFor();
       const copied = await p.evaluate(() => navigator.clipboard.readText());
-      assert.equal(copied.trimEnd().split('\n').length, 7);
+      assert.equal(copied.trimEnd().split('\n').length, 9);
       assert.match(copied, /^green ok plain bold red$/m);
       assert.doesNotMatch(copied, /\d\d:\d\d:\d\d|\x1b/);
       assert.match(copied, /^on stderr$/m);
@@ -489,7 +504,8 @@ describe('dashboard in Chromium against a real server', { timeout: 900_000 }, ()
       assert.equal(download.suggestedFilename(), `execution-${colourful.slice(0, 8)}.log`);
       const file = fs.readFileSync((await download.path())!, 'utf8');
       const lines = file.trimEnd().split('\n');
-      assert.equal(lines.length, 7);
+      assert.equal(lines.length, 9);
+      assert.match(file, /Z stdout x{70000}\n/, 'the cut line whole');
       assert.match(lines[0]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z stdout green ok plain bold red$/);
       assert.match(file, /Z stderr on stderr\n/);
       await screenshot(p, 'log-tools');
@@ -545,6 +561,31 @@ describe('dashboard in Chromium against a real server', { timeout: 900_000 }, ()
     await page.waitForURL(/\/executions\/[0-9a-f-]{36}$/);
     const ex = (await s.api('GET', `/api/v1/executions/${page.url().split('/').pop()}`)).body;
     assert.equal(ex.limits.timeoutMs, settings.maxLimits.timeoutMs, 'lowered to the maximum, as the hint says');
+  });
+
+  it('says why a queued execution waits', T, async () => {
+    await asAdmin();
+    const before = (await s.api('GET', '/api/v1/settings')).body;
+    const set = await s.api('PATCH', '/api/v1/settings', { maxConcurrency: 1 });
+    assert.equal(set.status, 200, JSON.stringify(set.body));
+    const ids: string[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const r = await s.api('POST', '/api/v1/executions', { language: 'bash', script: 'sleep 120' });
+        assert.equal(r.status, 202, JSON.stringify(r.body));
+        ids.push(r.body.id);
+      }
+      await until(async () => (await s.api('GET', `/api/v1/executions/${ids[0]}`)).body.status === 'running');
+      assert.equal((await s.api('GET', `/api/v1/executions/${ids[1]}`)).body.status, 'queued');
+      await page.goto(url(`/executions/${ids[1]}`));
+      const note = page.getByTestId('queue-note');
+      await note.waitFor();
+      assert.match(await note.innerText(), /^Waiting for a free slot: (its user already has 1 running, the most one user may run at once \(1\)|the server runs at most 1 at once, and 1 are running); 1 waiting in all\.$/);
+      await screenshot(page, 'execution-queued');
+    } finally {
+      for (const id of ids) await s.api('POST', `/api/v1/executions/${id}/cancel`);
+      await s.api('PATCH', '/api/v1/settings', { maxConcurrency: before.maxConcurrency });
+    }
   });
 
   it('refreshes the executions list by itself when a new execution arrives', T, async () => {

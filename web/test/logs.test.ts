@@ -44,10 +44,12 @@ describe('toLines', () => {
     );
     assert.equal(toLines([e(5, 'orphan', { continued: true })])[0]!.plain, 'orphan');
   });
-  it('shows escaped text as it is: its \\x1b is not a colour', () => {
+  it('shows escaped text as it is: its \\x1b is not a colour, while a real escape sequence in it still is', () => {
     const [line] = toLines([e(0, 'bytes \\x1b[31m \\xff', { escaped: true })]);
     assert.deepEqual(line!.parts, [{ text: 'bytes \\x1b[31m \\xff', escaped: true }]);
     assert.equal(line!.plain, 'bytes \\x1b[31m \\xff');
+    const [coloured] = toLines([e(0, '\x1b[32mok\x1b[0m nul\\x00byte', { escaped: true })]);
+    assert.equal(coloured!.plain, 'ok nul\\x00byte');
   });
   it('keeps escaped and text parts of one line apart', () => {
     const [line] = toLines([e(0, 'a'), e(1, '\\xff', { escaped: true, continued: true }), e(2, 'b', { continued: true })]);

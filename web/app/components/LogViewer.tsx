@@ -30,29 +30,27 @@ function LineText({ line, query }: { line: LogLine; query: string }) {
   const out: ReactNode[] = [];
   let offset = 0;
   line.parts.forEach((part, p) => {
-    if (part.escaped) {
-      out.push(
-        <span key={p} className="log-escaped" title="Bytes that are not text are shown as \xHH">
-          {highlight(part.text, offset, ranges)}
-        </span>,
-      );
-      offset += part.text.length;
-      return;
-    }
-    parseAnsi(part.text).forEach((seg, i) => {
+    const segments = parseAnsi(part.text).map((seg, i) => {
       const style = segmentStyle(seg.state, STREAM_TEXT[line.stream]);
       const content = highlight(seg.text, offset, ranges);
-      out.push(
-        Object.keys(style).length ? (
-          <span key={`${p}.${i}`} style={style as CSSProperties}>
-            {content}
-          </span>
-        ) : (
-          <span key={`${p}.${i}`}>{content}</span>
-        ),
-      );
       offset += seg.text.length;
+      return Object.keys(style).length ? (
+        <span key={i} style={style as CSSProperties}>
+          {content}
+        </span>
+      ) : (
+        <span key={i}>{content}</span>
+      );
     });
+    out.push(
+      part.escaped ? (
+        <span key={p} className="log-escaped" title="Bytes that are not text are shown as \xHH, a backslash as \\">
+          {segments}
+        </span>
+      ) : (
+        <span key={p}>{segments}</span>
+      ),
+    );
   });
   return <span className="log-text">{out}</span>;
 }

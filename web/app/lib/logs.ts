@@ -40,9 +40,9 @@ export interface LogLine {
   seq: number;
   ts: string;
   stream: LogStream;
-  /** The parts, each shown as it is (escaped) or with its colours. */
+  /** The parts, with their colours; an escaped part's \xHH escapes are shown as they are. */
   parts: { text: string; escaped: boolean }[];
-  /** The line's text as a person reads it: colours taken out, escaped parts as they are. */
+  /** The line's text as a person reads it: colours taken out, \xHH escapes as they are. */
   plain: string;
 }
 
@@ -63,7 +63,9 @@ export function toLines(entries: LogEntry[]): LogLine[] {
       lines.push({ seq: e.seq, ts: e.ts, stream: e.stream, parts: [{ text: e.text, escaped }], plain: '' });
     }
   }
-  for (const l of lines) l.plain = l.parts.map((p) => (p.escaped ? p.text : stripAnsi(p.text))).join('');
+  // An escaped part keeps its \xHH as text; its real escape sequences (bytes the server kept as they were) are
+  // colours like any other.
+  for (const l of lines) l.plain = l.parts.map((p) => stripAnsi(p.text)).join('');
   return lines;
 }
 
