@@ -8,7 +8,7 @@ export function ExecutionsTable({ items, userNames, caption }: { items: Executio
   const navigate = useNavigate();
   return (
     <div className="table-wrap">
-      <table className="table table-clickable table-stack">
+      <table className="table table-clickable table-stack table-compact">
         <caption className="sr-only">{caption}</caption>
         <thead>
           <tr>

@@ -10,7 +10,8 @@ export function HourChart({ perHour }: { perHour: Stats['perHour'] }) {
   const zone = zoneLabel(tz);
   const W = 760;
   const H = 220;
-  const pad = { top: 12, right: 8, bottom: 28, left: 36 };
+  // Room below and to the left for axis labels, also when a phone's stylesheet draws them twice as large.
+  const pad = { top: 14, right: 8, bottom: 34, left: 48 };
   const innerW = W - pad.left - pad.right;
   const innerH = H - pad.top - pad.bottom;
   const max = Math.max(1, ...perHour.map((h) => h.total));
@@ -28,7 +29,7 @@ export function HourChart({ perHour }: { perHour: Stats['perHour'] }) {
         {ticks.map((t) => (
           <g key={t}>
             <line x1={pad.left} x2={W - pad.right} y1={y(t)} y2={y(t)} className="chart-grid" />
-            <text x={pad.left - 6} y={y(t) + 4} textAnchor="end" className="chart-axis">
+            <text x={pad.left - 6} y={y(t)} textAnchor="end" dominantBaseline="central" className="chart-axis">
               {t}
             </text>
           </g>
@@ -50,7 +51,7 @@ export function HourChart({ perHour }: { perHour: Stats['perHour'] }) {
                 return <rect key={s} x={x} y={top} width={barW} height={Math.max(height, 1)} rx={2} className={`bar bar-${s}`} />;
               })}
               {i % 3 === 0 && (
-                <text x={x + barW / 2} y={H - 8} textAnchor="middle" className="chart-axis">
+                <text x={x + barW / 2} y={H - 6} textAnchor="middle" className="chart-axis">
                   {formatHourOf(h.hour, tz)}
                 </text>
               )}
