@@ -90,7 +90,7 @@ const envSchema = z.object({
     .default('')
     .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)),
   CRONIUM_EGRESS_FIREWALL: z.enum(['auto', 'off', 'external']).default('auto'),
-  CRONIUM_WEB_PORT: int(3000, 1),
+  CRONIUM_WEB_PORT: int(3000, 0),
   CRONIUM_HTTP_HEADERS_TIMEOUT_MS: int(10_000, 100),
   CRONIUM_HTTP_REQUEST_TIMEOUT_MS: int(30_000, 100),
   CRONIUM_HTTP_IDLE_TIMEOUT_MS: int(60_000, 100),
