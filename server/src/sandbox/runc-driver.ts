@@ -103,7 +103,8 @@ export class RuncDriver implements PoolingSandboxDriver {
     this.runc = new RuncCli(opts.runcBinary, path.join(opts.stateDir, 'runc'), this.commands.run);
     this.bundles = path.join(opts.stateDir, 'bundles');
     this.nets = opts.nets?.(this.commands.run) ?? new IpSandboxNets(this.commands.run);
-    this.fifos = new FifoStock(path.join(opts.stateDir, 'stdio'), this.commands);
+    // The runtime opens them through a read-only view, so that crun cannot chown them to the sandbox (sandbox-stdio.ts).
+    this.fifos = new FifoStock(path.join(opts.stateDir, 'stdio'), this.commands, 16, path.join(opts.stateDir, 'stdio-ro'));
     keepFreezerActive();
     fs.mkdirSync(this.bundles, { recursive: true, mode: 0o700 });
     this.pool = new SandboxPool<Prepared>({
@@ -321,7 +322,7 @@ export class RuncDriver implements PoolingSandboxDriver {
       const streamsEnded = Promise.all([ended(io.stdout), ended(io.stderr)]).then(() => undefined);
 
       // Started by a command shell, not forked from the server (sandbox-stdio.ts).
-      const r = await this.commands.runLine(backgroundCommand([this.opts.runcBinary, ...this.runc.args('run', '--bundle', bundle, '--pid-file', pidFile, id)], stdioDir));
+      const r = await this.commands.runLine(backgroundCommand([this.opts.runcBinary, ...this.runc.args('run', '--bundle', bundle, '--pid-file', pidFile, id)], stdioDir, this.fifos.forRuntime(stdioDir)));
       if (r.code !== 0) throw new Error(`could not start ${this.opts.runcBinary}: ${r.stderr.trim()}`);
       launched = true;
 

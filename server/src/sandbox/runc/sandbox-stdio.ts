@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { type CommandRunner, shellQuote } from './command-runner.js';
+import { type CommandRunner, type RunCommand, shellQuote } from './command-runner.js';
 
 /**
  * A runc sandbox's stdio as named pipes, so that the runtime can be started by one of the command shells
@@ -14,17 +14,54 @@ import { type CommandRunner, shellQuote } from './command-runner.js';
  */
 const NAMES = ['in', 'out', 'err', 'status'] as const;
 
-/** FIFOs made ahead, in batches: `mkfifo` is one process start (~20 ms of CPU here) for 64 as for 4. */
+/** The mount options of the topmost mount at `target`, or null if nothing is mounted there. */
+function mountOptions(target: string): string[] | null {
+  const line = fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.split(' ')[4] === target)
+    .at(-1);
+  return line ? line.split(' ')[5]!.split(',') : null;
+}
+
+/**
+ * Makes `view` a read-only bind mount of `root` (idempotent; a view another server made is checked, and made
+ * read-only if it is not yet). Left mounted: it is shared by every server with this state directory.
+ */
+export async function ensureReadOnlyView(root: string, view: string, run: RunCommand): Promise<void> {
+  fs.mkdirSync(view, { recursive: true, mode: 0o700 });
+  const must = async (argv: string[]) => {
+    const r = await run(argv);
+    if (r.code !== 0) throw new Error(`${argv.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
+  };
+  if (!mountOptions(view)) await must(['mount', '--bind', root, view]);
+  if (!mountOptions(view)?.includes('ro')) await must(['mount', '-o', 'remount,bind,ro', view]);
+  if (!mountOptions(view)?.includes('ro')) throw new Error(`${view} is not a read-only mount`);
+}
+
+/**
+ * FIFOs made ahead, in batches: `mkfifo` is one process start (~20 ms of CPU here) for 64 as for 4.
+ *
+ * With a `view` (the runc driver's), the runtime opens the sandbox's ends through a read-only bind mount of the
+ * stock's root (forRuntime). crun hands those FIFOs to the sandbox's PID 1 as its stdio and first chowns them to
+ * the sandbox's user, which would let the script reopen its stdout and stderr for reading (/proc/self/fd/N) and
+ * read back what is written there; through a read-only mount the chown fails (EROFS, which crun and runc ignore),
+ * the FIFOs stay the server's (mode 0600) and the script can only write to them. (runc copies through pipes of
+ * its own and Docker's shim likewise, which the script can reopen: there it can read back its own output, never
+ * the launcher's end mark or report, runtime-images/README.md.)
+ */
 export class FifoStock {
   private ready: string[] = [];
   private making: Promise<void> | null = null;
+  private viewing: Promise<void> | null = null;
   private seq = 0;
   private readonly dir: string;
 
   constructor(
-    root: string,
+    private readonly root: string,
     private readonly commands: Pick<CommandRunner, 'run'>,
     private readonly batch = 16,
+    private readonly view: string | null = null,
   ) {
     fs.mkdirSync(root, { recursive: true, mode: 0o700 });
     // Directories of servers that no longer run hold nothing anyone reads. (A script sees its FIFOs' host paths
@@ -52,8 +89,20 @@ export class FifoStock {
     return this.ready.pop()!;
   }
 
+  /** Where the runtime opens the FIFOs of `dir` (a directory `take` gave): through the read-only view, if any. */
+  forRuntime(dir: string): string {
+    return this.view ? path.join(this.view, path.relative(this.root, dir)) : dir;
+  }
+
   private refill(): Promise<void> {
     return (this.making ??= (async () => {
+      if (this.view) {
+        const view = this.view;
+        await (this.viewing ??= ensureReadOnlyView(this.root, view, (argv) => this.commands.run(argv)).catch((err: unknown) => {
+          this.viewing = null;
+          throw err;
+        }));
+      }
       const dirs = Array.from({ length: this.batch }, () => path.join(this.dir, String(this.seq++)));
       for (const d of dirs) fs.mkdirSync(d, { mode: 0o700 });
       const r = await this.commands.run(['mkfifo', '-m', '0600', ...dirs.flatMap((d) => NAMES.map((n) => path.join(d, n)))]);
@@ -136,9 +185,11 @@ export function openStdio(dir: string): SandboxStdio {
 /**
  * The command (for a command shell) that starts argv in the background with its stdio on the FIFOs of `dir` and
  * writes its exit code to `status`. The background job gets nothing of the shell's own stdio (the shell's stdin
- * is the server's command stream), and the runtime does not keep the status pipe.
+ * is the server's command stream), and the runtime does not keep the status pipe. The runtime's stdio is opened
+ * through `runtimeDir` (the same FIFOs seen through FifoStock's read-only view, forRuntime).
  */
-export function backgroundCommand(argv: string[], dir: string): string {
+export function backgroundCommand(argv: string[], dir: string, runtimeDir = dir): string {
   const f = (name: string) => shellQuote(path.join(dir, name));
-  return `{ ${argv.map(shellQuote).join(' ')} <${f('in')} >${f('out')} 2>${f('err')} 9>&-; echo $? >&9; } 9>${f('status')} </dev/null >/dev/null 2>&1 &`;
+  const r = (name: string) => shellQuote(path.join(runtimeDir, name));
+  return `{ ${argv.map(shellQuote).join(' ')} <${r('in')} >${r('out')} 2>${r('err')} 9>&-; echo $? >&9; } 9>${f('status')} </dev/null >/dev/null 2>&1 &`;
 }
