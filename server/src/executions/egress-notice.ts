@@ -26,7 +26,15 @@ function advice(r: EgressRefusal): string | null {
   }
   if (r.reason === 'dns_error') return `the name did not resolve${r.error ? ` (${r.error})` : ''}`;
   if (r.reason === 'policy_unavailable') return 'the egress rules could not be read; try again';
-  if (r.status === 400) return 'the proxy takes http:// requests and CONNECT tunnels only';
+  if (r.reason === 'global_rule_required') return 'this private destination is opened for admins\' global rules only, not for user or per-execution rules';
+  if (r.reason === 'port_not_opened') return `the opening for this address (CRONIUM_EGRESS_ALLOW_CIDRS) does not name port ${r.port}`;
+  if (r.reason === 'cronium_server') return 'the Cronium server\'s own ports are never reachable from a sandbox';
+  if (r.reason === 'auth_invalid' || r.reason === 'auth_required') return 'the proxy takes only the execution\'s own credentials (HTTPS_PROXY as Cronium set it)';
+  if (r.reason === 'execution_not_running') return 'the execution this request belongs to has ended';
+  if (r.reason === 'headers_timeout' || r.reason === 'body_timeout') return 'the request was not sent in time';
+  if (r.reason === 'headers_too_large') return 'the request\'s headers are too large';
+  if (r.reason === 'upgrade_not_supported') return 'the proxy does not pass protocol upgrades (WebSocket over plain http://); use wss:// through a CONNECT tunnel';
+  if (r.reason === 'invalid_http' || r.status === 400) return 'the proxy takes http:// requests and CONNECT tunnels only';
   return null;
 }
 

@@ -17,6 +17,11 @@ test('each refusal reason gets a line that says what to do', () => {
     [{ reason: 'dns_error', status: 502, error: 'ENOTFOUND' }, '[cronium] egress refused api.example.com:443: dns_error — the name did not resolve (ENOTFOUND)'],
     [{ reason: 'policy_unavailable', status: 503 }, '[cronium] egress refused api.example.com:443: policy_unavailable — the egress rules could not be read; try again'],
     [{ reason: 'unsupported_scheme', status: 400, host: 'ftp://x', port: 0 }, '[cronium] egress refused ftp://x: unsupported_scheme — the proxy takes http:// requests and CONNECT tunnels only'],
+    [{ reason: 'global_rule_required', host: '127.0.0.1', port: 18999 }, "[cronium] egress refused 127.0.0.1:18999: global_rule_required — this private destination is opened for admins' global rules only, not for user or per-execution rules"],
+    [{ reason: 'port_not_opened', host: '127.0.0.1', port: 22 }, '[cronium] egress refused 127.0.0.1:22: port_not_opened — the opening for this address (CRONIUM_EGRESS_ALLOW_CIDRS) does not name port 22'],
+    [{ reason: 'cronium_server', host: '127.0.0.1', port: 8080 }, "[cronium] egress refused 127.0.0.1:8080: cronium_server — the Cronium server's own ports are never reachable from a sandbox"],
+    [{ reason: 'execution_not_running', status: 407 }, '[cronium] egress refused api.example.com:443: execution_not_running — the execution this request belongs to has ended'],
+    [{ reason: 'invalid_http', status: 400, host: '', port: 0 }, '[cronium] egress refused : invalid_http — the proxy takes http:// requests and CONNECT tunnels only'],
     [{ reason: 'something_new', status: 403 }, '[cronium] egress refused api.example.com:443: something_new'],
   ];
   for (const [input, line] of cases) assert.equal(egressRefusalLine(r(input)), line);
