@@ -76,7 +76,8 @@ describe('createUsageExtractor', () => {
     const got: string[] = [];
     const x = createUsageExtractor('tok', (t) => got.push(t));
     const second = '__CRONIUM_USAGE_tok__ {"exitCode":0,"cpuNs":1,"memoryPeakBytes":1,"oomKills":9}\n';
-    x.push(line('tok') + second.slice(0, 10));
+    x.push(line('tok'));
+    x.push(second.slice(0, 10));
     x.push(second.slice(10) + 'tail');
     x.end();
     assert.deepEqual(x.report(), { exitCode: 3, cpuNs: 2500000, memoryPeakBytes: 1024, oomKills: 0 });
