@@ -86,6 +86,8 @@ describe('explain', () => {
   it('reason words', () => {
     assert.equal(egressReasonText('ip_literal_not_allowed'), 'a request to an IP address needs a rule naming that address');
     assert.equal(egressReasonText('something_new'), 'something new');
+    assert.equal(egressReasonText('port_not_opened', 5432), 'the administrator’s opening for this address does not include port 5432');
+    assert.equal(egressReasonText('cronium_server'), 'the Cronium server’s own ports are never reachable from a sandbox');
     assert.equal(ruleLink('[::1]', 80), '/egress?pattern=%3A%3A1#add-rule');
   });
 });

@@ -54,6 +54,26 @@ export function egressReasonText(reason: string | null | undefined, port?: numbe
       return 'the name did not resolve';
     case 'policy_unavailable':
       return 'the egress rules could not be read';
+    case 'global_rule_required':
+      return 'this private destination is opened for administrators’ global rules only';
+    case 'port_not_opened':
+      return `the administrator’s opening for this address does not include port ${port ?? 'this port'}`;
+    case 'cronium_server':
+      return 'the Cronium server’s own ports are never reachable from a sandbox';
+    case 'auth_invalid':
+    case 'auth_required':
+      return 'the proxy takes only the execution’s own credentials';
+    case 'execution_not_running':
+      return 'the execution had already ended';
+    case 'headers_timeout':
+    case 'body_timeout':
+      return 'the request was not sent in time';
+    case 'headers_too_large':
+      return 'its headers are too large';
+    case 'upgrade_not_supported':
+      return 'the proxy does not pass protocol upgrades (use wss:// rather than ws://)';
+    case 'invalid_http':
+      return 'the proxy takes http:// requests and CONNECT tunnels only';
     default: {
       const what = ADDRESS_REASONS[reason];
       if (what) return `it resolves to ${what}${address ? ` (${address})` : ''}, which sandboxes may not reach`;
