@@ -580,7 +580,11 @@ describe('dashboard in Chromium against a real server', { timeout: 900_000 }, ()
       await page.goto(url(`/executions/${ids[1]}`));
       const note = page.getByTestId('queue-note');
       await note.waitFor();
-      assert.match(await note.innerText(), /^Waiting for a free slot: (its user already has 1 running, the most one user may run at once \(1\)|the server runs at most 1 at once, and 1 are running); 1 waiting in all\.$/);
+      assert.equal(
+        await note.innerText(),
+        "waiting for one of its user's running executions to end: the user runs 1 of the 1 allowed at once; it is its user's next execution to start",
+        'the page shows the reason and place the API gives',
+      );
       await screenshot(page, 'execution-queued');
     } finally {
       for (const id of ids) await s.api('POST', `/api/v1/executions/${id}/cancel`);

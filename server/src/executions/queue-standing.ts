@@ -27,7 +27,7 @@ export interface QueueStanding {
  */
 export function queueStanding(c: QueueCounts, userLimit: number): QueueStanding {
   const position = c.userAhead + 1;
-  const place = position === 1 ? 'it is your next execution to start' : `${c.userAhead} of your executions are ahead of it`;
+  const place = position === 1 ? "it is its user's next execution to start" : `${c.userAhead} of its user's executions are ahead of it`;
   if (c.userRunning >= userLimit) {
     return {
       reason: 'user_concurrency',
@@ -35,7 +35,7 @@ export function queueStanding(c: QueueCounts, userLimit: number): QueueStanding 
       queuedTotal: c.queuedTotal,
       userRunning: c.userRunning,
       userLimit,
-      message: `waiting for one of your running executions to end: you run ${c.userRunning} of the ${userLimit} allowed at once; ${place}`,
+      message: `waiting for one of its user's running executions to end: the user runs ${c.userRunning} of the ${userLimit} allowed at once; ${place}`,
     };
   }
   return {

@@ -36,7 +36,7 @@ describe('a queued execution says why it waits', () => {
     assert.equal(q2.status, 'queued');
     assert.deepEqual({ reason: q2.queue.reason, position: q2.queue.position, userRunning: q2.queue.userRunning, userLimit: q2.queue.userLimit }, { reason: 'user_concurrency', position: 1, userRunning: 1, userLimit: 1 });
     assert.equal(q3.queue.position, 2);
-    assert.match(q3.queue.message, /1 of your executions are ahead/);
+    assert.match(q3.queue.message, /1 of its user's executions are ahead/);
 
     const u = await s.api('POST', '/api/v1/users', { name: `queue-${crypto.randomBytes(4).toString('hex')}`, role: 'user' });
     const key = (await s.api('POST', `/api/v1/users/${u.body.id}/keys`, { name: 'q' })).body.key as string;

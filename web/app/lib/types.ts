@@ -71,6 +71,8 @@ export interface Execution extends ExecutionSummary {
   script: string;
   input: unknown;
   env: string[];
+  /** Only while queued: why it waits (server/src/executions/queue-standing.ts). */
+  queue?: { reason: 'user_concurrency' | 'server_concurrency'; position: number; queuedTotal: number; userRunning: number; userLimit: number; message: string };
 }
 
 export type LogStream = 'stdout' | 'stderr' | 'system';

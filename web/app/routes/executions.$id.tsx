@@ -30,7 +30,8 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   const ex = unwrap(execution);
   return {
     execution: ex,
-    queue: ex.status === 'queued' ? await queueFacts(a, ex) : null,
+    // The API says why (GET /executions/:id `queue`); the counts are a fallback for an older server.
+    queue: ex.status === 'queued' ? (ex.queue?.message ?? (await queueFacts(a, ex))) : null,
     logs: logs.ok ? logs.data.entries.map(toLogEntry).filter((e): e is LogEntry => e !== null) : [],
     logsError: logs.ok ? null : logs.error.message,
     logsTruncated: logs.ok ? logs.data.truncated : false,
