@@ -169,6 +169,17 @@ describe('parseSettingsForm', () => {
       },
     });
   });
+  it('sends a per-user limit only when it was changed, and null for a blank one (it follows the server-wide limit again)', () => {
+    const shown = { ...base, maxConcurrencyPerUser: '2', 'maxConcurrencyPerUser.loaded': '2', maxQueuedPerUser: '25', 'maxQueuedPerUser.loaded': '25' };
+    const unchanged = parseSettingsForm(form(shown));
+    assert.ok(unchanged.ok);
+    assert.equal('maxConcurrencyPerUser' in unchanged.value, false, 'a derived value shown and saved as it was is not pinned');
+    assert.equal('maxQueuedPerUser' in unchanged.value, false);
+    const changed = parseSettingsForm(form({ ...shown, maxConcurrencyPerUser: '3', maxQueuedPerUser: '' }));
+    assert.ok(changed.ok);
+    assert.equal(changed.value.maxConcurrencyPerUser, 3);
+    assert.equal(changed.value.maxQueuedPerUser, null);
+  });
   it('names the dotted field that is wrong', () => {
     const r = parseSettingsForm(form({ ...base, executionPolicy: 'everyone', 'defaultLimits.timeout': '90', 'maxLimits.pids': '4', maxConcurrency: '0' }));
     assert.deepEqual((r as { errors: Record<string, string> }).errors, {

@@ -204,9 +204,10 @@ export interface SettingsPatch {
   allowIsolationChoice?: boolean;
   allowExecutionEgressRules?: boolean;
   maxConcurrency?: number;
-  maxConcurrencyPerUser?: number;
+  /** `null`: follow the server-wide limit again (the API derives it). */
+  maxConcurrencyPerUser?: number | null;
   maxQueue?: number;
-  maxQueuedPerUser?: number;
+  maxQueuedPerUser?: number | null;
   defaultLimits?: Partial<Record<'timeoutMs' | 'memoryMb' | 'cpus' | 'pids', number>>;
   maxLimits?: Partial<Record<'timeoutMs' | 'memoryMb' | 'cpus' | 'pids', number>>;
 }
@@ -244,11 +245,26 @@ export function parseSettingsForm(form: FormLike): Parsed<SettingsPatch> {
   patch.allowExecutionEgressRules = checkbox(form, 'allowExecutionEgressRules');
   for (const [name, max] of [
     ['maxConcurrency', 1000],
-    ['maxConcurrencyPerUser', 1000],
     ['maxQueue', undefined],
-    ['maxQueuedPerUser', undefined],
   ] as const) {
     const n = parseNumber(str(form, name), { integer: true, min: 1, max });
+    if (!n.ok) errors[name] = n.error;
+    else if (n.value !== undefined) patch[name] = n.value;
+  }
+  // The per-user limits follow the server-wide ones until set. The form shows the value in force and sends it back
+  // only when it was changed (`<name>.loaded` holds what was shown), so saving the page never pins a derived
+  // value; a blank field makes the limit follow again.
+  for (const [name, max] of [
+    ['maxConcurrencyPerUser', 1000],
+    ['maxQueuedPerUser', undefined],
+  ] as const) {
+    const raw = str(form, name);
+    if (raw === str(form, `${name}.loaded`)) continue;
+    if (!raw.trim()) {
+      patch[name] = null;
+      continue;
+    }
+    const n = parseNumber(raw, { integer: true, min: 1, max });
     if (!n.ok) errors[name] = n.error;
     else if (n.value !== undefined) patch[name] = n.value;
   }

@@ -112,15 +112,17 @@ export default function SettingsPage() {
               <Field id="maxConcurrency" label="Running at once (server)" error={errors.maxConcurrency}>
                 <input {...fieldProps('maxConcurrency', errors.maxConcurrency)} inputMode="numeric" defaultValue={val('maxConcurrency', settings.maxConcurrency)} />
               </Field>
-              <Field id="maxConcurrencyPerUser" label="Running at once (per user)" error={errors.maxConcurrencyPerUser}>
-                <input {...fieldProps('maxConcurrencyPerUser', errors.maxConcurrencyPerUser)} inputMode="numeric" defaultValue={val('maxConcurrencyPerUser', settings.maxConcurrencyPerUser)} />
+              <Field id="maxConcurrencyPerUser" label="Running at once (per user)" error={errors.maxConcurrencyPerUser} hint="Empty: half of the server's, following it">
+                <input {...fieldProps('maxConcurrencyPerUser', errors.maxConcurrencyPerUser, true)} inputMode="numeric" defaultValue={val('maxConcurrencyPerUser', settings.maxConcurrencyPerUser)} />
+                <input type="hidden" name="maxConcurrencyPerUser.loaded" value={String(settings.maxConcurrencyPerUser)} />
               </Field>
               <Field id="maxQueue" label="Queue length" error={errors.maxQueue}>
                 <input {...fieldProps('maxQueue', errors.maxQueue)} inputMode="numeric" defaultValue={val('maxQueue', settings.maxQueue)} />
               </Field>
               {settings.maxQueuedPerUser !== undefined && (
-                <Field id="maxQueuedPerUser" label="Waiting at once (per user)" error={errors.maxQueuedPerUser}>
-                  <input {...fieldProps('maxQueuedPerUser', errors.maxQueuedPerUser)} inputMode="numeric" defaultValue={val('maxQueuedPerUser', settings.maxQueuedPerUser)} />
+                <Field id="maxQueuedPerUser" label="Waiting at once (per user)" error={errors.maxQueuedPerUser} hint="Empty: a quarter of the queue, following it">
+                  <input {...fieldProps('maxQueuedPerUser', errors.maxQueuedPerUser, true)} inputMode="numeric" defaultValue={val('maxQueuedPerUser', settings.maxQueuedPerUser)} />
+                  <input type="hidden" name="maxQueuedPerUser.loaded" value={String(settings.maxQueuedPerUser)} />
                 </Field>
               )}
             </div>
