@@ -196,6 +196,27 @@ export async function spawnServer(env: Record<string, string>): Promise<{ proc: 
   return { proc, url, output };
 }
 
+/**
+ * Two server processes on one fresh PostgreSQL database, sharing an admin key and an encryption key: the cluster
+ * of the multi-server tests. Their processes go into `procs` (for the suite's `after` to kill); null where
+ * PostgreSQL is missing locally (freshPostgres skips; CI fails).
+ */
+export async function twoServers(t: TestContext, procs: ChildProcess[], env: Record<string, string>, nodeIds: [string, string]) {
+  const url = await freshPostgres(t);
+  if (!url) return null;
+  const shared = {
+    DATABASE_URL: url,
+    CRONIUM_ADMIN_KEY: `csk_test_${crypto.randomBytes(16).toString('hex')}`,
+    CRONIUM_ENCRYPTION_KEY: crypto.randomBytes(32).toString('hex'),
+    ...env,
+  };
+  const a = await spawnServer(testEnv({ ...shared, CRONIUM_NODE_ID: nodeIds[0] }));
+  procs.push(a.proc);
+  const b = await spawnServer(testEnv({ ...shared, CRONIUM_NODE_ID: nodeIds[1] }));
+  procs.push(b.proc);
+  return { a, b, apiA: apiFor(a.url, shared.CRONIUM_ADMIN_KEY), apiB: apiFor(b.url, shared.CRONIUM_ADMIN_KEY), adminKey: shared.CRONIUM_ADMIN_KEY };
+}
+
 /** A fresh PostgreSQL database on the test cluster; CI must have one. */
 export async function freshPostgres(t?: TestContext): Promise<string | null> {
   const admin = process.env.CRONIUM_TEST_POSTGRES_URL ?? 'postgres://cronium:cronium@127.0.0.1:5432/postgres';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { type Api, apiFor, freshPostgres, logsOf, requireDocker, spawnServer, startTestServer, testEnv, type TestServer, until } from '../helpers.js';
+import { type Api, logsOf, requireDocker, startTestServer, type TestServer, twoServers, until } from '../helpers.js';
 
 /**
  * Issue 16, defect 4: one user flooding the queue must not lock the others out. The flood is long runs filling
@@ -227,22 +227,14 @@ describe('fair share across two servers on one PostgreSQL', () => {
 
   it('keeps the per-user limits exact across servers and gives the next free slot to the user with fewest running', async (t) => {
     await requireDocker();
-    const url = await freshPostgres(t);
-    if (!url) return;
-    const shared = {
-      DATABASE_URL: url,
-      CRONIUM_ADMIN_KEY: `csk_test_${crypto.randomBytes(16).toString('hex')}`,
-      CRONIUM_ENCRYPTION_KEY: crypto.randomBytes(32).toString('hex'),
-      CRONIUM_MAX_CONCURRENCY: '2',
-      CRONIUM_MAX_CONCURRENCY_PER_USER: '2',
-      CRONIUM_MAX_QUEUED_PER_USER: '12',
-    };
-    const a = await spawnServer(testEnv({ ...shared, CRONIUM_NODE_ID: 'fair-a' }));
-    procs.push(a.proc);
-    const b = await spawnServer(testEnv({ ...shared, CRONIUM_NODE_ID: 'fair-b' }));
-    procs.push(b.proc);
-    const apiA = apiFor(a.url, shared.CRONIUM_ADMIN_KEY);
-    const apiB = apiFor(b.url, shared.CRONIUM_ADMIN_KEY);
+    const cluster = await twoServers(
+      t,
+      procs,
+      { CRONIUM_MAX_CONCURRENCY: '2', CRONIUM_MAX_CONCURRENCY_PER_USER: '2', CRONIUM_MAX_QUEUED_PER_USER: '12' },
+      ['fair-a', 'fair-b'],
+    );
+    if (!cluster) return;
+    const { apiA, apiB } = cluster;
 
     // X holds two of the four slots for the whole test, and is at its per-user limit; Y floods the other two
     // (each run FLOOD_SLEEP_S long) and keeps more queued.

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { after, describe, it } from 'node:test';
-import { apiFor, freshPostgres, requireDocker, spawnServer, testEnv, until } from '../helpers.js';
+import { requireDocker, twoServers, until } from '../helpers.js';
 
 describe('several servers sharing one PostgreSQL', () => {
   const procs: ChildProcess[] = [];
@@ -10,21 +9,9 @@ describe('several servers sharing one PostgreSQL', () => {
 
   it('runs 50 executions exactly once each across two server processes', async (t) => {
     await requireDocker();
-    const url = await freshPostgres(t);
-    if (!url) return;
-    const shared = {
-      DATABASE_URL: url,
-      CRONIUM_ADMIN_KEY: `csk_test_${crypto.randomBytes(16).toString('hex')}`,
-      CRONIUM_ENCRYPTION_KEY: crypto.randomBytes(32).toString('hex'),
-      CRONIUM_MAX_CONCURRENCY: '3',
-      CRONIUM_MAX_CONCURRENCY_PER_USER: '6',
-    };
-    const a = await spawnServer(testEnv({ ...shared, CRONIUM_NODE_ID: 'node-a' }));
-    procs.push(a.proc);
-    const b = await spawnServer(testEnv({ ...shared, CRONIUM_NODE_ID: 'node-b' }));
-    procs.push(b.proc);
-    const apiA = apiFor(a.url, shared.CRONIUM_ADMIN_KEY);
-    const apiB = apiFor(b.url, shared.CRONIUM_ADMIN_KEY);
+    const cluster = await twoServers(t, procs, { CRONIUM_MAX_CONCURRENCY: '3', CRONIUM_MAX_CONCURRENCY_PER_USER: '6' }, ['node-a', 'node-b']);
+    if (!cluster) return;
+    const { apiA, apiB } = cluster;
 
     const submitted = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
