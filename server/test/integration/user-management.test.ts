@@ -82,17 +82,17 @@ for (const db of ['pglite', 'postgres'] as const) describe(`user management (${d
   });
 
   it('a submission that authenticated before its user was disabled is refused when it reaches the queue, not left queued', async () => {
-    const erin = await newUser(`erin-${db}`);
-    assert.equal((await s.api('PATCH', `/api/v1/users/${erin.id}`, { disabled: true })).status, 200);
+    const late = await newUser(`late-submitter-${db}`);
+    assert.equal((await s.api('PATCH', `/api/v1/users/${late.id}`, { disabled: true })).status, 200);
     // What the route does after authentication, as it would for a request already past the key check.
     const settings = await s.server.ctx.settings.get();
     const r = await s.server.ctx.executions.insertQueued(
-      { id: crypto.randomUUID(), userId: erin.id, language: 'bash', status: 'queued', script: 'echo late', env: {}, timeoutMs: 10_000, memoryMb: 64, cpus: '0.5', pids: 64, isolation: 'standard', secrets: [], egressAllow: [], createdAt: new Date() },
+      { id: crypto.randomUUID(), userId: late.id, language: 'bash', status: 'queued', script: 'echo late', env: {}, timeoutMs: 10_000, memoryMb: 64, cpus: '0.5', pids: 64, isolation: 'standard', secrets: [], egressAllow: [], createdAt: new Date() },
       settings,
     );
     assert.equal(r.ok, false, 'a disabled user\'s execution is not queued');
     assert.equal(!r.ok && r.code, 'USER_DISABLED');
-    const queued = (await s.api('GET', '/api/v1/executions?status=queued')).body.items.filter((e: any) => e.userId === erin.id);
+    const queued = (await s.api('GET', '/api/v1/executions?status=queued')).body.items.filter((e: any) => e.userId === late.id);
     assert.deepEqual(queued, []);
   });
 
