@@ -142,12 +142,22 @@ export async function createOutsideStandIn(docker: Docker, image: string): Promi
       if (Date.now() > deadline) throw new Error('the outside stand-in did not start within 30 s');
       await new Promise((r) => setTimeout(r, 100));
     }
+    const seen = async () => [...(await logs()).matchAll(/^(?:tcp80|tcp443|udp53) (\S+)$/gm)].map((m) => m[1]!);
     return {
       address,
       hostSide: `${prefix}.1`,
       ports: { http: 80, https: 443, dns: 53 },
-      seen: async () => [...(await logs()).matchAll(/^(?:tcp80|tcp443|udp53) (\S+)$/gm)].map((m) => m[1]!),
-      reachableFromHost: async () => ({ http: await httpFromHost(address), dns: await dnsFromHost(address) }),
+      seen,
+      reachableFromHost: async () => {
+        const before = (await seen()).length;
+        const reached = { http: await httpFromHost(address), dns: await dnsFromHost(address) };
+        // The stand-in's log reaches Docker's log file a moment after the probe is answered: a baseline taken at
+        // once could miss the host's own probes and count them against a sandbox later.
+        const expected = before + Number(reached.http) + Number(reached.dns);
+        const until = Date.now() + 5000;
+        while ((await seen()).length < expected && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+        return reached;
+      },
       remove,
     };
   } catch (err) {
