@@ -94,7 +94,7 @@ const envSchema = z.object({
   CRONIUM_HTTP_HEADERS_TIMEOUT_MS: int(10_000, 100),
   CRONIUM_HTTP_REQUEST_TIMEOUT_MS: int(30_000, 100),
   CRONIUM_HTTP_IDLE_TIMEOUT_MS: int(60_000, 100),
-  CRONIUM_HTTP_KEEP_ALIVE_TIMEOUT_MS: int(5_000, 100),
+  CRONIUM_HTTP_KEEP_ALIVE_TIMEOUT_MS: int(72_000, 100),
 });
 
 export type Env = z.infer<typeof envSchema>;

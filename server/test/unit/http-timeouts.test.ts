@@ -5,7 +5,7 @@ import { httpTimeoutOptions } from '../../src/http-timeouts.js';
 
 describe('HTTP timeouts: configuration', () => {
   it('defaults: headers 10 s, whole request 30 s, idle 60 s, between requests 5 s', () => {
-    assert.deepEqual(loadConfig({}).http, { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, idleTimeoutMs: 60_000, keepAliveTimeoutMs: 5_000 });
+    assert.deepEqual(loadConfig({}).http, { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, idleTimeoutMs: 60_000, keepAliveTimeoutMs: 72_000 });
   });
 
   it('refuses a headers timeout longer than the request timeout (Node would throw at start)', () => {
