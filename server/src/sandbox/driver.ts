@@ -1,5 +1,6 @@
-export type Language = 'bash' | 'python' | 'node';
-export type Isolation = 'standard' | 'gvisor';
+import type { Isolation, Language } from '../api/enums.js';
+
+export type { Isolation, Language };
 
 export interface SandboxLimits {
   memoryMb: number;
