@@ -103,6 +103,13 @@ export async function buildRuntimeApi(deps: RuntimeApiDeps): Promise<FastifyInst
     if (!req.claims.scopes.includes(scope)) throw new AppError('FORBIDDEN', 403, `this token lacks the scope ${scope}`);
   };
   const maskFor = (req: FastifyRequest) => (v: unknown) => req.masker.maskJson(v);
+  /** A call on one variable: its scope checked, its key validated and recorded with the call. */
+  const variableCall = (req: FastifyRequest, scope: Scope) => {
+    need(req, scope);
+    const key = parse(keySchema, (req.params as { key: string }).key, 'key');
+    req.callDetail = `variable:${key}`;
+    return key;
+  };
 
   app.get('/runtime/v1/input', async (req) => {
     need(req, 'input:read');
@@ -140,18 +147,14 @@ export async function buildRuntimeApi(deps: RuntimeApiDeps): Promise<FastifyInst
   });
 
   app.get('/runtime/v1/variables/:key', async (req) => {
-    need(req, 'variables:read');
-    const key = parse(keySchema, (req.params as { key: string }).key, 'key');
-    req.callDetail = `variable:${key}`;
+    const key = variableCall(req, 'variables:read');
     const v = await deps.variables.get(req.execution.userId, key);
     if (!v) throw new AppError('VARIABLE_NOT_FOUND', 404, `variable "${key}" is not set`);
     return { key, value: v.value };
   });
 
   app.put('/runtime/v1/variables/:key', async (req) => {
-    need(req, 'variables:write');
-    const key = parse(keySchema, (req.params as { key: string }).key, 'key');
-    req.callDetail = `variable:${key}`;
+    const key = variableCall(req, 'variables:write');
     // Keys are listed as they are wherever variables are shown: one that holds a secret is refused, not masked
     // (a masked key would be a different variable, and one the API could not name).
     if (req.masker.mask(key) !== key) {
@@ -167,9 +170,7 @@ export async function buildRuntimeApi(deps: RuntimeApiDeps): Promise<FastifyInst
   });
 
   app.delete('/runtime/v1/variables/:key', async (req) => {
-    need(req, 'variables:write');
-    const key = parse(keySchema, (req.params as { key: string }).key, 'key');
-    req.callDetail = `variable:${key}`;
+    const key = variableCall(req, 'variables:write');
     const deleted = await deps.variables.delete(req.execution.userId, key);
     await deps.executions.recordVariableDeleted(req.execution.id, key);
     return { deleted };
