@@ -151,8 +151,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
       allowCidrs: config.egress.allowCidrs,
       deniedCidrs: network.subnet ? [network.subnet] : [],
       maskers: engine.maskers,
-      // The public API listens after the proxy; no sandbox can ask for it before then (the engine starts last).
-      serverPorts: () => [...(publicApi.server.listening ? [listeningPort(publicApi)] : []), rtPort, config.egress.dashboardPort],
+      // The public API listens after the proxy (its port 0 becomes a real one then), before any sandbox runs.
+      serverPorts: () => [publicApi.server.listening ? listeningPort(publicApi) : config.port, rtPort, config.egress.dashboardPort],
       timeouts: config.http,
       onRefused: (entry) => {
         if (entry.executionId) events.emitEgressRefused(entry.executionId, entry);
