@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
+import type { LogStream } from '../api/enums.js';
 import type { ExecutionStatus } from '../db/schema.js';
 
 export interface LogEntry {
   seq: number;
   ts: string;
-  stream: 'stdout' | 'stderr' | 'system';
+  stream: LogStream;
   text: string;
   /** This entry goes on with the line of the stream's previous entry (a line cut at the maximum length, or let out after a pause). */
   continued: boolean;
