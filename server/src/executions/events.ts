@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { LogStream } from '../api/enums.js';
+import { ACTIVE_STATUSES, EXECUTION_STATUSES, type LogStream } from '../api/enums.js';
 import type { ExecutionStatus } from '../db/schema.js';
 
 export interface LogEntry {
@@ -70,11 +70,7 @@ export class ExecutionEvents {
   }
 }
 
-export const FINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set([
-  'succeeded',
-  'failed',
-  'timed_out',
-  'cancelled',
-  'oom_killed',
-  'error',
-]);
+/** The statuses an execution ends in: every status but the active ones. */
+export const FINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set(
+  EXECUTION_STATUSES.filter((s) => !(ACTIVE_STATUSES as readonly ExecutionStatus[]).includes(s)),
+);

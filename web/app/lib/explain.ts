@@ -130,7 +130,10 @@ export function missingModule(text: string): string | null {
 
 const FAILED = new Set(['failed', 'error', 'timed_out', 'oom_killed']);
 
-export function explain(ex: Pick<Execution, 'status' | 'error' | 'exitCode' | 'limits' | 'usage'>, logs: LogEntry[], egress: EgressLogEntry[]): Explanation[] {
+/** Reads the peak memory only of an execution's usage. */
+type ExplainedExecution = Pick<Execution, 'status' | 'error' | 'exitCode' | 'limits'> & { usage: Pick<Partial<NonNullable<Execution['usage']>>, 'memoryPeakBytes'> | null };
+
+export function explain(ex: ExplainedExecution, logs: LogEntry[], egress: EgressLogEntry[]): Explanation[] {
   const out: Explanation[] = [];
   const failed = FAILED.has(ex.status);
 
