@@ -7,7 +7,7 @@ import { executionRoutes } from './executions/routes.js';
 import { healthRoutes } from './health/routes.js';
 import { acceptEmptyJsonBodies, installErrorHandling, refuseOversizedBodies } from './http-errors.js';
 import { httpTimeoutOptions, installIdleTimeout } from './http-timeouts.js';
-import { openApiDocument } from './openapi.js';
+import { openApiDocument } from './api/operations.js';
 import { secretRoutes } from './secrets/routes.js';
 import { settingsRoutes } from './settings/routes.js';
 import { userRoutes } from './users/routes.js';

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { EXECUTION_STATUSES } from '../api/enums.js';
 import type { AppContext } from '../context.js';
 import type { PoolStats } from '../sandbox/warm-pool.js';
 import { counterLines } from './counters.js';
@@ -55,11 +56,10 @@ export async function healthRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
     const counts = await ctx.executions.countByStatus();
     const durations = await ctx.executions.durations();
     const sorted = durations.map((d) => d.durationMs / 1000).sort((a, b) => a - b);
-    const statuses = ['queued', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'oom_killed', 'error'];
     const lines = [
       '# HELP cronium_executions Executions in the database by status.',
       '# TYPE cronium_executions gauge',
-      ...statuses.map((s) => `cronium_executions{status="${s}"} ${counts[s] ?? 0}`),
+      ...EXECUTION_STATUSES.map((s) => `cronium_executions{status="${s}"} ${counts[s] ?? 0}`),
       '# HELP cronium_queue_length Executions waiting to run.',
       '# TYPE cronium_queue_length gauge',
       `cronium_queue_length ${counts.queued ?? 0}`,

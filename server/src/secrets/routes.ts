@@ -1,11 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { notFound, tooLarge } from '../errors.js';
-import { secretName } from '../executions/request.js';
 import { parse } from '../validation.js';
-
-const putSecret = z.object({ value: z.string({ error: 'must be a string' }).min(1, 'must not be empty') }).strict();
+import { putSecretSchema, secretName } from './schemas.js';
 
 /** Secret values go in and never come back out of this API. */
 export async function secretRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }) {
@@ -13,7 +10,7 @@ export async function secretRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
 
   app.put('/api/v1/secrets/:name', async (req, reply) => {
     const name = parse(secretName, (req.params as { name: string }).name, 'name');
-    const { value } = parse(putSecret, req.body ?? {});
+    const { value } = parse(putSecretSchema, req.body ?? {});
     if (Buffer.byteLength(value) > ctx.config.sizes.maxSecretBytes) {
       throw tooLarge(`value is larger than the limit of ${ctx.config.sizes.maxSecretBytes} bytes`, 'value');
     }

@@ -3,7 +3,7 @@ import { requireAdmin } from '../auth/plugin.js';
 import type { AppContext } from '../context.js';
 import { badRequest } from '../errors.js';
 import { parse } from '../validation.js';
-import { settingsPatchSchema } from './service.js';
+import { settingsPatchSchema } from './schemas.js';
 
 export async function settingsRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }) {
   app.get('/api/v1/settings', async (req) => {

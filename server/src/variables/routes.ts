@@ -1,12 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { AppError, tooLarge } from '../errors.js';
-import { parse, storableJson } from '../validation.js';
-import { variableKey } from './repository.js';
+import { parse } from '../validation.js';
+import { keySchema, valueBody } from './schemas.js';
 
-export const keySchema = z.string().regex(variableKey, 'must be 1-200 letters, digits or _ . : -');
-export const valueBody = z.object({ value: storableJson }).strict().refine((b) => 'value' in b, { message: 'value is required', path: ['value'] });
+/** The runtime API (runtime/server.ts) imports the key's schema from here; it is defined with the other schemas. */
+export { keySchema };
 
 export function checkVariableSize(value: unknown, max: number) {
   if (Buffer.byteLength(JSON.stringify(value ?? null)) > max) throw tooLarge(`value is larger than the limit of ${max} bytes`, 'value');
