@@ -3,7 +3,7 @@ import { readyMarkStripper, type ReadyMarkStripper } from '../launcher/ready-mar
 
 /**
  * Splits Docker's multiplexed attach stream (8-byte frame headers: stream type, 3 zero bytes, big-endian size)
- * into stdout and stderr text, decoded without loss (lossless-decoder.ts) and keeping multi-byte characters whole
+ * into stdout and stderr text, decoded without loss (launcher/lossless-decoder.ts) and keeping multi-byte characters whole
  * across frames. A frame's payload is passed on as it arrives, never gathered (a frame may be large), and the
  * payloads of one stream within one chunk go out together: the work per chunk is proportional to the chunk.
  */
