@@ -33,7 +33,7 @@ export class HeldStream {
   }
 
   /** What arrived while nobody was connected. */
-  held(): Buffer {
+  unread(): Buffer {
     return Buffer.concat(this.early);
   }
 }

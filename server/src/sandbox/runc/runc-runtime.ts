@@ -276,7 +276,7 @@ export class RuncRuntime implements SandboxRuntime {
       });
       if (!started) {
         await Promise.race([exited, new Promise((r) => setTimeout(r, 1_000))]);
-        throw new Error(`runc did not start the sandbox: ${stderrIn.held.held().toString().trim().slice(0, 500) || 'timed out'}`);
+        throw new Error(`runc did not start the sandbox: ${stderrIn.held.unread().toString().trim().slice(0, 500) || 'timed out'}`);
       }
       const stdin = io.stdin;
       return {
