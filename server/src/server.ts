@@ -19,6 +19,7 @@ import { ExecutionsRepository } from './executions/repository.js';
 import { createServerCounters } from './health/counters.js';
 import { createRuntimeServer, signExecutionToken } from './runtime/server.js';
 import { createDriver } from './sandbox/create-driver.js';
+import { sandboxOptionsFromConfig } from './sandbox/options.js';
 import { loadOrCreateKeyFile, parseKey, SecretBox } from './secrets/crypto.js';
 import { SecretsRepository } from './secrets/repository.js';
 import { SettingsService } from './settings/service.js';
@@ -32,12 +33,6 @@ export interface RunningServer {
   /** Set on the very first start when no CRONIUM_ADMIN_KEY was given: printed once, never stored in clear. */
   generatedAdminKey?: string;
   stop(): Promise<void>;
-}
-
-export function readSeccompProfile(config: Config): string {
-  const text = fs.readFileSync(config.sandbox.seccompProfilePath, 'utf8');
-  JSON.parse(text); // fail at start, not at the first execution
-  return text;
 }
 
 /** Wires the whole server: database, Docker, the execution engine, the public API and the runtime API. */
@@ -57,19 +52,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     cleanups.push(() => db.close());
     await database.migrate();
 
-    const driver = createDriver(config, {
-      socketPath: config.dockerSocket,
-      network: config.sandbox.network,
-      subnet: config.sandbox.subnet,
-      images: config.sandbox.images,
-      nodeId: config.nodeId,
-      seccompProfile: readSeccompProfile(config),
-      gvisorRuntime: config.sandbox.gvisorRuntime,
-      poolSize: config.sandbox.poolSize,
-      poolIdleMs: config.sandbox.poolIdleMs,
-      poolLimits: { ...config.defaults.defaultLimits, tmpfsMb: config.sandbox.tmpfsMb },
-      onPoolError: (err, language) => log.warn({ err, language }, 'warm pool: a container could not start, or died before it took its job'),
-    }, (message) => log.warn(message));
+    const sandbox = sandboxOptionsFromConfig(config, log);
+    const driver = createDriver(config, sandbox);
     await driver.ping();
     const network = await driver.ensureNetwork();
     // A network made by someone else (compose, an admin) must give the same isolation as ours.
@@ -104,7 +88,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       maxLogBytes: config.sizes.maxLogBytes,
       maxLogLineBytes: config.sizes.maxLogLineBytes,
       counters,
-      tmpfsMb: config.sandbox.tmpfsMb,
+      tmpfsMb: sandbox.tmpfsMb,
       tokenGraceMs: config.runtime.tokenGraceMs,
       runtime: {
         url: () => runtimeUrl,

@@ -37,13 +37,16 @@ export async function healthRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
         return { ok: false, error: (err as Error).message };
       }
     };
-    const [database, docker] = await Promise.all([check(() => ctx.database.ping()), check(() => ctx.driver.ping())]);
-    const ok = database.ok && docker.ok;
+    const [database, sandbox] = await Promise.all([check(() => ctx.database.ping()), check(() => ctx.driver.ping())]);
+    const ok = database.ok && sandbox.ok;
     return reply.code(ok ? 200 : 503).send({
       status: ok ? 'ok' : 'degraded',
       node: ctx.config.nodeId,
       database: { ...database, kind: ctx.database.kind },
-      docker: { ...docker, gvisor: ctx.gvisorAvailable },
+      // The sandbox runtimes' check (the Docker engine and, with CRONIUM_SANDBOX_DRIVER=runc, runc as well):
+      // `sandboxRuntime` names it for what it is; `docker` is its older name, kept for existing clients.
+      sandboxRuntime: { ...sandbox, runtime: ctx.driver.runtime, gvisor: ctx.gvisorAvailable },
+      docker: { ...sandbox, gvisor: ctx.gvisorAvailable },
       sandboxNetwork: { name: ctx.network.name, internal: ctx.network.internal, subnet: ctx.network.subnet, gateway: ctx.network.gateway },
       runtimeApi: { url: ctx.runtimeUrl() },
       egress: { proxy: ctx.egressProxyUrl(), hostGuard: ctx.firewall.status },
