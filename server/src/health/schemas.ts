@@ -12,7 +12,10 @@ export const healthSchema = z.object({
   status: z.enum(['ok', 'degraded']),
   node: z.string(),
   database: check.extend({ kind: z.string() }),
-  docker: check.extend({ gvisor: z.boolean() }).describe('the sandbox runtime (Docker, or runc/crun directly) and whether gVisor is installed'),
+  sandboxRuntime: check
+    .extend({ runtime: z.enum(['docker', 'runc']), gvisor: z.boolean() })
+    .describe('the sandbox runtime (the Docker engine, and runc/crun with CRONIUM_SANDBOX_DRIVER=runc), which one runs standard sandboxes, and whether gVisor is installed'),
+  docker: check.extend({ gvisor: z.boolean() }).describe('the older name of sandboxRuntime (without runtime), kept for existing clients'),
   sandboxNetwork: z.object({ name: z.string(), internal: z.boolean(), subnet: z.string().nullable(), gateway: z.string().nullable() }),
   runtimeApi: z.object({ url: z.string() }),
   egress: z.object({
