@@ -7,7 +7,7 @@ import { type ExecutionRoutesOptions, executionRoutes } from './executions/route
 import { type HealthRoutesOptions, healthRoutes } from './health/routes.js';
 import { acceptEmptyJsonBodies, installErrorHandling, refuseOversizedBodies } from './http-errors.js';
 import { type HttpTimeouts, httpTimeoutOptions, installIdleTimeout } from './http-timeouts.js';
-import { openApiDocument } from './openapi.js';
+import { openApiDocument } from './api/operations.js';
 import { type SecretRoutesOptions, secretRoutes } from './secrets/routes.js';
 import { type SettingsRoutesOptions, settingsRoutes } from './settings/routes.js';
 import { type UserRoutesOptions, userRoutes } from './users/routes.js';

@@ -1,10 +1,12 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { EXECUTION_POLICIES, type ExecutionPolicy, type Isolation, ISOLATION_TIERS, type Language } from './api/enums.js';
 import { DEFAULT_MAX_LOG_LINE_BYTES } from './executions/log-sink.js';
 import { parseOpening } from './egress/policy.js';
 import type { HttpTimeouts } from './http-timeouts.js';
 import { MIN_LIMITS } from './sandbox/limit-minimums.js';
+import type { Limits } from './settings/schemas.js';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const bool = (def: boolean) =>
@@ -56,9 +58,9 @@ const envSchema = z.object({
   CRONIUM_IMAGE_NODE: z.string().default('cronium/runtime-node:latest'),
   CRONIUM_GVISOR_RUNTIME: z.string().default('runsc'),
   CRONIUM_SECCOMP_PROFILE: z.string().optional(),
-  CRONIUM_DEFAULT_ISOLATION: z.enum(['standard', 'gvisor']).default('standard'),
+  CRONIUM_DEFAULT_ISOLATION: z.enum(ISOLATION_TIERS).default('standard'),
   CRONIUM_ALLOW_ISOLATION_CHOICE: bool(true),
-  CRONIUM_EXECUTION_POLICY: z.enum(['disabled', 'admin_only', 'all_users']).default('all_users'),
+  CRONIUM_EXECUTION_POLICY: z.enum(EXECUTION_POLICIES).default('all_users'),
   CRONIUM_MAX_CONCURRENCY: int(4, 1),
   // Unset: half of CRONIUM_MAX_CONCURRENCY, and a quarter of CRONIUM_MAX_QUEUE (settings/derived.ts).
   CRONIUM_MAX_CONCURRENCY_PER_USER: z.coerce.number().int().min(1).optional(),
@@ -99,13 +101,6 @@ const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
-export interface Limits {
-  timeoutMs: number;
-  memoryMb: number;
-  cpus: number;
-  pids: number;
-}
-
 export interface Config {
   production: boolean;
   host: string;
@@ -127,7 +122,7 @@ export interface Config {
     runcNetwork: 'auto' | 'netlink' | 'ip';
     network: string;
     subnet?: string;
-    images: Record<'bash' | 'python' | 'node', string>;
+    images: Record<Language, string>;
     gvisorRuntime: string;
     tmpfsMb: number;
     seccompProfilePath: string;
@@ -137,8 +132,8 @@ export interface Config {
   runtime: { host?: string; port: number; url?: string; tokenGraceMs: number };
   /** Initial values of the admin-editable settings; the settings table overrides them. */
   defaults: {
-    executionPolicy: Env['CRONIUM_EXECUTION_POLICY'];
-    defaultIsolation: 'standard' | 'gvisor';
+    executionPolicy: ExecutionPolicy;
+    defaultIsolation: Isolation;
     allowIsolationChoice: boolean;
     maxConcurrency: number;
     /** Unset: derived from maxConcurrency (settings/derived.ts). */

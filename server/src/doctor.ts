@@ -9,7 +9,7 @@ import Docker from 'dockerode';
 import { loadConfig } from './config.js';
 import { createOutsideStandIn, dnsQuery, type OutsideStandIn } from './egress/outside-stand-in.js';
 import { createDriver } from './sandbox/create-driver.js';
-import { readSeccompProfile } from './server.js';
+import { sandboxOptionsFromConfig } from './sandbox/options.js';
 
 interface Probe {
   name: string;
@@ -46,14 +46,10 @@ function hostListeners(gateway: string): number[] {
 
 async function main() {
   const config = loadConfig();
-  const driver = createDriver(config, {
-    socketPath: config.dockerSocket,
-    network: config.sandbox.network,
-    images: config.sandbox.images,
-    nodeId: `doctor-${crypto.randomBytes(3).toString('hex')}`,
-    seccompProfile: readSeccompProfile(config),
-    gvisorRuntime: config.sandbox.gvisorRuntime,
-  });
+  // This server's sandbox options, without a warm pool and under a node id of its own (no server's sweep takes
+  // the doctor's sandbox for one of its own).
+  const sandbox = sandboxOptionsFromConfig(config, { warn: (obj: object | string, msg?: string) => console.warn(msg ?? obj) });
+  const driver = createDriver(config, { ...sandbox, nodeId: `doctor-${crypto.randomBytes(3).toString('hex')}`, pool: { ...sandbox.pool, size: 0 } });
   await driver.ping();
   const network = await driver.ensureNetwork();
   const gateway = network.gateway ?? '';

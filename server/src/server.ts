@@ -20,6 +20,7 @@ import { createServerCounters } from './health/counters.js';
 import { buildRuntimeApi } from './runtime/app.js';
 import { createDriver } from './sandbox/create-driver.js';
 import type { PoolingSandboxDriver } from './sandbox/driver.js';
+import { sandboxOptionsFromConfig } from './sandbox/options.js';
 import { loadOrCreateKeyFile, parseKey, SecretBox } from './secrets/crypto.js';
 import { SecretsRepository } from './secrets/repository.js';
 import { SettingsService } from './settings/service.js';
@@ -44,12 +45,6 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export function readSeccompProfile(config: Config): string {
-  const text = fs.readFileSync(config.sandbox.seccompProfilePath, 'utf8');
-  JSON.parse(text); // fail at start, not at the first execution
-  return text;
-}
-
 const listeningPort = (app: FastifyInstance) => (app.server.address() as AddressInfo).port;
 
 /** Wires the whole server: database, Docker, the execution engine, the public API and the runtime API. */
@@ -69,19 +64,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     cleanups.push(() => db.close());
     await database.migrate();
 
-    const driver = createDriver(config, {
-      socketPath: config.dockerSocket,
-      network: config.sandbox.network,
-      subnet: config.sandbox.subnet,
-      images: config.sandbox.images,
-      nodeId: config.nodeId,
-      seccompProfile: readSeccompProfile(config),
-      gvisorRuntime: config.sandbox.gvisorRuntime,
-      poolSize: config.sandbox.poolSize,
-      poolIdleMs: config.sandbox.poolIdleMs,
-      poolLimits: { ...config.defaults.defaultLimits, tmpfsMb: config.sandbox.tmpfsMb },
-      onPoolError: (err, language) => log.warn({ err, language }, 'warm pool: a container could not start, or died before it took its job'),
-    }, (message) => log.warn(message));
+    const sandbox = sandboxOptionsFromConfig(config, log);
+    const driver = createDriver(config, sandbox);
     await driver.ping();
     const network = await driver.ensureNetwork();
     // A network made by someone else (compose, an admin) must give the same isolation as ours.
@@ -114,7 +98,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       maxLogBytes: config.sizes.maxLogBytes,
       maxLogLineBytes: config.sizes.maxLogLineBytes,
       counters,
-      tmpfsMb: config.sandbox.tmpfsMb,
+      tmpfsMb: sandbox.tmpfsMb,
       tokenGraceMs: config.runtime.tokenGraceMs,
       tokens,
     });

@@ -13,3 +13,17 @@ export type Language = (typeof LANGUAGES)[number];
 /** Isolation tiers: `standard` is the runc/crun or Docker runtime, `gvisor` runs the sandbox under runsc. */
 export const ISOLATION_TIERS = ['standard', 'gvisor'] as const;
 export type Isolation = (typeof ISOLATION_TIERS)[number];
+
+export const ROLES = ['admin', 'user'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Where a log entry came from: the script's two streams, or the platform itself. */
+export const LOG_STREAMS = ['stdout', 'stderr', 'system'] as const;
+export type LogStream = (typeof LOG_STREAMS)[number];
+
+/** Who may run executions (a setting): nobody, admins only, or every user. */
+export const EXECUTION_POLICIES = ['disabled', 'admin_only', 'all_users'] as const;
+export type ExecutionPolicy = (typeof EXECUTION_POLICIES)[number];
+
+/** An egress rule applies to every sandbox (global, set by admins) or to one user's. */
+export const EGRESS_RULE_SCOPES = ['global', 'user'] as const;

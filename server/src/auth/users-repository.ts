@@ -1,11 +1,12 @@
 import crypto from 'node:crypto';
 import { and, asc, eq, isNull } from 'drizzle-orm';
+import type { Role } from '../api/enums.js';
 import type { Db } from '../db/driver.js';
 import { apiKeys, users } from '../db/schema.js';
 import { AppError, notFound } from '../errors.js';
 import { generateApiKey, hashApiKey, keyPrefix } from './keys.js';
 
-export type Role = 'admin' | 'user';
+export type { Role };
 export interface User {
   id: string;
   name: string;

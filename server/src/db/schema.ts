@@ -11,6 +11,7 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+import { EGRESS_RULE_SCOPES, type ExecutionStatus, ISOLATION_TIERS, LANGUAGES, LOG_STREAMS, ROLES } from '../api/enums.js';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
@@ -23,7 +24,7 @@ export const users = pgTable(
   {
     id: text('id').primaryKey(),
     name: text('name').notNull(),
-    role: text('role', { enum: ['admin', 'user'] }).notNull(),
+    role: text('role', { enum: ROLES }).notNull(),
     createdAt: ts('created_at').notNull().defaultNow(),
     disabledAt: ts('disabled_at'),
     deletedAt: ts('deleted_at'),
@@ -48,15 +49,7 @@ export const apiKeys = pgTable(
   (t) => [index('api_keys_user_idx').on(t.userId)],
 );
 
-export type ExecutionStatus =
-  | 'queued'
-  | 'running'
-  | 'succeeded'
-  | 'failed'
-  | 'timed_out'
-  | 'cancelled'
-  | 'oom_killed'
-  | 'error';
+export type { ExecutionStatus };
 
 export const executions = pgTable(
   'executions',
@@ -65,7 +58,7 @@ export const executions = pgTable(
     userId: text('user_id')
       .notNull()
       .references(() => users.id),
-    language: text('language', { enum: ['bash', 'python', 'node'] }).notNull(),
+    language: text('language', { enum: LANGUAGES }).notNull(),
     status: text('status').$type<ExecutionStatus>().notNull(),
     script: text('script').notNull(),
     input: jsonb('input'),
@@ -74,7 +67,7 @@ export const executions = pgTable(
     memoryMb: integer('memory_mb').notNull(),
     cpus: text('cpus').notNull(),
     pids: integer('pids').notNull(),
-    isolation: text('isolation', { enum: ['standard', 'gvisor'] }).notNull(),
+    isolation: text('isolation', { enum: ISOLATION_TIERS }).notNull(),
     secrets: jsonb('secrets').$type<string[]>().notNull().default([]),
     secretsRead: jsonb('secrets_read').$type<string[]>().notNull().default([]),
     egressAllow: jsonb('egress_allow').$type<string[]>().notNull().default([]),
@@ -115,7 +108,7 @@ export const executionLogs = pgTable(
       .references(() => executions.id, { onDelete: 'cascade' }),
     seq: integer('seq').notNull(),
     ts: ts('ts').notNull(),
-    stream: text('stream', { enum: ['stdout', 'stderr', 'system'] }).notNull(),
+    stream: text('stream', { enum: LOG_STREAMS }).notNull(),
     /** As stored: escaped (executions/log-text.ts) when `escaped`, so that every byte the script wrote is kept. */
     text: text('text').notNull(),
     /** Goes on with the line of the previous entry of its stream (a long line cut, or let out after a pause). */
@@ -190,7 +183,7 @@ export const egressRules = pgTable(
     id: text('id').primaryKey(),
     pattern: text('pattern').notNull(),
     ports: jsonb('ports').$type<number[] | null>(),
-    scope: text('scope', { enum: ['global', 'user'] }).notNull(),
+    scope: text('scope', { enum: EGRESS_RULE_SCOPES }).notNull(),
     userId: text('user_id').references(() => users.id, { onDelete: 'cascade' }),
     createdBy: text('created_by'),
     createdAt: ts('created_at').notNull().defaultNow(),

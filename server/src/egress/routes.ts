@@ -1,39 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import { requireAdmin } from '../auth/plugin.js';
 import type { UsersRepository } from '../auth/users-repository.js';
 import { AppError, badRequest, notFound } from '../errors.js';
 import { parse } from '../validation.js';
-import { MAX_PATTERN_LENGTH, validatePattern, validatePorts } from './policy.js';
+import { validatePattern, validatePorts } from './policy.js';
 import type { EgressRepository } from './repository.js';
-
-const MAX_RULE_PORTS = 20;
-
-const createRule = z
-  .object({
-    pattern: z
-      .string({ error: 'must be a string' })
-      .min(1, 'must not be empty')
-      .max(MAX_PATTERN_LENGTH, `is too long: at most ${MAX_PATTERN_LENGTH} characters`),
-    ports: z
-      .array(z.number({ error: 'must be a port number' }).int('must be a whole number'))
-      .min(1, 'must list at least one port, or be null for 80 and 443')
-      .max(MAX_RULE_PORTS, `must list at most ${MAX_RULE_PORTS} ports`)
-      .nullable()
-      .optional(),
-    scope: z.enum(['global', 'user'], { error: 'must be "global" or "user"' }).default('user'),
-    userId: z.string().optional(),
-  })
-  .strict();
-
-const logQuery = z
-  .object({
-    limit: z.coerce.number().int().min(1).max(1000).default(100),
-    decision: z.enum(['allowed', 'denied']).optional(),
-    executionId: z.string().optional(),
-    userId: z.string().optional(),
-  })
-  .strict();
+import { createRuleSchema, egressLogQuery } from './schemas.js';
 
 export interface EgressRoutesOptions {
   egress: EgressRepository;
@@ -51,7 +23,7 @@ export async function egressRoutes(app: FastifyInstance, { egress, users }: Egre
   });
 
   app.post('/api/v1/egress/rules', async (req, reply) => {
-    const body = parse(createRule, req.body ?? {});
+    const body = parse(createRuleSchema, req.body ?? {});
     if (body.scope === 'global') requireAdmin(req);
     if (body.userId && body.userId !== req.actor.id) requireAdmin(req);
     const pattern = validatePattern(body.pattern);
@@ -85,7 +57,7 @@ export async function egressRoutes(app: FastifyInstance, { egress, users }: Egre
   });
 
   app.get('/api/v1/egress/log', async (req) => {
-    const q = parse(logQuery, req.query ?? {}, 'query');
+    const q = parse(egressLogQuery, req.query ?? {}, 'query');
     if (q.userId && q.userId !== req.actor.id) requireAdmin(req);
     const userId = req.actor.role === 'admin' ? q.userId : req.actor.id;
     const items = await egress.log({

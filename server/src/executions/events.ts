@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
+import { ACTIVE_STATUSES, EXECUTION_STATUSES, type LogStream } from '../api/enums.js';
 import type { ExecutionStatus } from '../db/schema.js';
 
 export interface LogEntry {
   seq: number;
   ts: string;
-  stream: 'stdout' | 'stderr' | 'system';
+  stream: LogStream;
   text: string;
   /** This entry goes on with the line of the stream's previous entry (a line cut at the maximum length, or let out after a pause). */
   continued: boolean;
@@ -69,11 +70,7 @@ export class ExecutionEvents {
   }
 }
 
-export const FINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set([
-  'succeeded',
-  'failed',
-  'timed_out',
-  'cancelled',
-  'oom_killed',
-  'error',
-]);
+/** The statuses an execution ends in: every status but the active ones. */
+export const FINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set(
+  EXECUTION_STATUSES.filter((s) => !(ACTIVE_STATUSES as readonly ExecutionStatus[]).includes(s)),
+);

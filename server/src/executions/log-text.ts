@@ -3,7 +3,7 @@
  * NUL), otherwise escaped, so that every byte is kept and can be given back. This is the one place that decides;
  * the README (Logs) documents the form for clients.
  *
- * The text comes from the lossless decoder (sandbox/lossless-decoder.ts), which turns each byte that is not valid
+ * The text comes from the lossless decoder (sandbox/launcher/lossless-decoder.ts), which turns each byte that is not valid
  * UTF-8 into the lone surrogate U+DC80+byte. Escaped form: `\\` for a backslash, `\xHH` for NUL and for each such
  * byte, everything else as is. (Any other lone surrogate cannot stand for a byte a script wrote, since the decoder
  * makes only these; text from elsewhere that holds one gets U+FFFD for it, as UTF-8 encoding would give it anyway.)

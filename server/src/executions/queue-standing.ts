@@ -1,3 +1,5 @@
+import type { QueueStanding } from './response.js';
+
 /** What the database says about a queued execution's surroundings (counts across every server). */
 export interface QueueCounts {
   /** The owner's executions running now. */
@@ -8,18 +10,8 @@ export interface QueueCounts {
   queuedTotal: number;
 }
 
-export type QueueReason = 'user_concurrency' | 'server_concurrency';
-
-/** Why a queued execution waits, as the API shows it (`queue` on a queued execution). */
-export interface QueueStanding {
-  reason: QueueReason;
-  /** 1 = the next of this user's executions to start. */
-  position: number;
-  queuedTotal: number;
-  userRunning: number;
-  userLimit: number;
-  message: string;
-}
+/** Why a queued execution waits, as the API shows it (`queue` on a queued execution): response.ts. */
+export type { QueueStanding };
 
 /**
  * A user at the per-user limit waits for one of their own executions to end; otherwise every slot is taken (or

@@ -1,5 +1,6 @@
 import { and, asc, count, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/driver.js';
+import type { Language } from '../api/enums.js';
 import { executionLogs, executions, type ExecutionStatus, runtimeCalls } from '../db/schema.js';
 import { type Admission, admit, type QueueLimits } from './admission.js';
 import type { LogEntry } from './events.js';
@@ -16,7 +17,7 @@ export type NewRuntimeCall = typeof runtimeCalls.$inferInsert;
 export interface ListFilter {
   userId?: string;
   status?: ExecutionStatus[];
-  language?: 'bash' | 'python' | 'node';
+  language?: Language;
   limit: number;
   cursor?: { createdAt: Date; id: string };
 }

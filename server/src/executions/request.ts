@@ -1,19 +1,22 @@
 import { z } from 'zod';
+import { EXECUTION_STATUSES, ISOLATION_TIERS, LANGUAGES } from '../api/enums.js';
 import { MIN_LIMITS } from '../sandbox/limit-minimums.js';
+import { secretName } from '../secrets/schemas.js';
 import { storableJson, storableString } from '../validation.js';
+
+/** Imported from here by the runtime API (runtime/server.ts); defined with the secrets' other schemas. */
+export { secretName };
 
 const envKey = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Names the platform sets itself; a request may not override them. */
 const reservedEnv = /^(CRONIUM_|HTTP_PROXY$|HTTPS_PROXY$|NO_PROXY$|http_proxy$|https_proxy$|no_proxy$|PATH$|HOME$)/;
-export const secretName = z
-  .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/, 'must start with a letter or underscore and contain only letters, digits, _ . -');
+const quoted = (names: readonly string[]) => names.map((n) => `"${n}"`);
 
 export const createExecutionSchema = z
   .object({
-    language: z.enum(['bash', 'python', 'node'], { error: 'must be one of "bash", "python", "node"' }),
+    language: z.enum(LANGUAGES, { error: `must be one of ${quoted(LANGUAGES).join(', ')}` }),
     script: storableString().min(1, 'must not be empty'),
-    input: storableJson.optional(),
+    input: storableJson.optional().describe('any JSON value: what getInput() returns'),
     env: z
       .record(
         z.string().regex(envKey, 'environment variable names must match [A-Za-z_][A-Za-z0-9_]*').refine((k) => !reservedEnv.test(k), {
@@ -22,26 +25,28 @@ export const createExecutionSchema = z
         storableString('environment values must be strings'),
       )
       .optional(),
-    timeoutMs: z.number({ error: 'must be a number' }).int('must be an integer').positive('must be positive').optional(),
+    timeoutMs: z.number({ error: 'must be a number' }).int('must be an integer').positive('must be positive').optional().describe('lowered to the server maximum'),
     resources: z
       .object({
         memoryMb: z.number().int('must be an integer').min(MIN_LIMITS.memoryMb, `must be at least ${MIN_LIMITS.memoryMb}`).optional(),
         cpus: z
           .number({ error: 'must be a number' })
           .min(MIN_LIMITS.cpus, `must be at least ${MIN_LIMITS.cpus}: the smallest CPU share the runtime can apply (1 ms per 100 ms)`)
-          .optional(),
+          .optional()
+          .describe('CPU quota in cores; at least 1 ms per 100 ms period'),
         pids: z.number().int('must be an integer').min(MIN_LIMITS.pids, `must be at least ${MIN_LIMITS.pids}`).optional(),
       })
       .strict()
-      .optional(),
-    isolation: z.enum(['standard', 'gvisor'], { error: 'must be "standard" or "gvisor"' }).optional(),
+      .optional()
+      .describe('each lowered to the server maximum; below the minimum a runtime can apply, refused'),
+    isolation: z.enum(ISOLATION_TIERS, { error: `must be ${quoted(ISOLATION_TIERS).join(' or ')}` }).optional(),
     secrets: z.array(secretName).max(50).optional(),
-    egress: z.object({ allow: z.array(z.string().min(1)).max(100) }).strict().optional(),
+    egress: z.object({ allow: z.array(z.string().min(1).describe('host, *.example.com or host:port')).max(100) }).strict().optional(),
     event: z
       .object({ id: storableString().max(200).optional(), name: storableString().max(500).optional(), type: storableString().max(100).optional() })
       .strict()
       .optional(),
-    wait: z.boolean({ error: 'must be a boolean' }).optional(),
+    wait: z.boolean({ error: 'must be a boolean' }).optional().describe('answer when the execution ends (200 with the execution) instead of 202 at once'),
   })
   .strict();
 
@@ -52,18 +57,19 @@ export const listExecutionsQuery = z
     status: z
       .string()
       .transform((s) => s.split(',').map((x) => x.trim()))
-      .pipe(z.array(z.enum(['queued', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'oom_killed', 'error'])))
-      .optional(),
-    language: z.enum(['bash', 'python', 'node']).optional(),
-    userId: z.string().optional(),
+      .pipe(z.array(z.enum(EXECUTION_STATUSES)))
+      .optional()
+      .describe(`comma-separated statuses: ${EXECUTION_STATUSES.join(', ')}`),
+    language: z.enum(LANGUAGES).optional(),
+    userId: z.string().optional().describe('admins only'),
     limit: z.coerce.number().int().min(1).max(200).default(50),
-    cursor: z.string().optional(),
+    cursor: z.string().optional().describe('nextCursor of the previous page'),
   })
   .strict();
 
 export const statsQuery = z
   .object({
     hours: z.coerce.number().int().min(1).max(24 * 30).default(24),
-    scope: z.enum(['mine', 'all']).default('all'),
+    scope: z.enum(['mine', 'all']).default('all').describe('all: everyone’s, for admins; a user always gets their own'),
   })
   .strict();

@@ -163,7 +163,7 @@ export async function executionRoutes(app: FastifyInstance, deps: ExecutionRoute
       slot[b.status] = (slot[b.status] ?? 0) + b.n;
       perHour.set(b.hour, slot);
     }
-    const finished = ['succeeded', 'failed', 'timed_out', 'cancelled', 'oom_killed', 'error'].reduce((n, st) => n + (totals[st] ?? 0), 0);
+    const finished = [...FINAL_STATUSES].reduce((n, st) => n + (totals[st] ?? 0), 0);
     return {
       scope: all ? 'all' : 'mine',
       hours: q.hours,

@@ -1,17 +1,21 @@
-import type { LogEntry } from './events.js';
+import type { LogEntry as StoredLogEntry } from './events.js';
 import type { ExecutionRow } from './repository.js';
+import type { Execution, ExecutionDetail, LogEntry } from './response.js';
 
 /**
  * A log entry as the API shows it (list and event stream alike). `continued`: the entry goes on with the line of
  * its stream's previous entry, with no newline between them. `escaped`: `text` is escaped (`\\`, `\xHH`) because
  * the line held bytes that are not text; reversing the escapes gives back the exact bytes (README, Logs).
  */
-export function serializeLogEntry(e: LogEntry) {
+export function serializeLogEntry(e: StoredLogEntry): LogEntry {
   return { seq: e.seq, ts: e.ts, stream: e.stream, text: e.text, continued: e.continued, escaped: e.escaped };
 }
 
-export function serializeExecution(row: ExecutionRow, opts: { detail?: boolean } = {}) {
-  return {
+/** The list's view of an execution, or with `detail` the one GET /api/v1/executions/:id shows (response.ts). */
+export function serializeExecution(row: ExecutionRow): Execution;
+export function serializeExecution(row: ExecutionRow, opts: { detail: true }): ExecutionDetail;
+export function serializeExecution(row: ExecutionRow, opts: { detail?: boolean } = {}): Execution | ExecutionDetail {
+  const summary: Execution = {
     id: row.id,
     status: row.status,
     language: row.language,
@@ -38,8 +42,8 @@ export function serializeExecution(row: ExecutionRow, opts: { detail?: boolean }
     startedAt: row.startedAt?.toISOString() ?? null,
     finishedAt: row.finishedAt?.toISOString() ?? null,
     deadlineAt: row.deadlineAt?.toISOString() ?? null,
-    ...(opts.detail ? { script: row.script, input: row.input ?? null, env: Object.keys(row.env) } : {}),
   };
+  return opts.detail ? { ...summary, script: row.script, input: row.input ?? null, env: Object.keys(row.env) } : summary;
 }
 
 export function encodeCursor(row: ExecutionRow): string {

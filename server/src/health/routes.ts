@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { EXECUTION_STATUSES } from '../api/enums.js';
 import type { DatabaseDriver } from '../db/driver.js';
 import type { SandboxFirewall } from '../egress/firewall.js';
 import type { ExecutionEngine } from '../executions/engine.js';
@@ -54,13 +55,16 @@ export async function healthRoutes(app: FastifyInstance, deps: HealthRoutesOptio
         return { ok: false, error: (err as Error).message };
       }
     };
-    const [database, docker] = await Promise.all([check(() => deps.database.ping()), check(() => deps.driver.ping())]);
-    const ok = database.ok && docker.ok;
+    const [database, sandbox] = await Promise.all([check(() => deps.database.ping()), check(() => deps.driver.ping())]);
+    const ok = database.ok && sandbox.ok;
     return reply.code(ok ? 200 : 503).send({
       status: ok ? 'ok' : 'degraded',
       node: deps.nodeId,
       database: { ...database, kind: deps.database.kind },
-      docker: { ...docker, gvisor: deps.gvisorAvailable },
+      // The sandbox runtimes' check (the Docker engine and, with CRONIUM_SANDBOX_DRIVER=runc, runc as well):
+      // `sandboxRuntime` names it for what it is; `docker` is its older name, kept for existing clients.
+      sandboxRuntime: { ...sandbox, runtime: deps.driver.runtime, gvisor: deps.gvisorAvailable },
+      docker: { ...sandbox, gvisor: deps.gvisorAvailable },
       sandboxNetwork: { name: deps.network.name, internal: deps.network.internal, subnet: deps.network.subnet, gateway: deps.network.gateway },
       runtimeApi: { url: deps.endpoints.runtimeUrl },
       egress: { proxy: `http://${deps.endpoints.proxyAddress}`, hostGuard: deps.firewall.status },
@@ -73,11 +77,10 @@ export async function healthRoutes(app: FastifyInstance, deps: HealthRoutesOptio
     const counts = await deps.executions.countByStatus();
     const durations = await deps.executions.durations();
     const sorted = durations.map((d) => d.durationMs / 1000).sort((a, b) => a - b);
-    const statuses = ['queued', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'oom_killed', 'error'];
     const lines = [
       '# HELP cronium_executions Executions in the database by status.',
       '# TYPE cronium_executions gauge',
-      ...statuses.map((s) => `cronium_executions{status="${s}"} ${counts[s] ?? 0}`),
+      ...EXECUTION_STATUSES.map((s) => `cronium_executions{status="${s}"} ${counts[s] ?? 0}`),
       '# HELP cronium_queue_length Executions waiting to run.',
       '# TYPE cronium_queue_length gauge',
       `cronium_queue_length ${counts.queued ?? 0}`,

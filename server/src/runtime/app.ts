@@ -5,13 +5,14 @@ import { AppError, badRequest, tooLarge, unauthorized } from '../errors.js';
 import type { ExecutionMaskers } from '../executions/maskers.js';
 import type { Masker } from '../executions/masking.js';
 import type { ExecutionRow, ExecutionsRepository } from '../executions/repository.js';
-import { secretName } from '../executions/request.js';
 import { acceptEmptyJsonBodies, installErrorHandling, refuseOversizedBodies } from '../http-errors.js';
 import { httpTimeoutOptions, installIdleTimeout, type HttpTimeouts } from '../http-timeouts.js';
 import type { SecretsRepository } from '../secrets/repository.js';
+import { secretName } from '../secrets/schemas.js';
 import { parse } from '../validation.js';
 import type { VariablesRepository } from '../variables/repository.js';
-import { checkVariableSize, keySchema, valueOrNullBody } from '../variables/validation.js';
+import { keySchema, valueOrNullBody } from '../variables/schemas.js';
+import { checkVariableSize } from '../variables/validation.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -51,6 +51,14 @@ export interface SandboxRun {
   remove(): Promise<void>;
 }
 
+export type SandboxRuntimeName = 'docker' | 'runc';
+
+/**
+ * What a sandbox is started for. A pooled one is started before its execution exists and takes the first job
+ * that fits; it is still used by one execution only.
+ */
+export type SandboxPurpose = { kind: 'pool' } | { kind: 'execution'; executionId: string };
+
 export interface SandboxCapabilities {
   gvisor: boolean;
 }
@@ -67,8 +75,13 @@ export interface SandboxNetworkInfo {
   icc: boolean;
 }
 
-/** A place to run untrusted scripts. Docker is the implementation; the interface keeps the engine independent of it. */
+/**
+ * A place to run untrusted scripts, as the engine sees it. One implementation, router.ts, which hands each job to
+ * the runtime of its isolation tier (docker/, runc/) over the host services they share (host/).
+ */
 export interface SandboxDriver {
+  /** The runtime that runs standard-tier sandboxes (CRONIUM_SANDBOX_DRIVER); gVisor always runs on Docker. */
+  readonly runtime: SandboxRuntimeName;
   ping(): Promise<void>;
   capabilities(): Promise<SandboxCapabilities>;
   ensureNetwork(): Promise<SandboxNetworkInfo>;
@@ -80,19 +93,28 @@ export interface SandboxDriver {
   close(): Promise<void>;
 }
 
+/** The warm pool of pre-started sandboxes as its owner drives it (sandbox-pool.ts): started once images exist, drained on shutdown. */
+export interface SandboxPoolControl {
+  start(): void;
+  stats(): import('./warm-pool.js').PoolStats | null;
+  drain(): Promise<void>;
+}
+
 /** A driver with a warm pool of pre-started sandboxes (see warm-pool.ts). */
 export interface PoolingSandboxDriver extends SandboxDriver {
-  /** The driver's warm pool (sandbox-pool.ts): started once images exist, drained on shutdown. */
-  readonly pool: {
-    start(): void;
-    stats(): import('./warm-pool.js').PoolStats | null;
-    drain(): Promise<void>;
-  };
+  readonly pool: SandboxPoolControl;
 }
+
+/**
+ * Why a sandbox could not be had. HOST_UNAVAILABLE: a host service every runtime needs (the Docker engine, which
+ * keeps the images and the sandbox network) does not answer; RUNTIME_UNAVAILABLE: the runtime itself (runc, crun,
+ * the gVisor runtime) is missing or unusable here. Clients see only the message (an execution's failure reason).
+ */
+export type SandboxErrorCode = 'IMAGE_MISSING' | 'HOST_UNAVAILABLE' | 'START_FAILED' | 'RUNTIME_UNAVAILABLE';
 
 export class SandboxError extends Error {
   constructor(
-    readonly code: 'IMAGE_MISSING' | 'DOCKER_UNAVAILABLE' | 'START_FAILED' | 'RUNTIME_UNAVAILABLE',
+    readonly code: SandboxErrorCode,
     message: string,
   ) {
     super(message);

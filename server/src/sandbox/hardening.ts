@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
-import { READY_MARK_ENV } from './ready-mark.js';
-import { LABEL_EXECUTION, LABEL_MANAGED, LABEL_NODE, type SandboxJob } from './driver.js';
+import { READY_MARK_ENV } from './launcher/ready-mark.js';
+import { LABEL_EXECUTION, LABEL_MANAGED, LABEL_NODE, type SandboxJob, type SandboxPurpose } from './driver.js';
 
 export const SANDBOX_UID = 10001;
 
@@ -12,15 +12,19 @@ export interface HardeningOptions {
   gvisorRuntime: string;
 }
 
+/** What a sandbox is made for: its purpose, its language's image, its limits and its isolation tier. */
+export interface SandboxShape extends Pick<SandboxJob, 'language' | 'limits' | 'isolation'> {
+  purpose: SandboxPurpose;
+}
+
 /**
- * The container every execution runs in. Each line here is part of the security model documented in the README;
- * change it only together with that section and the isolation tests.
+ * The container every execution runs in, in Docker's terms; the runc runtime translates it to OCI
+ * (runc/oci-spec.ts). Each line here is part of the security model documented in the README; change it only
+ * together with that section and the isolation tests.
  */
-export function containerSpec(
-  job: Pick<SandboxJob, 'executionId' | 'language' | 'limits' | 'isolation'>,
-  opts: HardeningOptions,
-): Docker.ContainerCreateOptions {
+export function containerSpec(job: SandboxShape, opts: HardeningOptions): Docker.ContainerCreateOptions {
   const mb = 1024 * 1024;
+  const pooled = job.purpose.kind === 'pool';
   const tmpfs = `size=${job.limits.tmpfsMb}m`;
   return {
     Image: opts.image,
@@ -34,16 +38,17 @@ export function containerSpec(
     AttachStderr: true,
     Tty: false,
     // The launcher's own environment (a job's is built from scratch): a pooled container pre-starts the image's
-    // interpreter while it waits (cronium-launch step 0) and says when it has loaded (ready-mark.ts); a cold one
+    // interpreter while it waits (cronium-launch step 0) and says when it has loaded (launcher/ready-mark.ts); a cold one
     // gets its job at once and skips both.
-    Env: job.executionId ? [] : ['CRONIUM_PRESTART=1', READY_MARK_ENV],
+    Env: pooled ? ['CRONIUM_PRESTART=1', READY_MARK_ENV] : [],
     Labels: {
       [LABEL_MANAGED]: 'true',
-      [LABEL_EXECUTION]: job.executionId,
+      // A pooled container's execution is not known yet: its label stays empty.
+      [LABEL_EXECUTION]: job.purpose.kind === 'execution' ? job.purpose.executionId : '',
       [LABEL_NODE]: opts.nodeId,
       'io.cronium.language': job.language,
       // A pooled container is created before its execution exists; it is still used by one execution only.
-      ...(job.executionId ? {} : { 'io.cronium.pool': 'true' }),
+      ...(pooled ? { 'io.cronium.pool': 'true' } : {}),
     },
     HostConfig: {
       ReadonlyRootfs: true,

@@ -1,11 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import { notFound, tooLarge } from '../errors.js';
-import { secretName } from '../executions/request.js';
 import { parse } from '../validation.js';
 import type { SecretsRepository } from './repository.js';
-
-const putSecret = z.object({ value: z.string({ error: 'must be a string' }).min(1, 'must not be empty') }).strict();
+import { putSecretSchema, secretName } from './schemas.js';
 
 export interface SecretRoutesOptions {
   secrets: SecretsRepository;
@@ -18,7 +15,7 @@ export async function secretRoutes(app: FastifyInstance, { secrets, maxSecretByt
 
   app.put('/api/v1/secrets/:name', async (req, reply) => {
     const name = parse(secretName, (req.params as { name: string }).name, 'name');
-    const { value } = parse(putSecret, req.body ?? {});
+    const { value } = parse(putSecretSchema, req.body ?? {});
     if (Buffer.byteLength(value) > maxSecretBytes) {
       throw tooLarge(`value is larger than the limit of ${maxSecretBytes} bytes`, 'value');
     }

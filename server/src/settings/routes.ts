@@ -3,7 +3,8 @@ import { requireAdmin } from '../auth/plugin.js';
 import { badRequest } from '../errors.js';
 import { parse } from '../validation.js';
 import type { ExecutionEngine } from '../executions/engine.js';
-import { settingsPatchSchema, type SettingsService } from './service.js';
+import { settingsPatchSchema } from './schemas.js';
+import type { SettingsService } from './service.js';
 
 export interface SettingsRoutesOptions {
   settings: SettingsService;

@@ -1,42 +1,9 @@
 import { eq } from 'drizzle-orm';
-import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Db } from '../db/driver.js';
 import { settings as settingsTable } from '../db/schema.js';
-import { MIN_LIMITS } from '../sandbox/limit-minimums.js';
 import { DERIVED_KEYS, resolveDerived } from './derived.js';
-
-const limits = z.object({
-  timeoutMs: z.number().int().min(100),
-  memoryMb: z.number().int().min(16),
-  cpus: z.number().min(MIN_LIMITS.cpus, `must be at least ${MIN_LIMITS.cpus}: the smallest CPU share the runtime can apply`).max(64),
-  pids: z.number().int().min(8),
-});
-
-export const settingsSchema = z.object({
-  executionPolicy: z.enum(['disabled', 'admin_only', 'all_users']),
-  defaultIsolation: z.enum(['standard', 'gvisor']),
-  allowIsolationChoice: z.boolean(),
-  allowExecutionEgressRules: z.boolean(),
-  maxConcurrency: z.number().int().min(1).max(1000),
-  maxConcurrencyPerUser: z.number().int().min(1).max(1000),
-  maxQueue: z.number().int().min(1),
-  maxQueuedPerUser: z.number().int().min(1),
-  defaultLimits: limits,
-  maxLimits: limits,
-});
-export type Settings = z.infer<typeof settingsSchema>;
-/** `null` for a per-user limit returns it to its default, derived from the server-wide one (settings/derived.ts). */
-export const settingsPatchSchema = settingsSchema
-  .extend({
-    defaultLimits: limits.partial(),
-    maxLimits: limits.partial(),
-    maxConcurrencyPerUser: settingsSchema.shape.maxConcurrencyPerUser.nullable(),
-    maxQueuedPerUser: settingsSchema.shape.maxQueuedPerUser.nullable(),
-  })
-  .partial()
-  .strict();
-type SettingsPatch = z.infer<typeof settingsPatchSchema>;
+import type { Settings, SettingsPatch } from './schemas.js';
 
 /**
  * What the settings row holds: every setting as last saved, except that the derived per-user limits are there only

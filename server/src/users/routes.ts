@@ -1,23 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import { requireAdmin } from '../auth/plugin.js';
 import type { UsersRepository } from '../auth/users-repository.js';
 import { parse } from '../validation.js';
 import type { UserManagement } from './management.js';
-
-const createUser = z
-  .object({
-    name: z.string().regex(/^[A-Za-z0-9_.@-]{1,100}$/, 'must be 1-100 letters, digits or _ . @ -'),
-    role: z.enum(['admin', 'user'], { error: 'must be "admin" or "user"' }).default('user'),
-  })
-  .strict();
-const updateUser = z
-  .object({
-    disabled: z.boolean({ error: 'must be true or false' }).optional(),
-    role: z.enum(['admin', 'user'], { error: 'must be "admin" or "user"' }).optional(),
-  })
-  .strict();
-const createKey = z.object({ name: z.string().min(1).max(100).default('api key') }).strict();
+import { createKeySchema, createUserSchema, updateUserSchema } from './schemas.js';
 
 export interface UserRoutesOptions {
   users: UsersRepository;
@@ -35,7 +21,7 @@ export async function userRoutes(app: FastifyInstance, { users, manage }: UserRo
 
   app.post('/api/v1/users', async (req, reply) => {
     requireAdmin(req);
-    const body = parse(createUser, req.body ?? {});
+    const body = parse(createUserSchema, req.body ?? {});
     const user = await users.create(body.name, body.role);
     return reply.code(201).send(user);
   });
@@ -43,7 +29,7 @@ export async function userRoutes(app: FastifyInstance, { users, manage }: UserRo
   /** Disable or enable, promote or demote; a disabled user's queued and running executions are cancelled. */
   app.patch('/api/v1/users/:id', async (req) => {
     requireAdmin(req);
-    const body = parse(updateUser, req.body ?? {});
+    const body = parse(updateUserSchema, req.body ?? {});
     return manage.update((req.params as { id: string }).id, body);
   });
 
@@ -64,7 +50,7 @@ export async function userRoutes(app: FastifyInstance, { users, manage }: UserRo
   app.post('/api/v1/users/:id/keys', async (req, reply) => {
     requireAdmin(req);
     const { id } = req.params as { id: string };
-    const body = parse(createKey, req.body ?? {});
+    const body = parse(createKeySchema, req.body ?? {});
     await users.get(id);
     const key = await users.issueKey(id, body.name);
     return reply.code(201).send({ ...key, userId: id, name: body.name });

@@ -9,8 +9,6 @@ export interface Variable {
   updatedByExecution: string | null;
 }
 
-export const variableKey = /^[A-Za-z0-9_.:-]{1,200}$/;
-
 export class VariablesRepository {
   constructor(private readonly db: Db) {}
 

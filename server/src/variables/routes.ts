@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors.js';
 import { parse } from '../validation.js';
 import type { VariablesRepository } from './repository.js';
-import { checkVariableSize, keySchema, valueBody } from './validation.js';
+import { keySchema, valueBody } from './schemas.js';
+import { checkVariableSize } from './validation.js';
 
 export interface VariableRoutesOptions {
   variables: VariablesRepository;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createDemuxer, createEndMarkExtractor, createUsageExtractor } from '../../src/sandbox/docker-stream.js';
+import { createDemuxer } from '../../src/sandbox/docker/attach-stream.js';
+import { createEndMarkExtractor, createUsageExtractor } from '../../src/sandbox/launcher/markers.js';
 
 const frame = (type: number, text: string | Buffer) => {
   const payload = Buffer.isBuffer(text) ? text : Buffer.from(text);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SandboxJob } from '../../src/sandbox/driver.js';
-import { type SandboxChannel, superviseJob } from '../../src/sandbox/job-session.js';
+import { type SandboxChannel, superviseJob } from '../../src/sandbox/launcher/job-session.js';
 
 const job: SandboxJob = {
   executionId: 'e1', language: 'bash', script: 'echo hi', filename: 'main.sh', argv: ['bash', 'main.sh'], env: {},

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { encodeJob } from '../../src/sandbox/job-wire.js';
+import { encodeJob } from '../../src/sandbox/launcher/job-wire.js';
 
 const tokens = { job: 'j1', end: 'e1', usage: 'u1' };
 

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { describe, it } from 'node:test';
 import { cutIndex, escapeLogText, rawByteLength, unescapeLogText } from '../../src/executions/log-text.js';
-import { createDemuxer } from '../../src/sandbox/docker-stream.js';
-import { createLosslessDecoder } from '../../src/sandbox/lossless-decoder.js';
+import { createDemuxer } from '../../src/sandbox/docker/attach-stream.js';
+import { createLosslessDecoder } from '../../src/sandbox/launcher/lossless-decoder.js';
 
 const decodeAll = (chunks: Buffer[]) => {
   const d = createLosslessDecoder();

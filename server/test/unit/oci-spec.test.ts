@@ -19,7 +19,7 @@ const ctx: OciSpecContext = {
   cgroupsPath: `/cronium-runc/${id}`,
   seccomp: { arch: 'amd64', kernel: '6.1.0' },
 };
-const job = { executionId: 'exec-1', language: 'bash' as const, limits: { memoryMb: 256, cpus: 1, pids: 128, tmpfsMb: 64 }, isolation: 'standard' as const };
+const job = { purpose: { kind: 'execution' as const, executionId: 'exec-1' }, language: 'bash' as const, limits: { memoryMb: 256, cpus: 1, pids: 128, tmpfsMb: 64 }, isolation: 'standard' as const };
 const opts = { image: 'cronium/runtime-bash:latest', network: 'cronium-sandbox', nodeId: 'n1', seccompProfile, gvisorRuntime: 'runsc' };
 
 describe('OCI spec from the hardening options', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createDemuxer } from '../../src/sandbox/docker-stream.js';
-import { READY_MARK, readyMarkFrameStripper, readyMarkStripper } from '../../src/sandbox/ready-mark.js';
+import { createDemuxer, readyMarkFrameStripper } from '../../src/sandbox/docker/attach-stream.js';
+import { READY_MARK, readyMarkStripper } from '../../src/sandbox/launcher/ready-mark.js';
 
 /** What a Docker stream's frames carry, per stream (frame boundaries may differ, the text may not). */
 const demux = (raw: Buffer) => {

@@ -1,8 +1,9 @@
 import { formatHourOf, zoneLabel } from '../lib/time';
 import { useTimeZone } from '../lib/timezone';
-import { STATUS_LABELS, type Stats } from '../lib/types';
+import { type ExecutionStatus, STATUS_LABELS, type Stats, inOrder } from '../lib/types';
 
-const SERIES = ['succeeded', 'failed', 'error', 'timed_out', 'oom_killed', 'cancelled', 'running', 'queued'] as const;
+/** The order the bars stack in, every status once. */
+const SERIES = inOrder<ExecutionStatus>()(['succeeded', 'failed', 'error', 'timed_out', 'oom_killed', 'cancelled', 'running', 'queued'] as const);
 
 /** Executions per hour as stacked SVG bars, drawn on the server; no chart library, no client JavaScript. */
 export function HourChart({ perHour }: { perHour: Stats['perHour'] }) {

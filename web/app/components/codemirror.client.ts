@@ -7,8 +7,9 @@ import { shell } from '@codemirror/legacy-modes/mode/shell';
 import { Compartment, EditorState, type Extension } from '@codemirror/state';
 import { EditorView, drawSelection, highlightActiveLine, highlightActiveLineGutter, keymap, lineNumbers, placeholder } from '@codemirror/view';
 import { tags as t } from '@lezer/highlight';
+import type { Language } from '../lib/types';
 
-export type EditorLanguage = 'python' | 'node' | 'bash';
+export type EditorLanguage = Language;
 
 /**
  * Syntax colours that are all readable on the editor's background and its active line (at least 4.5:1); the

@@ -3,13 +3,13 @@ import { Children, type ReactElement, type ReactNode, cloneElement, isValidEleme
 import { formatJson } from '../lib/format';
 import { formatDateTime, formatUtc, zoneLabel } from '../lib/time';
 import { useTimeZone } from '../lib/timezone';
-import { type ExecutionStatus, STATUS_LABELS, isStatus } from '../lib/types';
+import { ACTIVE_STATUSES, STATUS_LABELS, isStatus } from '../lib/types';
 
 export function StatusBadge({ status }: { status: string }) {
-  const label = isStatus(status) ? STATUS_LABELS[status as ExecutionStatus] : status;
+  const label = isStatus(status) ? STATUS_LABELS[status] : status;
   return (
     <span className={`badge badge-${status}`} data-status={status}>
-      {(status === 'running' || status === 'queued') && <span className="pulse" aria-hidden="true" />}
+      {ACTIVE_STATUSES.has(status) && <span className="pulse" aria-hidden="true" />}
       {label}
     </span>
   );

@@ -3,7 +3,7 @@
  * egress requests, and the lines the interpreter printed when a package was missing. Pure, table-tested.
  */
 import { formatDuration } from './format';
-import type { EgressLogEntry, Execution, LogEntry } from './types';
+import type { EgressLogEntry, Execution, ExecutionStatus, LogEntry } from './types';
 
 export interface Explanation {
   kind: 'timeout' | 'oom' | 'egress' | 'module' | 'cancelled' | 'exit' | 'error';
@@ -128,9 +128,12 @@ export function missingModule(text: string): string | null {
   return name.startsWith('@') && parts.length > 1 ? `${parts[0]}/${parts[1]}` : parts[0]!;
 }
 
-const FAILED = new Set(['failed', 'error', 'timed_out', 'oom_killed']);
+const FAILED: ReadonlySet<string> = new Set<ExecutionStatus>(['failed', 'error', 'timed_out', 'oom_killed']);
 
-export function explain(ex: Pick<Execution, 'status' | 'error' | 'exitCode' | 'limits' | 'usage'>, logs: LogEntry[], egress: EgressLogEntry[]): Explanation[] {
+/** Reads the peak memory only of an execution's usage. */
+type ExplainedExecution = Pick<Execution, 'status' | 'error' | 'exitCode' | 'limits'> & { usage: Pick<Partial<NonNullable<Execution['usage']>>, 'memoryPeakBytes'> | null };
+
+export function explain(ex: ExplainedExecution, logs: LogEntry[], egress: EgressLogEntry[]): Explanation[] {
   const out: Explanation[] = [];
   const failed = FAILED.has(ex.status);
 

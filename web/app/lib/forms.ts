@@ -4,7 +4,7 @@
  * messages in the form's own terms (seconds, one host per line…).
  */
 import type { FieldErrors } from './errors';
-import { type CreateExecutionBody, type ExecutionPolicy, type Language, isLanguage } from './types';
+import { type CreateExecutionBody, type Language, type Role, type SettingsPatch, isExecutionPolicy, isIsolation, isLanguage, isRole } from './types';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; errors: FieldErrors };
 
@@ -178,7 +178,7 @@ export function parseRunForm(form: FormLike): Parsed<CreateExecutionBody> {
   if (Object.keys(resources).length) body.resources = resources;
 
   const isolation = str(form, 'isolation');
-  if (isolation === 'standard' || isolation === 'gvisor') body.isolation = isolation;
+  if (isIsolation(isolation)) body.isolation = isolation;
   else if (isolation && isolation !== 'default') errors.isolation = 'choose the default, standard or gVisor';
 
   const hosts = parseList(raw(form, 'egress'));
@@ -198,19 +198,8 @@ export function parseRunForm(form: FormLike): Parsed<CreateExecutionBody> {
   return Object.keys(errors).length ? { ok: false, errors } : { ok: true, value: body };
 }
 
-export interface SettingsPatch {
-  executionPolicy?: ExecutionPolicy;
-  defaultIsolation?: 'standard' | 'gvisor';
-  allowIsolationChoice?: boolean;
-  allowExecutionEgressRules?: boolean;
-  maxConcurrency?: number;
-  /** `null`: follow the server-wide limit again (the API derives it). */
-  maxConcurrencyPerUser?: number | null;
-  maxQueue?: number;
-  maxQueuedPerUser?: number | null;
-  defaultLimits?: Partial<Record<'timeoutMs' | 'memoryMb' | 'cpus' | 'pids', number>>;
-  maxLimits?: Partial<Record<'timeoutMs' | 'memoryMb' | 'cpus' | 'pids', number>>;
-}
+/** PATCH /api/v1/settings: the server's schema (settings/schemas.ts); `null` for a per-user limit makes it follow the server-wide one again. */
+export type { SettingsPatch };
 
 /**
  * The limit fields of the Settings form: the form field (the timeout in seconds, like the Run page), the API's
@@ -236,10 +225,10 @@ export function parseSettingsForm(form: FormLike): Parsed<SettingsPatch> {
   const errors: FieldErrors = {};
   const patch: SettingsPatch = {};
   const policy = str(form, 'executionPolicy');
-  if (policy === 'disabled' || policy === 'admin_only' || policy === 'all_users') patch.executionPolicy = policy;
+  if (isExecutionPolicy(policy)) patch.executionPolicy = policy;
   else errors.executionPolicy = 'choose who may run executions';
   const iso = str(form, 'defaultIsolation');
-  if (iso === 'standard' || iso === 'gvisor') patch.defaultIsolation = iso;
+  if (isIsolation(iso)) patch.defaultIsolation = iso;
   else if (iso) errors.defaultIsolation = 'choose standard or gVisor';
   patch.allowIsolationChoice = checkbox(form, 'allowIsolationChoice');
   patch.allowExecutionEgressRules = checkbox(form, 'allowExecutionEgressRules');
@@ -330,13 +319,13 @@ export function parseEgressRuleForm(
   return { ok: true, value: { pattern, scope, ...(ports.ok && ports.value ? { ports: ports.value } : {}) } };
 }
 
-export function parseUserForm(form: FormLike): Parsed<{ name: string; role: 'admin' | 'user' }> {
+export function parseUserForm(form: FormLike): Parsed<{ name: string; role: Role }> {
   const errors: FieldErrors = {};
   const name = str(form, 'name');
   if (!/^[A-Za-z0-9_.@-]{1,100}$/.test(name)) errors.name = name ? 'use 1-100 letters, digits or _ . @ -' : 'enter a name';
   const role = str(form, 'role') || 'user';
-  if (role !== 'admin' && role !== 'user') errors.role = 'choose admin or user';
-  return Object.keys(errors).length ? { ok: false, errors } : { ok: true, value: { name, role: role as 'admin' | 'user' } };
+  if (!isRole(role)) errors.role = 'choose admin or user';
+  return Object.keys(errors).length ? { ok: false, errors } : { ok: true, value: { name, role: role as Role } };
 }
 
 /** The "issue a key" form of the Users page: the user's id and an optional key name. */

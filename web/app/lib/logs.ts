@@ -1,7 +1,8 @@
 import { stripAnsi } from './ansi';
+import { LOG_STREAMS as SERVER_LOG_STREAMS } from '../../../server/src/api/enums';
 import type { LogEntry, LogStream } from './types';
 
-export const LOG_STREAMS: readonly LogStream[] = ['stdout', 'stderr', 'system'];
+export const LOG_STREAMS: readonly LogStream[] = SERVER_LOG_STREAMS;
 
 /** Merges log entries from the loader and the live stream: one per seq, in order. */
 export function mergeLogs(...lists: LogEntry[][]): LogEntry[] {

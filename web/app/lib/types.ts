@@ -1,12 +1,65 @@
-/** The shapes of the Cronium Sandbox REST API that the dashboard reads. */
+/**
+ * The shapes of the Cronium Sandbox REST API that the dashboard reads, taken from the server's schemas (type-only
+ * imports: erased from the bundle). The enumerations are the server's own lists (server/src/api/enums.ts, plain
+ * constants with no imports); the labels and display orders are the dashboard's.
+ */
 
-export type Role = 'admin' | 'user';
-export type Language = 'bash' | 'python' | 'node';
-export type ExecutionStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'oom_killed' | 'error';
+import {
+  ACTIVE_STATUSES as SERVER_ACTIVE_STATUSES,
+  EXECUTION_POLICIES,
+  EXECUTION_STATUSES,
+  type ExecutionPolicy,
+  type ExecutionStatus,
+  ISOLATION_TIERS,
+  ROLES,
+  type Isolation,
+  LANGUAGES as SERVER_LANGUAGES,
+  type Language,
+  type LogStream,
+  type Role,
+} from '../../../server/src/api/enums';
+import type { ExecutionDetail, Execution as ExecutionListItem } from '../../../server/src/executions/response';
+import type { CreateExecutionRequest } from '../../../server/src/executions/request';
+import type { SettingsPatch as ServerSettingsPatch, SettingsResponse } from '../../../server/src/settings/schemas';
+import type { User as ApiUser } from '../../../server/src/users/schemas';
 
-export const LANGUAGES: readonly Language[] = ['python', 'node', 'bash'];
-export const STATUSES: readonly ExecutionStatus[] = ['queued', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'oom_killed', 'error'];
-export const ACTIVE_STATUSES: ReadonlySet<string> = new Set(['queued', 'running']);
+export type { ExecutionPolicy, ExecutionStatus, Isolation, Language, LogStream, Role };
+export type { ApiErrorBody } from '../../../server/src/api/schemas';
+import type { EgressLogEntry as ApiEgressLogEntry } from '../../../server/src/egress/schemas';
+import type { LogEntry as ApiLogEntry } from '../../../server/src/executions/response';
+export type { EgressRule } from '../../../server/src/egress/schemas';
+export type { RuntimeCall, Stats } from '../../../server/src/executions/response';
+export type { Limits } from '../../../server/src/settings/schemas';
+export type { Secret } from '../../../server/src/secrets/schemas';
+export type { ApiKey } from '../../../server/src/users/schemas';
+export type { Variable } from '../../../server/src/variables/schemas';
+
+/** An execution as listed (GET /api/v1/executions). */
+export type ExecutionSummary = ExecutionListItem;
+/** One execution with its script, input and environment names; `queue` only while queued. */
+export type Execution = ExecutionDetail;
+export type User = ApiUser;
+/** GET /api/v1/me: the caller. */
+export type Me = ApiUser;
+export type Settings = SettingsResponse;
+/** The body of POST /api/v1/executions as the Run form sends it. */
+export type CreateExecutionBody = Omit<CreateExecutionRequest, 'event' | 'wait'>;
+export type SettingsPatch = ServerSettingsPatch;
+/** A log entry as the dashboard keeps it (lib/logs.ts): the `continued` and `escaped` flags only when true. */
+export type LogEntry = Omit<ApiLogEntry, 'continued' | 'escaped'> & Partial<Pick<ApiLogEntry, 'continued' | 'escaped'>>;
+/** The fields of an egress log entry the dashboard reads. */
+export type EgressLogEntry = Pick<ApiEgressLogEntry, 'ts' | 'executionId' | 'userId' | 'method' | 'host' | 'port' | 'allowed' | 'reason' | 'ruleId' | 'address'>;
+
+/** Every member of `T`, in an order of our choosing: a member added on the server and left out here fails the typecheck. */
+export const inOrder =
+  <T extends string>() =>
+  <const L extends readonly T[]>(list: L & ([Exclude<T, L[number]>] extends [never] ? unknown : { missing: Exclude<T, L[number]> })) =>
+    list;
+
+/** The order of the Run form's and the filters' language choices. */
+export const LANGUAGES = inOrder<Language>()(['python', 'node', 'bash'] as const);
+export const STATUSES: readonly ExecutionStatus[] = EXECUTION_STATUSES;
+export const ACTIVE_STATUSES: ReadonlySet<string> = new Set(SERVER_ACTIVE_STATUSES);
 
 export const LANGUAGE_LABELS: Record<Language, string> = { bash: 'Bash', python: 'Python', node: 'Node.js' };
 export const STATUS_LABELS: Record<ExecutionStatus, string> = {
@@ -20,183 +73,13 @@ export const STATUS_LABELS: Record<ExecutionStatus, string> = {
   error: 'Error',
 };
 
-export interface ApiErrorBody {
-  code: string;
-  message: string;
-  field?: string;
-}
+const oneOf =
+  <T extends string>(list: readonly T[]) =>
+  (v: unknown): v is T =>
+    typeof v === 'string' && (list as readonly string[]).includes(v);
 
-export interface Me {
-  id: string;
-  name: string;
-  role: Role;
-  createdAt: string;
-}
-
-export interface Limits {
-  timeoutMs: number;
-  memoryMb: number;
-  cpus: number;
-  pids: number;
-}
-
-export interface ExecutionSummary {
-  id: string;
-  status: ExecutionStatus;
-  language: Language;
-  userId: string;
-  isolation: string;
-  exitCode: number | null;
-  output: unknown;
-  condition: boolean | null;
-  variables: Record<string, unknown> | null;
-  secretsGranted: string[];
-  secretsRead: string[] | null;
-  error: string | null;
-  usage: { cpuMs?: number; memoryPeakBytes?: number } | null;
-  limits: Limits;
-  egress: { allow: string[] };
-  event: { id?: string; name?: string; type?: string } | null;
-  attempt: number;
-  nodeId: string | null;
-  logsTruncated: boolean;
-  durationMs: number | null;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  deadlineAt: string | null;
-}
-
-export interface Execution extends ExecutionSummary {
-  script: string;
-  input: unknown;
-  env: string[];
-  /** Only while queued: why it waits (server/src/executions/queue-standing.ts). */
-  queue?: { reason: 'user_concurrency' | 'server_concurrency'; position: number; queuedTotal: number; userRunning: number; userLimit: number; message: string };
-}
-
-export type LogStream = 'stdout' | 'stderr' | 'system';
-
-export interface LogEntry {
-  seq: number;
-  ts: string;
-  stream: LogStream;
-  text: string;
-  /** The text holds \xHH escapes for bytes that were not text: shown as it is. */
-  escaped?: boolean;
-  /** The rest of a line the server cut because it was too long: joined to the entry before it. */
-  continued?: boolean;
-}
-
-export interface RuntimeCall {
-  ts: string;
-  method: string;
-  path: string;
-  status: number;
-  detail: string | null;
-}
-
-export interface Stats {
-  scope: 'all' | 'mine';
-  hours: number;
-  running: number;
-  queued: number;
-  total: number;
-  byStatus: Record<string, number>;
-  successRate: number | null;
-  timedOut: number;
-  oomKilled: number;
-  p50DurationMs: number | null;
-  p95DurationMs: number | null;
-  perHour: ({ hour: string; total: number } & Record<string, number | string>)[];
-}
-
-export interface Variable {
-  key: string;
-  value: unknown;
-  updatedAt: string;
-  updatedByExecution: string | null;
-}
-
-export interface Secret {
-  name: string;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface User {
-  id: string;
-  name: string;
-  role: Role;
-  createdAt: string;
-  /** A disabled user's keys do not work (PATCH /api/v1/users/:id). */
-  disabled?: boolean;
-}
-
-export interface ApiKey {
-  id: string;
-  name: string;
-  prefix: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
-
-export type ExecutionPolicy = 'disabled' | 'admin_only' | 'all_users';
-
-export interface Settings {
-  executionPolicy: ExecutionPolicy;
-  defaultIsolation: 'standard' | 'gvisor';
-  allowIsolationChoice: boolean;
-  allowExecutionEgressRules: boolean;
-  maxConcurrency: number;
-  maxConcurrencyPerUser: number;
-  maxQueue: number;
-  /** Newer servers: how many executions one user may have waiting. */
-  maxQueuedPerUser?: number;
-  defaultLimits: Limits;
-  maxLimits: Limits;
-  gvisorAvailable: boolean;
-}
-
-export interface EgressRule {
-  id: string;
-  pattern: string;
-  ports: number[] | null;
-  scope: 'global' | 'user';
-  userId: string | null;
-  createdAt: string;
-}
-
-export interface EgressLogEntry {
-  ts: string;
-  executionId: string | null;
-  userId: string | null;
-  method: string;
-  host: string;
-  port: number | null;
-  allowed: boolean;
-  reason: string | null;
-  ruleId: string | null;
-  address: string | null;
-}
-
-export interface CreateExecutionBody {
-  language: Language;
-  script: string;
-  input?: unknown;
-  env?: Record<string, string>;
-  timeoutMs?: number;
-  resources?: { memoryMb?: number; cpus?: number; pids?: number };
-  isolation?: 'standard' | 'gvisor';
-  secrets?: string[];
-  egress?: { allow: string[] };
-}
-
-export function isLanguage(v: unknown): v is Language {
-  return v === 'bash' || v === 'python' || v === 'node';
-}
-
-export function isStatus(v: unknown): v is ExecutionStatus {
-  return typeof v === 'string' && (STATUSES as readonly string[]).includes(v);
-}
+export const isLanguage = oneOf(SERVER_LANGUAGES);
+export const isStatus = oneOf(EXECUTION_STATUSES);
+export const isIsolation = oneOf(ISOLATION_TIERS);
+export const isExecutionPolicy = oneOf(EXECUTION_POLICIES);
+export const isRole = oneOf(ROLES);

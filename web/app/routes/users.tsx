@@ -104,7 +104,7 @@ function NewKey({ value }: { value: string }) {
 const USER_INTENTS = new Set(['setRole', 'setDisabled', 'deleteUser']);
 
 /** Role, disable/enable and delete (after a confirmation that works without JavaScript) for another user. */
-function ManageUser({ user, busy }: { user: { id: string; name: string; role: 'admin' | 'user'; disabled?: boolean }; busy: boolean }) {
+function ManageUser({ user, busy }: { user: Pick<User, 'id' | 'name' | 'role'> & { disabled?: boolean }; busy: boolean }) {
   const hidden = (
     <>
       <input type="hidden" name="userId" value={user.id} />

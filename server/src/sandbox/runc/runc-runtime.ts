@@ -1,53 +1,32 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { DockerDriver, type DockerDriverOptions } from './docker-driver.js';
-import { superviseJob } from './job-session.js';
-import { createLosslessDecoder, type LosslessDecoder } from './lossless-decoder.js';
-import {
-  LABEL_MANAGED,
-  type SandboxCapabilities,
-  type PoolingSandboxDriver,
-  SandboxError,
-  type SandboxJob,
-  type SandboxLimits,
-  type SandboxNetworkInfo,
-  type SandboxOutput,
-  type SandboxRun,
-} from './driver.js';
-import { containerSpec } from './hardening.js';
-import { CommandRunner, type RunCommand } from './runc/command-runner.js';
-import { keepFreezerActive } from './runc/freezer-keepalive.js';
-import { deleteSandboxNet, dockerHalf, IpLeases, IpSandboxNets, type Ipv4Range, runcRange, type SandboxNet, type SandboxNets } from './runc/netns.js';
-import { ociSpec } from './runc/oci-spec.js';
-import { ensureRootfs, type ResolvedImage, resolveImage } from './runc/rootfs.js';
-import { RuncCli } from './runc/runc-cli.js';
-import { backgroundCommand, FifoStock, openStdio, type SandboxStdio } from './runc/sandbox-stdio.js';
-import { hostArch } from './runc/seccomp-oci.js';
-import { readyMarkStripper } from './ready-mark.js';
-import { SandboxPool } from './sandbox-pool.js';
-import type { PoolMember } from './warm-pool.js';
+import { createLosslessDecoder, type LosslessDecoder } from '../launcher/lossless-decoder.js';
+import { readyMarkStripper } from '../launcher/ready-mark.js';
+import { LABEL_MANAGED, SandboxError, type SandboxJob, type SandboxLimits, type SandboxNetworkInfo, type SandboxOutput, type SandboxPurpose, type SandboxRun } from '../driver.js';
+import { containerSpec } from '../hardening.js';
+import type { HostServices } from '../host/index.js';
+import { RuntimeImages } from '../host/images.js';
+import type { SandboxOptions } from '../options.js';
+import type { SandboxRuntime } from '../runtime.js';
+import { SandboxPool } from '../sandbox-pool.js';
+import { deliverJob, followStream, readiness, type StartedSandbox } from '../started-sandbox.js';
+import { CommandRunner, type RunCommand } from './command-runner.js';
+import { keepFreezerActive } from './freezer-keepalive.js';
+import { deleteSandboxNet, dockerHalf, IpLeases, IpSandboxNets, type Ipv4Range, runcRange, type SandboxNet, type SandboxNets } from './netns.js';
+import { ociSpec } from './oci-spec.js';
+import { ensureRootfs, type ResolvedImage, resolveImage } from './rootfs.js';
+import { RuncCli } from './runc-cli.js';
+import { backgroundCommand, FifoStock, openStdio, type SandboxStdio } from './sandbox-stdio.js';
+import { hostArch } from './seccomp-oci.js';
 
-export interface RuncDriverOptions extends DockerDriverOptions {
+export interface RuncRuntimeOptions extends Pick<SandboxOptions, 'nodeId' | 'seccompProfile' | 'gvisorRuntime' | 'tmpfsMb' | 'pool'> {
   runcBinary: string;
   /** Bundles, runc's state root, IP leases and the shared image roots live here (a tmpfs such as /run). */
   stateDir: string;
   /** How sandbox networks are made (default: with `ip`); given the driver's command runner. */
   nets?(run: RunCommand): SandboxNets;
-}
-
-interface Prepared extends PoolMember {
-  id: string;
-  stdin: net.Socket;
-  exited: Promise<number | null>;
-  streamsEnded: Promise<void>;
-  limits: SandboxLimits;
-  setSinks(out: (b: Buffer) => void, err: (b: Buffer) => void): void;
-  /** The launcher reported the job's end: the sandbox is about to exit by itself. */
-  jobEnded(): void;
-  remove(): Promise<void>;
 }
 
 const MB = 1024 * 1024;
@@ -78,12 +57,12 @@ function hasLauncherBash(rootfs: string): boolean {
 }
 
 /**
- * Runs standard-isolation sandboxes with runc directly, bypassing dockerd on the per-execution path, with the
- * hardening of hardening.ts translated to OCI (runc/oci-spec.ts). Docker still owns the images, the sandbox
- * network and everything gVisor: those go through the DockerDriver it holds.
+ * Runs standard-isolation sandboxes with an OCI runtime (runc or crun) directly from bundles, bypassing dockerd
+ * on the per-execution path, with the hardening of hardening.ts translated to OCI (oci-spec.ts). The images and
+ * the sandbox network are the host's (host/), shared with the Docker runtime that runs gVisor sandboxes.
  */
-export class RuncDriver implements PoolingSandboxDriver {
-  readonly docker: DockerDriver;
+export class RuncRuntime implements SandboxRuntime {
+  readonly name = 'runc' as const;
   private readonly runc: RuncCli;
   private readonly commands = new CommandRunner();
   readonly nets: SandboxNets;
@@ -92,13 +71,15 @@ export class RuncDriver implements PoolingSandboxDriver {
   private readonly cleaning = new Set<Promise<void>>();
   private readonly bundles: string;
   /** Pooled sandboxes get the same hardening as cold ones. */
-  readonly pool: SandboxPool<Prepared>;
+  readonly pool: SandboxPool<StartedSandbox>;
   private net: { info: SandboxNetworkInfo; range: Ipv4Range; leases: IpLeases } | null = null;
   private readonly images = new Map<string, { at: number; p: Promise<{ image: ResolvedImage; rootfs: string; launcherBash: boolean }> }>();
   private readonly seccomp = { arch: hostArch(), kernel: os.release() };
 
-  constructor(private readonly opts: RuncDriverOptions) {
-    this.docker = new DockerDriver({ ...opts, poolSize: 0 });
+  constructor(
+    private readonly host: HostServices,
+    private readonly opts: RuncRuntimeOptions,
+  ) {
     fs.mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
     this.runc = new RuncCli(opts.runcBinary, path.join(opts.stateDir, 'runc'), this.commands.run);
     this.bundles = path.join(opts.stateDir, 'bundles');
@@ -107,13 +88,13 @@ export class RuncDriver implements PoolingSandboxDriver {
     this.fifos = new FifoStock(path.join(opts.stateDir, 'stdio'), this.commands, 16, path.join(opts.stateDir, 'stdio-ro'));
     keepFreezerActive();
     fs.mkdirSync(this.bundles, { recursive: true, mode: 0o700 });
-    this.pool = new SandboxPool<Prepared>({
-      size: opts.poolSize,
-      limits: opts.poolLimits,
-      idleMs: opts.poolIdleMs,
-      prepare: (language, limits) => this.prepare(language, limits, ''),
+    this.pool = new SandboxPool<StartedSandbox>({
+      size: opts.pool.size,
+      limits: { ...opts.pool.limits, tmpfsMb: opts.tmpfsMb },
+      idleMs: opts.pool.idleMs,
+      prepare: (language, limits) => this.prepare({ kind: 'pool' }, language, limits),
       update: (p, l) => this.runc.update(p.id, { memoryBytes: l.memoryMb * MB, cpuQuota: Math.round(l.cpus * CPU_PERIOD), cpuPeriod: CPU_PERIOD, pids: l.pids }),
-      onError: opts.onPoolError,
+      onError: opts.pool.onError,
     });
   }
 
@@ -133,8 +114,7 @@ export class RuncDriver implements PoolingSandboxDriver {
     this.commands.close();
   }
 
-  async ping(): Promise<void> {
-    await this.docker.ping();
+  async check(): Promise<void> {
     let version: string;
     try {
       version = await this.runc.version();
@@ -153,78 +133,48 @@ export class RuncDriver implements PoolingSandboxDriver {
     }
   }
 
-  capabilities(): Promise<SandboxCapabilities> {
-    return this.docker.capabilities();
-  }
-
-  missingImages(): Promise<string[]> {
-    return this.docker.missingImages();
-  }
-
   /**
    * The Docker sandbox network, with its address space split: Docker's IPAM keeps the lower half (IPRange),
    * runc sandboxes take the upper half. A network without an IPRange is recreated with one when no container
    * is attached to it; otherwise the server refuses to start rather than risk two sandboxes sharing an address.
    */
   async ensureNetwork(): Promise<SandboxNetworkInfo> {
-    let info = await this.docker.ensureNetwork();
-    const dockerode = this.docker.docker;
-    const inspect = async () =>
-      (await dockerode.getNetwork(info.id).inspect()) as {
-        Containers?: Record<string, unknown>;
-        IPAM?: { Config?: { Subnet?: string; Gateway?: string; IPRange?: string }[] };
-        Labels?: Record<string, string>;
-        Options?: Record<string, string>;
-        Internal?: boolean;
-      };
-    let n = await inspect();
-    const cfg = n.IPAM?.Config ?? [];
+    const network = this.host.network;
+    await network.ensure();
+    let n = await network.details();
+    const cfg = n.ipam;
     if (cfg.length !== 1 || !cfg[0]!.Subnet || !/^\d+\.\d+\.\d+\.\d+\//.test(cfg[0]!.Subnet)) {
-      throw new Error(`the sandbox network ${info.name} must have exactly one IPv4 subnet for the runc driver`);
+      throw new Error(`the sandbox network ${n.info.name} must have exactly one IPv4 subnet for the runc driver`);
     }
     const subnet = cfg[0]!.Subnet;
     const half = dockerHalf(subnet);
     if (cfg[0]!.IPRange !== half) {
-      if (Object.keys(n.Containers ?? {}).length) {
+      if (n.attached) {
         throw new Error(
-          `the sandbox network ${info.name} lets Docker use all of ${subnet}; the runc driver needs Docker limited to ${half} (IPRange). Stop the containers on it so that it can be recreated, or recreate it with --ip-range ${half}`,
+          `the sandbox network ${n.info.name} lets Docker use all of ${subnet}; the runc driver needs Docker limited to ${half} (IPRange). Stop the containers on it so that it can be recreated, or recreate it with --ip-range ${half}`,
         );
       }
-      await dockerode.getNetwork(info.id).remove();
-      await dockerode
-        .createNetwork({
-          Name: info.name,
-          Driver: 'bridge',
-          Internal: true,
-          CheckDuplicate: true,
-          Labels: { ...(n.Labels ?? {}), [LABEL_MANAGED]: 'true' },
-          Options: { ...(n.Options ?? {}), 'com.docker.network.bridge.enable_icc': 'false' },
-          IPAM: { Driver: 'default', Config: [{ Subnet: subnet, IPRange: half, ...(cfg[0]!.Gateway ? { Gateway: cfg[0]!.Gateway } : {}) }] },
-        })
-        .catch((err: unknown) => {
-          if ((err as { statusCode?: number }).statusCode !== 409) throw err;
-        });
-      info = await this.docker.ensureNetwork();
-      n = await inspect();
-      if (n.IPAM?.Config?.[0]?.IPRange !== half) throw new Error(`the sandbox network ${info.name} was recreated by someone else without IPRange ${half}`);
+      await network.recreate(n, half);
+      await network.ensure();
+      n = await network.details();
+      if (n.ipam[0]?.IPRange !== half) throw new Error(`the sandbox network ${n.info.name} was recreated by someone else without IPRange ${half}`);
     }
-    const range = runcRange(subnet, info.gateway);
-    this.net = { info, range, leases: new IpLeases(this.opts.stateDir, range) };
-    return info;
+    const range = runcRange(subnet, n.info.gateway);
+    this.net = { info: n.info, range, leases: new IpLeases(this.opts.stateDir, range) };
+    return n.info;
   }
-
 
   /** The image's config and its shared read-only root, re-checked every few seconds for a rebuilt image. */
   private image(language: SandboxJob['language']) {
-    const name = this.opts.images[language];
+    const name = this.host.images.name(language);
     const cached = this.images.get(name);
     if (cached && Date.now() - cached.at < IMAGE_TTL_MS) return cached.p;
     const p = (async () => {
       let image: ResolvedImage;
       try {
-        image = await resolveImage(this.docker.docker, name);
+        image = await resolveImage(this.host.engine.client, name);
       } catch (err) {
-        if ((err as { statusCode?: number }).statusCode === 404) throw new SandboxError('IMAGE_MISSING', `runtime image ${name} is missing: run "npm run images"`);
+        if ((err as { statusCode?: number }).statusCode === 404) throw RuntimeImages.missingError(name);
         throw err;
       }
       const rootfs = await ensureRootfs(this.opts.stateDir, image);
@@ -235,8 +185,8 @@ export class RuncDriver implements PoolingSandboxDriver {
     return p;
   }
 
-  /** Writes the bundle, sets up the network and starts `runc run`: the sandbox then waits for its job on stdin. */
-  private async prepare(language: SandboxJob['language'], limits: SandboxLimits, executionId: string): Promise<Prepared> {
+  /** Writes the bundle, sets up the network and starts `runc run`: the sandbox then waits for its input on stdin. */
+  private async prepare(purpose: SandboxPurpose, language: SandboxJob['language'], limits: SandboxLimits): Promise<StartedSandbox> {
     if (!this.net) throw new SandboxError('START_FAILED', 'the sandbox network is not set up (ensureNetwork)');
     const { info, range, leases } = this.net;
     const { image, rootfs, launcherBash } = await this.image(language);
@@ -285,14 +235,13 @@ export class RuncDriver implements PoolingSandboxDriver {
       fs.writeFileSync(files.resolvConf, '# Cronium sandbox: no DNS\n', { mode: 0o644 });
       net = await this.nets.create(id, ip, range.prefix, info.bridge);
       const create = containerSpec(
-        { executionId, language, limits, isolation: 'standard' },
+        { purpose, language, limits, isolation: 'standard' },
         { image: image.name, network: info.name, nodeId: this.opts.nodeId, seccompProfile: this.opts.seccompProfile, gvisorRuntime: this.opts.gvisorRuntime },
       );
       const spec = ociSpec(create, { id, image: image.config, rootfs, files, netnsPath: net.path, cgroupsPath: `/cronium-runc/${id}`, seccomp: this.seccomp });
       // Started straight in the execute-only bash the launcher would otherwise re-execute itself into first: the
       // same non-dumpable PID 1, one exec (~7 ms of CPU here) less per sandbox.
       if (launcherBash && spec.process.args[0] === LAUNCHER) spec.process.args = [LAUNCHER_BASH, ...spec.process.args];
-      const pooled = executionId === '';
       fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
 
       const pidFile = path.join(bundle, 'pid');
@@ -304,22 +253,10 @@ export class RuncDriver implements PoolingSandboxDriver {
         return c;
       });
 
-      let sinkOut: ((b: Buffer) => void) | null = null;
-      let sinkErr: ((b: Buffer) => void) | null = null;
-      const earlyOut: Buffer[] = [];
-      const earlyErr: Buffer[] = [];
-      // A pooled sandbox says when its pre-started interpreter has loaded (ready-mark.ts): until then the pool
-      // counts it as warming and hands out warm ones first.
-      let warm = !pooled;
-      const mark = pooled ? readyMarkStripper(() => (warm = true)) : null;
-      const toOut = (b: Buffer) => {
-        if (b.length) sinkOut ? sinkOut(b) : earlyOut.push(b);
-      };
-      io.stdout.on('data', (b: Buffer) => toOut(mark ? mark.push(b) : b));
-      io.stdout.once('end', () => mark && toOut(mark.end()));
-      io.stderr.on('data', (b: Buffer) => (sinkErr ? sinkErr(b) : earlyErr.push(b)));
-      const ended = (s: NodeJS.ReadableStream) => new Promise<void>((r) => (s.once('end', r), s.once('close', r), s.once('error', () => r())));
-      const streamsEnded = Promise.all([ended(io.stdout), ended(io.stderr)]).then(() => undefined);
+      const ready = readiness(purpose, readyMarkStripper);
+      const stdoutIn = followStream(io.stdout, ready.mark);
+      const stderrIn = followStream(io.stderr);
+      const streamsEnded = Promise.all([stdoutIn.ended, stderrIn.ended]).then(() => undefined);
 
       // Started by a command shell, not forked from the server (sandbox-stdio.ts).
       const r = await this.commands.runLine(backgroundCommand([this.opts.runcBinary, ...this.runc.args('run', '--bundle', bundle, '--pid-file', pidFile, id)], stdioDir, this.fifos.forRuntime(stdioDir)));
@@ -339,23 +276,37 @@ export class RuncDriver implements PoolingSandboxDriver {
       });
       if (!started) {
         await Promise.race([exited, new Promise((r) => setTimeout(r, 1_000))]);
-        throw new Error(`runc did not start the sandbox: ${Buffer.concat(earlyErr).toString().trim().slice(0, 500) || 'timed out'}`);
+        throw new Error(`runc did not start the sandbox: ${stderrIn.held.unread().toString().trim().slice(0, 500) || 'timed out'}`);
       }
+      const stdin = io.stdin;
       return {
         id,
-        stdin: io.stdin,
-        exited,
-        streamsEnded,
         limits,
         alive: () => !hasExited && !removing,
-        warm: () => warm,
+        warm: ready.warm,
+        channel: () => ({
+          connect: (stdout, stderr) => {
+            const outText = createLosslessDecoder();
+            const errText = createLosslessDecoder();
+            const pass = (d: LosslessDecoder, to: (t: string) => void) => (b: Buffer) => {
+              const t = d.write(b);
+              if (t) to(t);
+            };
+            stdoutIn.held.connect(pass(outText, stdout));
+            stderrIn.held.connect(pass(errText, stderr));
+            return () => {
+              const o = outText.end();
+              if (o) stdout(o);
+              const e = errText.end();
+              if (e) stderr(e);
+            };
+          },
+          send: (buf) => stdin.end(buf, () => stdin.destroy()),
+          exited,
+          outputEnded: streamsEnded,
+        }),
+        kill: () => this.runc.kill(id),
         jobEnded: () => void (jobDone = true),
-        setSinks: (out, err) => {
-          sinkOut = out;
-          sinkErr = err;
-          for (const b of earlyOut.splice(0)) out(b);
-          for (const b of earlyErr.splice(0)) err(b);
-        },
         remove,
       };
     } catch (err) {
@@ -365,50 +316,13 @@ export class RuncDriver implements PoolingSandboxDriver {
     }
   }
 
-  async start(job: SandboxJob, output: SandboxOutput): Promise<SandboxRun> {
-    if (job.isolation !== 'standard') return this.docker.start(job, output);
+  start(job: SandboxJob, output: SandboxOutput): Promise<SandboxRun> {
+    if (job.isolation !== 'standard') return Promise.reject(new SandboxError('START_FAILED', `the runc runtime runs standard sandboxes only, not ${job.isolation}`));
     return this.pool.run(
       job,
-      () => this.prepare(job.language, job.limits, job.executionId),
-      (p, pooled) => this.deliver(p, job, output, pooled),
+      () => this.prepare({ kind: 'execution', executionId: job.executionId }, job.language, job.limits),
+      (p, pooled) => deliverJob(p, job, output, pooled),
     );
-  }
-
-  private deliver(p: Prepared, job: SandboxJob, output: SandboxOutput, pooled: boolean): SandboxRun {
-    const { done, accepted } = superviseJob(
-      {
-        connect: (stdout, stderr) => {
-          const out = createLosslessDecoder();
-          const err = createLosslessDecoder();
-          const pass = (d: LosslessDecoder, to: (t: string) => void) => (b: Buffer) => {
-            const t = d.write(b);
-            if (t) to(t);
-          };
-          p.setSinks(pass(out, stdout), pass(err, stderr));
-          return () => {
-            const o = out.end();
-            if (o) stdout(o);
-            const e = err.end();
-            if (e) stderr(e);
-          };
-        },
-        send: (buf) => p.stdin.end(buf, () => p.stdin.destroy()),
-        exited: p.exited,
-        outputEnded: p.streamsEnded,
-      },
-      job,
-      output,
-    );
-
-    void done.then((r) => r.usage && p.jobEnded(), () => undefined);
-    return {
-      containerId: p.id,
-      pooled,
-      done,
-      accepted,
-      kill: () => this.runc.kill(p.id),
-      remove: p.remove,
-    };
   }
 
   /** Labels of a runc sandbox: from its bundle, or from runc's state when the bundle is gone. */
@@ -436,8 +350,8 @@ export class RuncDriver implements PoolingSandboxDriver {
   }
 
   /** Removes the selected sandboxes, and abandoned bundles whoever made them. */
-  async removeContainers(select: (labels: Record<string, string>) => boolean): Promise<number> {
-    let n = await this.docker.removeContainers(select);
+  async removeSandboxes(select: (labels: Record<string, string>) => boolean): Promise<number> {
+    let n = 0;
     const ids = new Set([...this.runc.ids(), ...fs.readdirSync(this.bundles)]);
     for (const id of ids) {
       if (!/^[0-9a-f]{64}$/.test(id)) continue;

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
-import { createEndMarkExtractor, createJobMarkExtractor, createUsageExtractor } from './docker-stream.js';
-import type { SandboxJob, SandboxOutput, SandboxResult } from './driver.js';
+import { createEndMarkExtractor, createJobMarkExtractor, createUsageExtractor } from './markers.js';
+import type { SandboxJob, SandboxOutput, SandboxResult } from '../driver.js';
 import { encodeJob, type MarkTokens } from './job-wire.js';
 
 /** What a driver offers of one started sandbox: its stdio and its end, whatever runs it. */

@@ -1,62 +1,7 @@
-import { createLosslessDecoder } from './lossless-decoder.js';
-
 /**
- * Splits Docker's multiplexed attach stream (8-byte frame headers: stream type, 3 zero bytes, big-endian size)
- * into stdout and stderr text, decoded without loss (lossless-decoder.ts) and keeping multi-byte characters whole
- * across frames. A frame's payload is passed on as it arrives, never gathered (a frame may be large), and the
- * payloads of one stream within one chunk go out together: the work per chunk is proportional to the chunk.
+ * The launcher's output marks (runtime-images/README.md, "The launcher protocol"): the job mark and end mark on
+ * stdout, the usage report on stderr, each taken out of the sandbox's decoded text whatever runtime carries it.
  */
-export function createDemuxer(onStdout: (text: string) => void, onStderr: (text: string) => void) {
-  const header = Buffer.alloc(8);
-  let headerFill = 0;
-  let type = 0;
-  let remaining = 0;
-  const out = createLosslessDecoder();
-  const err = createLosslessDecoder();
-  const emit = (stream: number, pieces: Buffer[]) => {
-    if (!pieces.length) return;
-    const bytes = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
-    const t = stream === 2 ? err.write(bytes) : out.write(bytes);
-    if (t) (stream === 2 ? onStderr : onStdout)(t);
-  };
-  return {
-    push(chunk: Buffer) {
-      let pieces: Buffer[] = [];
-      let piecesOf = -1;
-      let i = 0;
-      while (i < chunk.length) {
-        if (remaining === 0) {
-          const n = Math.min(8 - headerFill, chunk.length - i);
-          chunk.copy(header, headerFill, i, i + n);
-          headerFill += n;
-          i += n;
-          if (headerFill < 8) break;
-          headerFill = 0;
-          type = header[0] === 2 ? 2 : 1;
-          remaining = header.readUInt32BE(4);
-          continue;
-        }
-        const n = Math.min(remaining, chunk.length - i);
-        if (type !== piecesOf) {
-          emit(piecesOf, pieces);
-          pieces = [];
-          piecesOf = type;
-        }
-        pieces.push(chunk.subarray(i, i + n));
-        remaining -= n;
-        i += n;
-      }
-      emit(piecesOf, pieces);
-    },
-    end() {
-      const o = out.end();
-      if (o) onStdout(o);
-      const e = err.end();
-      if (e) onStderr(e);
-    },
-  };
-}
-
 export interface LauncherReport {
   exitCode: number | null;
   cpuNs: number | null;

@@ -1,0 +1,310 @@
+import { z } from 'zod';
+import { createRuleSchema, egressLogEntrySchema, egressLogQuery, egressRuleSchema, ruleIdParam } from '../egress/schemas.js';
+import { createExecutionSchema, listExecutionsQuery, statsQuery } from '../executions/request.js';
+import {
+  acceptedSchema,
+  executionDetailSchema,
+  executionIdParam,
+  executionPageSchema,
+  executionSchema,
+  logEntrySchema,
+  logsSchema,
+  queueStandingSchema,
+  runtimeCallSchema,
+  statsSchema,
+} from '../executions/response.js';
+import { healthSchema, serviceInfoSchema } from '../health/schemas.js';
+import { putSecretSchema, secretName, secretSchema } from '../secrets/schemas.js';
+import { limitsSchema, settingsPatchSchema, settingsResponseSchema } from '../settings/schemas.js';
+import { apiKeySchema, createKeySchema, createUserSchema, issuedKeySchema, keyIdParam, updateUserSchema, userIdParam, userSchema } from '../users/schemas.js';
+import { keySchema, valueBody, variableSchema } from '../variables/schemas.js';
+import { apiError, buildOpenApiDocument, commonErrors, type Operation, type OperationResponse } from './openapi.js';
+import { itemsOf } from './schemas.js';
+
+/**
+ * The public API as the OpenAPI document describes it: each operation's summary, and the schemas of its
+ * parameters and bodies, which are the ones the routes parse with and answer in (each area's schemas module).
+ * server/test/integration/openapi.test.ts checks this list against the routes the server registers. The runtime
+ * API that sandboxes call is not part of it (the SDKs' READMEs describe it).
+ */
+
+const lists = {
+  UserList: itemsOf(userSchema),
+  ApiKeyList: itemsOf(apiKeySchema),
+  SecretList: itemsOf(secretSchema),
+  VariableList: itemsOf(variableSchema),
+  EgressRuleList: itemsOf(egressRuleSchema),
+  EgressLog: itemsOf(egressLogEntrySchema),
+  RuntimeCallList: itemsOf(runtimeCallSchema),
+};
+const anyObject = z.object({}).loose().describe('the OpenAPI 3.1 document');
+
+const requestComponents = {
+  ExecutionRequest: createExecutionSchema,
+  SettingsPatch: settingsPatchSchema,
+  EgressRuleRequest: createRuleSchema,
+  UserRequest: createUserSchema,
+  UserChange: updateUserSchema,
+  KeyRequest: createKeySchema,
+  SecretValue: putSecretSchema,
+  VariableValue: valueBody,
+};
+
+const responseComponents = {
+  Limits: limitsSchema,
+  Execution: executionSchema,
+  ExecutionDetail: executionDetailSchema,
+  QueueStanding: queueStandingSchema,
+  Accepted: acceptedSchema,
+  ExecutionPage: executionPageSchema,
+  LogEntry: logEntrySchema,
+  Logs: logsSchema,
+  RuntimeCall: runtimeCallSchema,
+  EgressLogEntry: egressLogEntrySchema,
+  EgressRule: egressRuleSchema,
+  Stats: statsSchema,
+  User: userSchema,
+  ApiKey: apiKeySchema,
+  IssuedKey: issuedKeySchema,
+  Secret: secretSchema,
+  Variable: variableSchema,
+  Settings: settingsResponseSchema,
+  Health: healthSchema,
+  ServiceInfo: serviceInfoSchema,
+  OpenApiDocument: anyObject,
+  ...lists,
+};
+
+const ok = (description: string, schema?: z.ZodType): OperationResponse => ({ description, ...(schema ? { schema } : {}) });
+const body = (schema: z.ZodType, required = true) => ({ schema, required });
+const executionId = { id: executionIdParam };
+const userId = { id: userIdParam };
+const variableKey = { key: keySchema };
+const secret = { name: secretName };
+
+const operations: Operation[] = [
+  {
+    method: 'post',
+    path: '/api/v1/executions',
+    summary: 'Submit an execution',
+    body: body(createExecutionSchema),
+    responses: {
+      200: ok('With wait: true, the finished execution', executionDetailSchema),
+      202: ok('Accepted and queued', acceptedSchema),
+      413: apiError(),
+      429: apiError('USER_QUEUE_FULL: the caller has maxQueuedPerUser executions queued already'),
+      503: apiError('QUEUE_FULL: the queue holds maxQueue executions'),
+      ...commonErrors,
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/executions',
+    summary: 'List executions (newest first, cursor pagination); a user sees their own, an admin everyone’s',
+    query: listExecutionsQuery,
+    responses: { 200: ok('A page of executions', executionPageSchema), ...commonErrors },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/executions/{id}',
+    summary: 'One execution, with its script and input; a queued one says why it waits (queue)',
+    params: executionId,
+    responses: { 200: ok('The execution', executionDetailSchema), ...commonErrors },
+  },
+  {
+    method: 'post',
+    path: '/api/v1/executions/{id}/cancel',
+    summary: 'Cancel a queued or running execution (no body needed)',
+    params: executionId,
+    responses: { 202: ok('Cancelling', acceptedSchema), 409: apiError('EXECUTION_NOT_CANCELLABLE: it has ended'), ...commonErrors },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/executions/{id}/logs',
+    summary: 'Logs as JSON, or live as Server-Sent Events with Accept: text/event-stream',
+    params: executionId,
+    responses: {
+      200: {
+        description:
+          'JSON: every stored entry. Event stream: `status` { status }, then `log` (a LogEntry) for each entry stored and to come, then `end` { status, exitCode, truncated } when the execution ends',
+        schema: logsSchema,
+        content: { 'text/event-stream': { schema: { type: 'string' } } },
+      },
+      ...commonErrors,
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/executions/{id}/runtime-calls',
+    summary: 'The calls the execution made to the runtime API (SDK calls), in order',
+    params: executionId,
+    responses: { 200: ok('{ items }', lists.RuntimeCallList), ...commonErrors },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/executions/{id}/egress',
+    summary: 'The execution’s requests through the egress proxy, allowed and refused (newest first, at most 1000)',
+    params: executionId,
+    responses: { 200: ok('{ items }', lists.EgressLog), ...commonErrors },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/stats',
+    summary: 'The overview’s numbers for the last hours: the caller’s own executions, or everyone’s for an admin (scope=all)',
+    query: statsQuery,
+    responses: { 200: ok('Counts per status and per hour, success rate, p50/p95 durations', statsSchema), 400: apiError(), 401: apiError() },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/egress/rules',
+    summary: 'Egress rules: all of them for an admin; the global ones and the caller’s own for a user',
+    responses: { 200: ok('{ items }', lists.EgressRuleList), 401: apiError() },
+  },
+  {
+    method: 'post',
+    path: '/api/v1/egress/rules',
+    summary: 'Add an egress rule (global: admins only)',
+    body: body(createRuleSchema),
+    responses: { 201: ok('The rule', egressRuleSchema), 409: apiError('EGRESS_RULE_EXISTS: the same rule exists already'), ...commonErrors },
+  },
+  {
+    method: 'delete',
+    path: '/api/v1/egress/rules/{id}',
+    summary: 'Remove an egress rule (global ones: admins only)',
+    params: { id: ruleIdParam },
+    responses: { 204: ok('Removed'), ...commonErrors },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/egress/log',
+    summary: 'Requests through the egress proxy, newest first: the caller’s own, or anyone’s for an admin',
+    query: egressLogQuery,
+    responses: { 200: ok('{ items }', lists.EgressLog), ...commonErrors },
+  },
+  { method: 'get', path: '/api/v1/variables', summary: 'The caller’s variables', responses: { 200: ok('{ items }', lists.VariableList), 401: apiError() } },
+  {
+    method: 'get',
+    path: '/api/v1/variables/{key}',
+    summary: 'One variable',
+    params: variableKey,
+    responses: { 200: ok('The variable', variableSchema), 400: apiError(), 401: apiError(), 404: apiError() },
+  },
+  {
+    method: 'put',
+    path: '/api/v1/variables/{key}',
+    summary: 'Set a variable { value } (any JSON)',
+    params: variableKey,
+    body: body(valueBody),
+    responses: { 200: ok('Saved', variableSchema), 400: apiError(), 401: apiError(), 413: apiError() },
+  },
+  {
+    method: 'delete',
+    path: '/api/v1/variables/{key}',
+    summary: 'Delete a variable',
+    params: variableKey,
+    responses: { 204: ok('Deleted'), 400: apiError(), 401: apiError(), 404: apiError() },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/secrets',
+    summary: 'The caller’s secrets: names and dates, never values',
+    responses: { 200: ok('{ items }', lists.SecretList), 401: apiError() },
+  },
+  {
+    method: 'put',
+    path: '/api/v1/secrets/{name}',
+    summary: 'Create or replace a secret { value }',
+    params: secret,
+    body: body(putSecretSchema),
+    responses: { 200: ok('Replaced', secretSchema), 201: ok('Created', secretSchema), 400: apiError(), 401: apiError(), 413: apiError() },
+  },
+  {
+    method: 'delete',
+    path: '/api/v1/secrets/{name}',
+    summary: 'Delete a secret',
+    params: secret,
+    responses: { 204: ok('Deleted'), 400: apiError(), 401: apiError(), 404: apiError() },
+  },
+  { method: 'get', path: '/api/v1/me', summary: 'The caller', responses: { 200: ok('The caller', userSchema), 401: apiError() } },
+  { method: 'get', path: '/api/v1/users', summary: 'admins: every user', responses: { 200: ok('{ items }', lists.UserList), 401: apiError(), 403: apiError() } },
+  {
+    method: 'post',
+    path: '/api/v1/users',
+    summary: 'admins: create a user { name, role }',
+    body: body(createUserSchema),
+    responses: { 201: ok('Created', userSchema), 400: apiError(), 401: apiError(), 403: apiError(), 409: apiError('CONFLICT: the name is taken') },
+  },
+  {
+    method: 'patch',
+    path: '/api/v1/users/{id}',
+    summary: 'admins: disable or enable a user, change their role; disabling cancels their queued and running executions',
+    params: userId,
+    body: body(updateUserSchema, false),
+    responses: { 200: ok('The user', userSchema), ...commonErrors, 409: apiError('LAST_ADMIN: it would demote or disable the last enabled admin') },
+  },
+  {
+    method: 'delete',
+    path: '/api/v1/users/{id}',
+    summary: 'admins: delete a user; their executions stay, their keys, secrets, variables and own egress rules go, their queued and running executions are cancelled',
+    params: userId,
+    responses: { 204: ok('Deleted'), ...commonErrors, 409: apiError('LAST_ADMIN: the last enabled admin') },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/users/{id}/keys',
+    summary: 'A user’s API keys, without their values (a user may list their own)',
+    params: userId,
+    responses: { 200: ok('{ items }', lists.ApiKeyList), 401: apiError(), 403: apiError() },
+  },
+  {
+    method: 'post',
+    path: '/api/v1/users/{id}/keys',
+    summary: 'admins: issue a key { name }; the key is in this answer only',
+    params: userId,
+    body: body(createKeySchema, false),
+    responses: { 201: ok('The key', issuedKeySchema), ...commonErrors },
+  },
+  { method: 'delete', path: '/api/v1/keys/{id}', summary: 'admins: revoke a key', params: { id: keyIdParam }, responses: { 204: ok('Revoked'), ...commonErrors } },
+  { method: 'get', path: '/api/v1/settings', summary: 'admins: the settings', responses: { 200: ok('Settings', settingsResponseSchema), 401: apiError(), 403: apiError() } },
+  {
+    method: 'patch',
+    path: '/api/v1/settings',
+    summary: 'admins: change settings (the fields given)',
+    body: body(settingsPatchSchema),
+    responses: { 200: ok('Settings', settingsResponseSchema), 400: apiError(), 401: apiError(), 403: apiError() },
+  },
+  { method: 'get', path: '/api/v1/openapi.json', summary: 'This document', public: true, responses: { 200: ok('OpenAPI 3.1', anyObject) } },
+  {
+    method: 'get',
+    path: '/health',
+    summary: 'Health of the server, its database and its sandbox runtime',
+    public: true,
+    responses: {
+      200: ok('Healthy: database, sandbox runtime, sandbox network, runtime API, egress proxy and host guard, running executions, warm pool', healthSchema),
+      503: ok('Degraded: the database or the sandbox runtime is unreachable (same body)', healthSchema),
+    },
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics',
+    public: true,
+    responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+  },
+  {
+    method: 'get',
+    path: '/',
+    summary: 'What this server is: name, version, where the API, this document and health are',
+    public: true,
+    responses: { 200: ok('Service information', serviceInfoSchema) },
+  },
+];
+
+export function openApiDocument() {
+  return buildOpenApiDocument({
+    info: { title: 'Cronium Sandbox API', version: '1', description: 'Run bash, Python and Node scripts in hardened, throw-away containers.' },
+    requestComponents,
+    responseComponents,
+    operations,
+  });
+}

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+const check = z.object({
+  ok: z.boolean(),
+  latencyMs: z.number().int().optional().describe('when ok'),
+  error: z.string().optional().describe('when not ok'),
+});
+const perLanguage = z.record(z.string(), z.number().int());
+
+/** GET /health: 200 when the database and the sandbox runtime answer, 503 (the same body) otherwise. */
+export const healthSchema = z.object({
+  status: z.enum(['ok', 'degraded']),
+  node: z.string(),
+  database: check.extend({ kind: z.string() }),
+  sandboxRuntime: check
+    .extend({ runtime: z.enum(['docker', 'runc']), gvisor: z.boolean() })
+    .describe('the sandbox runtime (the Docker engine, and runc/crun with CRONIUM_SANDBOX_DRIVER=runc), which one runs standard sandboxes, and whether gVisor is installed'),
+  docker: check.extend({ gvisor: z.boolean() }).describe('the older name of sandboxRuntime (without runtime), kept for existing clients'),
+  sandboxNetwork: z.object({ name: z.string(), internal: z.boolean(), subnet: z.string().nullable(), gateway: z.string().nullable() }),
+  runtimeApi: z.object({ url: z.string() }),
+  egress: z.object({
+    proxy: z.string(),
+    hostGuard: z.union([
+      z.object({ mode: z.literal('iptables'), installed: z.literal(true), bridge: z.string(), chain: z.string(), allowedPorts: z.array(z.number().int()) }),
+      z.object({ mode: z.literal('external'), installed: z.literal(true), reason: z.string() }),
+      z.object({ mode: z.enum(['off', 'unavailable']), installed: z.literal(false), reason: z.string() }),
+    ]),
+  }),
+  executions: z.object({ running: z.number().int() }),
+  pool: z
+    .object({ size: z.number().int(), ready: perLanguage, warming: perLanguage, starting: perLanguage, hits: perLanguage, misses: perLanguage, failures: perLanguage })
+    .nullable()
+    .describe('the warm pool per language; null when it is off'),
+});
+export type Health = z.infer<typeof healthSchema>;
+
+/** GET /: what this server is and where its API, OpenAPI document and health are. */
+export const serviceInfoSchema = z.object({ name: z.string(), api: z.string(), openapi: z.string(), health: z.string(), version: z.string() });
