@@ -1,17 +1,17 @@
 import fs from 'node:fs';
-import Fastify, { type FastifyInstance } from 'fastify';
-import type { AppContext } from './context.js';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { authPlugin } from './auth/plugin.js';
-import { egressRoutes } from './egress/routes.js';
-import { executionRoutes } from './executions/routes.js';
-import { healthRoutes } from './health/routes.js';
+import type { UsersRepository } from './auth/users-repository.js';
+import { type EgressRoutesOptions, egressRoutes } from './egress/routes.js';
+import { type ExecutionRoutesOptions, executionRoutes } from './executions/routes.js';
+import { type HealthRoutesOptions, healthRoutes } from './health/routes.js';
 import { acceptEmptyJsonBodies, installErrorHandling, refuseOversizedBodies } from './http-errors.js';
-import { httpTimeoutOptions, installIdleTimeout } from './http-timeouts.js';
+import { type HttpTimeouts, httpTimeoutOptions, installIdleTimeout } from './http-timeouts.js';
 import { openApiDocument } from './api/operations.js';
-import { secretRoutes } from './secrets/routes.js';
-import { settingsRoutes } from './settings/routes.js';
-import { userRoutes } from './users/routes.js';
-import { variableRoutes } from './variables/routes.js';
+import { type SecretRoutesOptions, secretRoutes } from './secrets/routes.js';
+import { type SettingsRoutesOptions, settingsRoutes } from './settings/routes.js';
+import { type UserRoutesOptions, userRoutes } from './users/routes.js';
+import { type VariableRoutesOptions, variableRoutes } from './variables/routes.js';
 
 export interface RegisteredRoute {
   method: string;
@@ -26,14 +26,37 @@ declare module 'fastify' {
   }
 }
 
-/** The public API: API keys only, never execution tokens. */
-export async function buildPublicApi(ctx: AppContext): Promise<FastifyInstance> {
+export interface PublicApiShell {
+  log: FastifyBaseLogger;
+  http: HttpTimeouts;
+  /** The largest body a route takes (a script and its input, with room for the rest of the request). */
+  bodyLimit: number;
+}
+
+/** What each plugin of the public API is given: only what it uses. */
+export interface PublicApiPlugins {
+  /** API keys are looked up in the users' repository. */
+  auth: { users: UsersRepository };
+  health: HealthRoutesOptions;
+  executions: ExecutionRoutesOptions;
+  users: UserRoutesOptions;
+  settings: SettingsRoutesOptions;
+  secrets: SecretRoutesOptions;
+  variables: VariableRoutesOptions;
+  egress: EgressRoutesOptions;
+}
+
+/**
+ * The public API's server, before its routes: made first, so that the egress proxy (which must refuse the server's
+ * own ports) can be given it before the routes that report the proxy's address exist.
+ */
+export function createPublicApi(shell: PublicApiShell): FastifyInstance {
   const app = Fastify({
-    loggerInstance: ctx.log,
-    bodyLimit: ctx.config.sizes.maxScriptBytes + ctx.config.sizes.maxInputBytes + 256 * 1024,
+    loggerInstance: shell.log,
+    bodyLimit: shell.bodyLimit,
     trustProxy: false,
     routerOptions: { maxParamLength: 1000 },
-    ...httpTimeoutOptions(ctx.config.http),
+    ...httpTimeoutOptions(shell.http),
   });
   const routes: RegisteredRoute[] = [];
   app.decorate('registeredRoutes', routes);
@@ -43,18 +66,23 @@ export async function buildPublicApi(ctx: AppContext): Promise<FastifyInstance> 
       routes.push({ method, url: r.url });
     }
   });
-  installIdleTimeout(app, ctx.config.http);
+  installIdleTimeout(app, shell.http);
   installErrorHandling(app);
   acceptEmptyJsonBodies(app);
   refuseOversizedBodies(app, app.initialConfig.bodyLimit!);
-  await app.register(authPlugin, { users: ctx.users });
-  await app.register(healthRoutes, { ctx });
-  await app.register(executionRoutes, { ctx });
-  await app.register(userRoutes, { ctx });
-  await app.register(settingsRoutes, { ctx });
-  await app.register(secretRoutes, { ctx });
-  await app.register(variableRoutes, { ctx });
-  await app.register(egressRoutes, { ctx });
+  return app;
+}
+
+/** The public API's routes: API keys only, never execution tokens. */
+export async function registerPublicApi(app: FastifyInstance, p: PublicApiPlugins): Promise<void> {
+  await app.register(authPlugin, p.auth);
+  await app.register(healthRoutes, p.health);
+  await app.register(executionRoutes, p.executions);
+  await app.register(userRoutes, p.users);
+  await app.register(settingsRoutes, p.settings);
+  await app.register(secretRoutes, p.secrets);
+  await app.register(variableRoutes, p.variables);
+  await app.register(egressRoutes, p.egress);
   app.get('/api/v1/openapi.json', { config: { public: true } }, async () => openApiDocument());
   app.get('/', { config: { public: true } }, async () => ({
     name: 'Cronium Sandbox',
@@ -63,5 +91,4 @@ export async function buildPublicApi(ctx: AppContext): Promise<FastifyInstance> 
     health: '/health',
     version: JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version as string,
   }));
-  return app;
 }

@@ -2,11 +2,11 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
+import { ExecutionTokens } from './auth/execution-tokens.js';
 import { UsersRepository } from './auth/users-repository.js';
-import { buildPublicApi } from './app.js';
+import { createPublicApi, registerPublicApi } from './app.js';
 import { NodeRegistry } from './cluster/node-registry.js';
 import type { Config } from './config.js';
-import type { AppContext } from './context.js';
 import type { DatabaseDriver } from './db/driver.js';
 import { openDatabase } from './db/open.js';
 import { SandboxFirewall } from './egress/firewall.js';
@@ -14,26 +14,38 @@ import { EgressRepository } from './egress/repository.js';
 import { createEgressService } from './egress/service.js';
 import { ExecutionEngine } from './executions/engine.js';
 import { ExecutionEvents } from './executions/events.js';
-import { executionMaskers } from './executions/maskers.js';
 import { ExecutionsRepository } from './executions/repository.js';
+import type { SandboxEndpoints } from './executions/runner.js';
 import { createServerCounters } from './health/counters.js';
-import { createRuntimeServer, signExecutionToken } from './runtime/server.js';
+import { buildRuntimeApi } from './runtime/app.js';
 import { createDriver } from './sandbox/create-driver.js';
+import type { PoolingSandboxDriver } from './sandbox/driver.js';
 import { sandboxOptionsFromConfig } from './sandbox/options.js';
 import { loadOrCreateKeyFile, parseKey, SecretBox } from './secrets/crypto.js';
 import { SecretsRepository } from './secrets/repository.js';
 import { SettingsService } from './settings/service.js';
+import { UserManagement } from './users/management.js';
 import { VariablesRepository } from './variables/repository.js';
 
 export interface RunningServer {
   url: string;
   runtimeUrl: string;
   publicApi: FastifyInstance;
-  ctx: AppContext;
+  config: Config;
+  /** For tests and tools that look behind the API. */
+  services: {
+    driver: PoolingSandboxDriver;
+    executions: ExecutionsRepository;
+    secrets: SecretsRepository;
+    variables: VariablesRepository;
+    settings: SettingsService;
+  };
   /** Set on the very first start when no CRONIUM_ADMIN_KEY was given: printed once, never stored in clear. */
   generatedAdminKey?: string;
   stop(): Promise<void>;
 }
+
+const listeningPort = (app: FastifyInstance) => (app.server.address() as AddressInfo).port;
 
 /** Wires the whole server: database, Docker, the execution engine, the public API and the runtime API. */
 export async function startServer(config: Config): Promise<RunningServer> {
@@ -74,9 +86,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     const { generatedKey } = await users.bootstrapAdmin(config.adminKey);
 
     const egress = new EgressRepository(database.db);
-    let runtimeUrl = '';
-    let proxyAddress = '';
-    let runtimeApp: FastifyInstance | null = null;
+    const tokens = new ExecutionTokens(jwtSecret, executions);
     const engine = new ExecutionEngine({
       nodeId: config.nodeId,
       driver,
@@ -90,49 +100,43 @@ export async function startServer(config: Config): Promise<RunningServer> {
       counters,
       tmpfsMb: sandbox.tmpfsMb,
       tokenGraceMs: config.runtime.tokenGraceMs,
-      runtime: {
-        url: () => runtimeUrl,
-        issueToken: (row, expiresAt) => signExecutionToken(runtimeApp!, row, expiresAt),
-      },
-      // Every HTTP client that honours the usual variables goes through the egress proxy, authenticated as this
-      // execution; the runtime API alone is reached directly.
-      sandboxEnv: (row, token) => {
-        const proxy = `http://${encodeURIComponent(row.id)}:${encodeURIComponent(token)}@${proxyAddress}`;
-        const direct = new URL(runtimeUrl).hostname;
-        return { HTTP_PROXY: proxy, HTTPS_PROXY: proxy, http_proxy: proxy, https_proxy: proxy, NO_PROXY: direct, no_proxy: direct };
-      },
+      tokens,
     });
 
-    runtimeApp = await createRuntimeServer({
-      db: database.db,
+    // Sandboxes call back at two addresses, both on the sandbox network's side: the runtime API and the egress
+    // proxy. They listen before the engine starts, which is the first time a sandbox is told them.
+    const runtimeApi = await buildRuntimeApi({
+      tokens,
+      maskers: engine.maskers,
       executions,
       variables,
       secrets,
-      engine,
-      jwtSecret,
       log,
       sizes: config.sizes,
       http: config.http,
     });
     const runtimeHost = config.runtime.host ?? network.gateway;
     if (!runtimeHost) throw new Error(`the sandbox network ${network.name} has no gateway address; set CRONIUM_RUNTIME_HOST`);
-    await runtimeApp.listen({ host: runtimeHost, port: config.runtime.port });
-    const rt = runtimeApp;
-    cleanups.push(() => rt.close());
-    const rtPort = (runtimeApp.server.address() as AddressInfo).port;
-    runtimeUrl = config.runtime.url ?? `http://${runtimeHost}:${rtPort}`;
+    await runtimeApi.listen({ host: runtimeHost, port: config.runtime.port });
+    cleanups.push(() => runtimeApi.close());
+    const rtPort = listeningPort(runtimeApi);
+    const runtimeUrl = config.runtime.url ?? `http://${runtimeHost}:${rtPort}`;
 
-    let publicPort = config.port;
+    const publicApi = createPublicApi({
+      log,
+      http: config.http,
+      bodyLimit: config.sizes.maxScriptBytes + config.sizes.maxInputBytes + 256 * 1024,
+    });
     const proxy = createEgressService({
-      runtimeApp,
-      executions,
+      tokens,
       egress,
       log,
       blockedPorts: config.egress.blockedPorts,
       allowCidrs: config.egress.allowCidrs,
       deniedCidrs: network.subnet ? [network.subnet] : [],
-      maskers: executionMaskers({ engine, secrets }),
-      serverPorts: () => [publicPort, rtPort, config.egress.dashboardPort],
+      maskers: engine.maskers,
+      // The public API listens after the proxy (its port 0 becomes a real one then), before any sandbox runs.
+      serverPorts: () => [publicApi.server.listening ? listeningPort(publicApi) : config.port, rtPort, config.egress.dashboardPort],
       timeouts: config.http,
       onRefused: (entry) => {
         if (entry.executionId) events.emitEgressRefused(entry.executionId, entry);
@@ -141,7 +145,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
     const proxyListen = await proxy.listen(config.egress.port, runtimeHost);
     cleanups.push(() => proxy.close());
     cleanups.push(() => egress.flush());
-    proxyAddress = `${config.runtime.url ? new URL(config.runtime.url).hostname : runtimeHost}:${proxyListen.port}`;
+    const endpoints: SandboxEndpoints = {
+      runtimeUrl,
+      proxyAddress: `${config.runtime.url ? new URL(config.runtime.url).hostname : runtimeHost}:${proxyListen.port}`,
+    };
 
     const firewall = new SandboxFirewall({
       bridge: network.bridge,
@@ -157,35 +164,33 @@ export async function startServer(config: Config): Promise<RunningServer> {
     await registry.start();
     cleanups.push(() => registry.stop());
 
-    const ctx: AppContext = {
-      config,
-      log,
-      database,
-      users,
-      executions,
-      secrets,
-      variables,
-      settings,
-      events,
-      engine,
-      driver,
-      network,
-      gvisorAvailable: gvisor,
-      runtimeUrl: () => runtimeUrl,
-      egress,
-      egressProxyUrl: () => `http://${proxyAddress}`,
-      firewall,
-      counters,
-    };
-    const publicApi = await buildPublicApi(ctx);
+    await registerPublicApi(publicApi, {
+      auth: { users },
+      health: {
+        nodeId: config.nodeId,
+        database,
+        driver,
+        network,
+        gvisorAvailable: gvisor,
+        endpoints,
+        firewall,
+        engine,
+        executions,
+        counters,
+      },
+      executions: { executions, engine, events, settings, secrets, egress, sizes: config.sizes, gvisorAvailable: gvisor },
+      users: { users, manage: new UserManagement({ db: database.db, engine, events, log }) },
+      settings: { settings, engine, gvisorAvailable: gvisor },
+      secrets: { secrets, maxSecretBytes: config.sizes.maxSecretBytes },
+      variables: { variables, maxVariableBytes: config.sizes.maxVariableBytes },
+      egress: { egress, users },
+    });
     await publicApi.listen({ host: config.host, port: config.port });
-    const pub = publicApi;
-    cleanups.push(() => pub.close());
-    const port = (publicApi.server.address() as AddressInfo).port;
-    publicPort = port;
+    cleanups.push(() => publicApi.close());
+    const port = listeningPort(publicApi);
     // Runs after the engine has stopped (cleanups run in reverse).
     cleanups.push(() => driver.close());
-    engine.start();
+    engine.start(endpoints);
     cleanups.push(() => engine.stop());
     if (missing.length === 0) driver.pool.start();
     cleanups.push(() => driver.pool.drain());
@@ -195,7 +200,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
       url: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`,
       runtimeUrl,
       publicApi,
-      ctx,
+      config,
+      services: { driver, executions, secrets, variables, settings },
       generatedAdminKey: generatedKey,
       stop: () =>
         (stopping ??= (async () => {

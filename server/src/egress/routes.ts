@@ -1,17 +1,24 @@
 import type { FastifyInstance } from 'fastify';
 import { requireAdmin } from '../auth/plugin.js';
-import type { AppContext } from '../context.js';
+import type { UsersRepository } from '../auth/users-repository.js';
 import { AppError, badRequest, notFound } from '../errors.js';
 import { parse } from '../validation.js';
 import { validatePattern, validatePorts } from './policy.js';
+import type { EgressRepository } from './repository.js';
 import { createRuleSchema, egressLogQuery } from './schemas.js';
 
-export async function egressRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }) {
-  const serialize = (r: Awaited<ReturnType<typeof ctx.egress.get>>) =>
+export interface EgressRoutesOptions {
+  egress: EgressRepository;
+  /** A user-scoped rule must name a user that exists. */
+  users: UsersRepository;
+}
+
+export async function egressRoutes(app: FastifyInstance, { egress, users }: EgressRoutesOptions) {
+  const serialize = (r: Awaited<ReturnType<typeof egress.get>>) =>
     r && { id: r.id, pattern: r.pattern, ports: r.ports ?? null, scope: r.scope, userId: r.userId, createdAt: r.createdAt.toISOString() };
 
   app.get('/api/v1/egress/rules', async (req) => {
-    const rows = req.actor.role === 'admin' ? await ctx.egress.allRules() : await ctx.egress.rulesVisibleTo(req.actor.id);
+    const rows = req.actor.role === 'admin' ? await egress.allRules() : await egress.rulesVisibleTo(req.actor.id);
     return { items: rows.map(serialize) };
   });
 
@@ -28,8 +35,8 @@ export async function egressRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
       ports = p.ports;
     }
     const userId = body.scope === 'global' ? null : (body.userId ?? req.actor.id);
-    if (userId) await ctx.users.get(userId);
-    const made = await ctx.egress.create({ pattern: pattern.pattern, ports, scope: body.scope, userId, createdBy: req.actor.id });
+    if (userId) await users.get(userId);
+    const made = await egress.create({ pattern: pattern.pattern, ports, scope: body.scope, userId, createdBy: req.actor.id });
     if (!made.created) {
       const e = made.existing;
       const shown = `${e.pattern}${e.ports ? ` on ${e.ports.join(', ')}` : ''}`;
@@ -40,12 +47,12 @@ export async function egressRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
 
   app.delete('/api/v1/egress/rules/:id', async (req, reply) => {
     const { id } = req.params as { id: string };
-    const row = await ctx.egress.get(id);
+    const row = await egress.get(id);
     if (!row || (req.actor.role !== 'admin' && row.userId !== req.actor.id)) {
       if (row?.scope === 'global') throw new AppError('FORBIDDEN', 403, 'only admins may remove global rules');
       throw notFound(`egress rule ${id}`);
     }
-    await ctx.egress.delete(id);
+    await egress.delete(id);
     return reply.code(204).send();
   });
 
@@ -53,7 +60,7 @@ export async function egressRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
     const q = parse(egressLogQuery, req.query ?? {}, 'query');
     if (q.userId && q.userId !== req.actor.id) requireAdmin(req);
     const userId = req.actor.role === 'admin' ? q.userId : req.actor.id;
-    const items = await ctx.egress.log({
+    const items = await egress.log({
       userId,
       executionId: q.executionId,
       allowed: q.decision === undefined ? undefined : q.decision === 'allowed',

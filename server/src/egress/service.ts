@@ -1,8 +1,7 @@
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger } from 'fastify';
+import type { ExecutionTokens, TokenCheck } from '../auth/execution-tokens.js';
 import type { ExecutionMaskers } from '../executions/maskers.js';
 import type { Masker } from '../executions/masking.js';
-import type { ExecutionsRepository } from '../executions/repository.js';
-import type { ExecutionClaims } from '../runtime/server.js';
 import { parseAllowEntry } from './allow-entry.js';
 import { printable, type Rule } from './policy.js';
 import {
@@ -16,8 +15,7 @@ import {
 import { type EgressRepository, toRule } from './repository.js';
 
 export interface EgressServiceOptions {
-  runtimeApp: FastifyInstance;
-  executions: ExecutionsRepository;
+  tokens: ExecutionTokens;
   egress: EgressRepository;
   log: FastifyBaseLogger;
   blockedPorts: number[];
@@ -46,25 +44,9 @@ export function createEgressService(o: EgressServiceOptions): EgressProxy {
     authenticate: async (header): Promise<EgressContext | EgressAuthRefusal | null> => {
       const creds = parseProxyAuthorization(header);
       if (!creds) return null;
-      let claims: ExecutionClaims;
-      try {
-        claims = o.runtimeApp.jwt.verify<ExecutionClaims>(creds.token);
-      } catch {
-        // An expired token still proves which execution it was issued for (its signature is checked): the refusal
-        // is recorded against that execution. Anything else names nobody we could trust.
-        try {
-          const stale = o.runtimeApp.jwt.verify<ExecutionClaims>(creds.token, { ignoreExpiration: true });
-          if (stale.exe === creds.executionId) return { refused: 'execution_not_running', executionId: stale.exe, userId: stale.sub };
-        } catch {
-          /* not ours */
-        }
-        return { refused: 'auth_invalid' };
-      }
-      if (claims.exe !== creds.executionId) return { refused: 'auth_invalid' };
-      const row = await o.executions.get(claims.exe);
-      if (!row || row.userId !== claims.sub) return { refused: 'auth_invalid' };
-      // Like the runtime API: only while its own execution runs, with the token of its current attempt.
-      if (row.status !== 'running' || row.tokenId !== claims.jti) return { refused: 'execution_not_running', executionId: row.id, userId: row.userId };
+      const check = await o.tokens.verify(creds.token);
+      if (!check.ok || check.claims.exe !== creds.executionId) return proxyRefusal(check, creds.executionId);
+      const { row } = check;
       perExecution.set(row.id, row.egressAllow);
       if (perExecution.size > 10_000) perExecution.delete(perExecution.keys().next().value!);
       maskers.set(row.id, await o.maskers.of(row, creds.token));
@@ -96,6 +78,24 @@ export function createEgressService(o: EgressServiceOptions): EgressProxy {
     },
     logger: o.log,
   });
+}
+
+/**
+ * A token refused, or one presented with another execution's id, as the proxy records it: against the execution
+ * it was issued for when its signature vouches for that (expired, or its execution no longer running in its
+ * attempt), against nobody otherwise.
+ */
+function proxyRefusal(check: TokenCheck, executionId: string): EgressAuthRefusal {
+  if (check.ok || check.reason === 'invalid' || check.claims.exe !== executionId) return { refused: 'auth_invalid' };
+  switch (check.reason) {
+    case 'expired':
+      return { refused: 'execution_not_running', executionId: check.claims.exe, userId: check.claims.sub };
+    case 'unknown_execution':
+      return { refused: 'auth_invalid' };
+    case 'earlier_attempt':
+    case 'ended':
+      return { refused: 'execution_not_running', executionId: check.row.id, userId: check.row.userId };
+  }
 }
 
 /**

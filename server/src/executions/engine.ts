@@ -3,10 +3,12 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { ExecutionStatus } from '../db/schema.js';
 import type { SettingsService } from '../settings/service.js';
 import { FINAL_STATUSES } from './events.js';
+import { type ExecutionMaskers, executionMaskers } from './maskers.js';
 import type { ExecutionRow } from './repository.js';
-import { ExecutionRunner, type RunnerDeps } from './runner.js';
+import { ExecutionRunner, type RunnerDeps, type SandboxEndpoints } from './runner.js';
 
-export interface EngineDeps extends RunnerDeps {
+/** The runners' dependencies but where sandboxes call back: that is known only once the callbacks listen (`start`). */
+export interface EngineDeps extends Omit<RunnerDeps, 'endpoints'> {
   settings: SettingsService;
   log: FastifyBaseLogger;
   pollMs?: number;
@@ -26,8 +28,19 @@ export class ExecutionEngine {
   private readonly waiters = new Map<string, Set<() => void>>();
   private waitPoll: NodeJS.Timeout | null = null;
   private polling = false;
+  private runnerDeps: RunnerDeps | null = null;
+  /** The masker of each execution, for what the runtime API and the egress proxy record of it. */
+  readonly maskers: ExecutionMaskers;
 
-  constructor(private readonly deps: EngineDeps) {}
+  constructor(private readonly deps: EngineDeps) {
+    this.maskers = executionMaskers({
+      live: {
+        of: (id) => this.running.get(id)?.secretMasker(),
+        all: () => [...this.running.values()].map((r) => r.secretMasker()),
+      },
+      secrets: deps.secrets,
+    });
+  }
 
   get runningCount(): number {
     return this.running.size;
@@ -37,11 +50,9 @@ export class ExecutionEngine {
     return [...this.running.keys()];
   }
 
-  runnerFor(id: string): ExecutionRunner | undefined {
-    return this.running.get(id);
-  }
-
-  start(): void {
+  /** Starts claiming work; sandboxes call back at `endpoints`. */
+  start(endpoints: SandboxEndpoints): void {
+    this.runnerDeps = { ...this.deps, endpoints };
     this.stopped = false;
     const poll = this.deps.pollMs ?? 500;
     this.timer = setInterval(() => this.wake(), poll);
@@ -80,16 +91,18 @@ export class ExecutionEngine {
   }
 
   private async tick(): Promise<void> {
+    const deps = this.runnerDeps;
+    if (!deps) return;
     const s = await this.deps.settings.get();
     while (!this.stopped && this.running.size < s.maxConcurrency) {
       const row = await this.deps.executions.claimNext(this.deps.nodeId, s.maxConcurrencyPerUser, crypto.randomUUID());
       if (!row) return;
-      this.launch(row);
+      this.launch(row, deps);
     }
   }
 
-  private launch(row: ExecutionRow): void {
-    const runner = new ExecutionRunner(this.deps, row);
+  private launch(row: ExecutionRow, deps: RunnerDeps): void {
+    const runner = new ExecutionRunner(deps, row);
     this.running.set(row.id, runner);
     this.deps.events.emitStatus(row.id, 'running');
     void runner

@@ -3,7 +3,8 @@ import type { ExecutionRow } from './repository.js';
 
 /** Where an execution's masker comes from: the runner that runs it here, or its grants in the database. */
 export interface MaskerSources {
-  engine: { runnerFor(id: string): { secretMasker(): Masker } | undefined; readonly runningIds: readonly string[] };
+  /** The maskers of the executions running on this server (their runners'), by execution id. */
+  live: { of(executionId: string): Masker | undefined; all(): Iterable<Masker> };
   secrets: { reveal(userId: string, names: string[]): Promise<Map<string, string>> };
 }
 
@@ -18,16 +19,16 @@ export interface ExecutionMaskers {
   running(): Masker;
 }
 
-export function executionMaskers({ engine, secrets }: MaskerSources): ExecutionMaskers {
+export function executionMaskers({ live, secrets }: MaskerSources): ExecutionMaskers {
   return {
     async of(row, token) {
-      const local = engine.runnerFor(row.id)?.secretMasker();
+      const local = live.of(row.id);
       if (local?.active) return local;
       const granted = row.secrets.length ? await secrets.reveal(row.userId, row.secrets) : new Map<string, string>();
       return new Masker([...granted.values(), token]);
     },
     running() {
-      return Masker.union(engine.runningIds.flatMap((id) => engine.runnerFor(id)?.secretMasker() ?? []));
+      return Masker.union(live.all());
     },
   };
 }

@@ -12,6 +12,7 @@ const rowsOf = (r: unknown) => (r as { rows: unknown[] }).rows;
 
 export type ExecutionRow = typeof executions.$inferSelect;
 export type NewExecution = typeof executions.$inferInsert;
+export type NewRuntimeCall = typeof runtimeCalls.$inferInsert;
 
 export interface ListFilter {
   userId?: string;
@@ -156,6 +157,43 @@ export class ExecutionsRepository {
 
   async update(id: string, set: Partial<NewExecution>): Promise<void> {
     await this.db.update(executions).set(set).where(eq(executions.id, id));
+  }
+
+  /** What the script set as its output; a JSON null is stored as such (SQL NULL would read as "no output"). */
+  async setOutput(id: string, value: unknown): Promise<void> {
+    await this.db
+      .update(executions)
+      .set({ output: value === null ? sql`'null'::jsonb` : value, hasOutput: true })
+      .where(eq(executions.id, id));
+  }
+
+  /** Notes on the execution a variable it set (the variable itself is saved by the variables repository). */
+  async recordVariableSet(id: string, key: string, value: unknown): Promise<void> {
+    await this.db
+      .update(executions)
+      .set({ variablesSet: sql`${executions.variablesSet} || jsonb_build_object(${key}::text, ${JSON.stringify(value)}::jsonb)` })
+      .where(eq(executions.id, id));
+  }
+
+  async recordVariableDeleted(id: string, key: string): Promise<void> {
+    await this.db
+      .update(executions)
+      .set({ variablesSet: sql`${executions.variablesSet} - ${key}::text` })
+      .where(eq(executions.id, id));
+  }
+
+  /** Notes a secret the execution read, once however often it reads it. */
+  async recordSecretRead(id: string, name: string): Promise<void> {
+    await this.db
+      .update(executions)
+      .set({
+        secretsRead: sql`case when ${executions.secretsRead} ? ${name}::text then ${executions.secretsRead} else ${executions.secretsRead} || jsonb_build_array(${name}::text) end`,
+      })
+      .where(eq(executions.id, id));
+  }
+
+  async recordRuntimeCall(call: NewRuntimeCall): Promise<void> {
+    await this.db.insert(runtimeCalls).values(call);
   }
 
   /** Finishes a running execution unless something else (a cancel, a sweep) already did. */

@@ -1,14 +1,17 @@
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requireAdmin } from '../auth/plugin.js';
-import type { AppContext } from '../context.js';
 import type { ExecutionStatus } from '../db/schema.js';
 import { AppError, badRequest, notFound, tooLarge } from '../errors.js';
 import { parseAllowEntry } from '../egress/allow-entry.js';
+import type { EgressRepository } from '../egress/repository.js';
+import type { SecretsRepository } from '../secrets/repository.js';
+import type { SettingsService } from '../settings/service.js';
 import { parse } from '../validation.js';
 import { refusal } from './admission.js';
-import { FINAL_STATUSES, type LogEntry } from './events.js';
-import type { ExecutionRow } from './repository.js';
+import type { ExecutionEngine } from './engine.js';
+import { type ExecutionEvents, FINAL_STATUSES, type LogEntry } from './events.js';
+import type { ExecutionRow, ExecutionsRepository } from './repository.js';
 import { queueStanding } from './queue-standing.js';
 import { createExecutionSchema, listExecutionsQuery, statsQuery } from './request.js';
 import { decodeCursor, encodeCursor, serializeExecution, serializeLogEntry } from './serialize.js';
@@ -21,23 +24,36 @@ const idParam = (req: FastifyRequest) => {
   return id;
 };
 
-export async function executionRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }) {
+export interface ExecutionRoutesOptions {
+  executions: ExecutionsRepository;
+  engine: ExecutionEngine;
+  events: ExecutionEvents;
+  settings: SettingsService;
+  /** Only whether the granted secrets exist. */
+  secrets: SecretsRepository;
+  /** Only an execution's egress log. */
+  egress: EgressRepository;
+  sizes: { maxScriptBytes: number; maxInputBytes: number };
+  gvisorAvailable: boolean;
+}
+
+export async function executionRoutes(app: FastifyInstance, deps: ExecutionRoutesOptions) {
   /** Someone else's execution is reported as missing, so ids cannot be probed. */
   const load = async (req: FastifyRequest): Promise<ExecutionRow> => {
     const id = idParam(req);
-    const row = await ctx.executions.get(id);
+    const row = await deps.executions.get(id);
     if (!row || (req.actor.role !== 'admin' && row.userId !== req.actor.id)) throw notFound(`execution ${id}`);
     return row;
   };
 
   app.post('/api/v1/executions', async (req, reply) => {
-    const settings = await ctx.settings.get();
+    const settings = await deps.settings.get();
     if (settings.executionPolicy === 'disabled') throw new AppError('EXECUTION_DISABLED', 403, 'executions are disabled by the administrator');
     if (settings.executionPolicy === 'admin_only' && req.actor.role !== 'admin') {
       throw new AppError('EXECUTION_DISABLED', 403, 'only administrators may run executions on this server');
     }
     const body = parse(createExecutionSchema, req.body);
-    const { sizes } = ctx.config;
+    const { sizes } = deps;
     if (Buffer.byteLength(body.script) > sizes.maxScriptBytes) {
       throw tooLarge(`script is larger than the limit of ${sizes.maxScriptBytes} bytes`, 'script');
     }
@@ -49,7 +65,7 @@ export async function executionRoutes(app: FastifyInstance, { ctx }: { ctx: AppC
     if (body.isolation && body.isolation !== settings.defaultIsolation && !settings.allowIsolationChoice && req.actor.role !== 'admin') {
       throw new AppError('ISOLATION_NOT_ALLOWED', 403, `the administrator fixed the isolation tier to "${settings.defaultIsolation}"`, 'isolation');
     }
-    if (isolation === 'gvisor' && !ctx.gvisorAvailable) {
+    if (isolation === 'gvisor' && !deps.gvisorAvailable) {
       throw new AppError('ISOLATION_NOT_AVAILABLE', 400, 'isolation "gvisor" is not available: the runsc runtime is not installed in this Docker engine', 'isolation');
     }
     if (body.egress?.allow.length && !settings.allowExecutionEgressRules) {
@@ -65,7 +81,7 @@ export async function executionRoutes(app: FastifyInstance, { ctx }: { ctx: AppC
 
     const secrets = [...new Set(body.secrets ?? [])];
     if (secrets.length) {
-      const have = await ctx.secrets.existing(req.actor.id, secrets);
+      const have = await deps.secrets.existing(req.actor.id, secrets);
       const missing = secrets.filter((s) => !have.has(s));
       if (missing.length) throw new AppError('SECRET_NOT_FOUND', 400, `unknown secret${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`, 'secrets');
     }
@@ -79,7 +95,7 @@ export async function executionRoutes(app: FastifyInstance, { ctx }: { ctx: AppC
     // gVisor's own threads count against the pids limit: below 128 its sandbox cannot start.
     const pids = Math.max(isolation === 'gvisor' ? GVISOR_MIN_PIDS : 0, Math.min(body.resources?.pids ?? d.pids, m.pids));
 
-    const queued = await ctx.executions.insertQueued({
+    const queued = await deps.executions.insertQueued({
       id: crypto.randomUUID(),
       userId: req.actor.id,
       language: body.language,
@@ -99,13 +115,13 @@ export async function executionRoutes(app: FastifyInstance, { ctx }: { ctx: AppC
     }, settings);
     if (!queued.ok) throw refusal(queued);
     const row = queued.row;
-    ctx.engine.wake();
+    deps.engine.wake();
 
     if (!body.wait) return reply.code(202).send({ id: row.id, status: row.status });
     const abort = new AbortController();
     req.raw.once('close', () => abort.abort());
-    await ctx.engine.waitForEnd(row.id, ctx.events, abort.signal);
-    const final = await ctx.executions.get(row.id);
+    await deps.engine.waitForEnd(row.id, deps.events, abort.signal);
+    const final = await deps.executions.get(row.id);
     return reply.code(200).send(serializeExecution(final!, { detail: true }));
   });
 
@@ -115,7 +131,7 @@ export async function executionRoutes(app: FastifyInstance, { ctx }: { ctx: AppC
     const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
     if (q.cursor && !cursor) throw badRequest('cursor: not a cursor returned by this API', 'cursor');
     const userId = req.actor.role === 'admin' ? q.userId : req.actor.id;
-    const rows = await ctx.executions.list({
+    const rows = await deps.executions.list({
       userId,
       status: q.status as ExecutionStatus[] | undefined,
       language: q.language,
@@ -133,7 +149,7 @@ export async function executionRoutes(app: FastifyInstance, { ctx }: { ctx: AppC
   app.get('/api/v1/stats', async (req) => {
     const q = parse(statsQuery, req.query ?? {}, 'query');
     const all = req.actor.role === 'admin' && q.scope === 'all';
-    const raw = await ctx.executions.stats(q.hours, all ? undefined : req.actor.id);
+    const raw = await deps.executions.stats(q.hours, all ? undefined : req.actor.id);
     const totals: Record<string, number> = {};
     const perHour = new Map<string, Record<string, number>>();
     for (let i = q.hours - 1; i >= 0; i--) {
@@ -170,14 +186,14 @@ export async function executionRoutes(app: FastifyInstance, { ctx }: { ctx: AppC
     const row = await load(req);
     const out = serializeExecution(row, { detail: true });
     if (row.status !== 'queued') return out;
-    const settings = await ctx.settings.get();
-    return { ...out, queue: queueStanding(await ctx.executions.queueCounts(row), settings.maxConcurrencyPerUser) };
+    const settings = await deps.settings.get();
+    return { ...out, queue: queueStanding(await deps.executions.queueCounts(row), settings.maxConcurrencyPerUser) };
   });
 
   app.post('/api/v1/executions/:id/cancel', async (req, reply) => {
     const row = await load(req);
-    if (FINAL_STATUSES.has(row.status) || !(await ctx.engine.cancel(row.id))) {
-      const now = await ctx.executions.get(row.id);
+    if (FINAL_STATUSES.has(row.status) || !(await deps.engine.cancel(row.id))) {
+      const now = await deps.executions.get(row.id);
       throw new AppError('EXECUTION_NOT_CANCELLABLE', 409, `execution ${row.id} has already ended (${now?.status ?? row.status})`);
     }
     return reply.code(202).send({ id: row.id, status: 'cancelling' });
@@ -185,22 +201,22 @@ export async function executionRoutes(app: FastifyInstance, { ctx }: { ctx: AppC
 
   app.get('/api/v1/executions/:id/runtime-calls', async (req) => {
     const row = await load(req);
-    return { items: await ctx.executions.runtimeCalls(row.id) };
+    return { items: await deps.executions.runtimeCalls(row.id) };
   });
 
   app.get('/api/v1/executions/:id/egress', async (req) => {
     const row = await load(req);
-    return { items: await ctx.egress.log({ executionId: row.id, limit: 1000 }) };
+    return { items: await deps.egress.log({ executionId: row.id, limit: 1000 }) };
   });
 
   app.get('/api/v1/executions/:id/logs', async (req, reply) => {
     const row = await load(req);
     const accept = req.headers.accept ?? '';
     if (!accept.includes('text/event-stream')) {
-      const entries = await ctx.executions.logs(row.id);
+      const entries = await deps.executions.logs(row.id);
       return { entries: entries.map(serializeLogEntry), truncated: row.logsTruncated };
     }
-    return followLogs(ctx, row, req, reply);
+    return followLogs(deps, row, req, reply);
   });
 }
 
@@ -208,7 +224,7 @@ export async function executionRoutes(app: FastifyInstance, { ctx }: { ctx: AppC
  * Live logs as Server-Sent Events: everything stored so far, then new entries as they come (from this server's
  * runner at once, from another server's through the database), and an `end` event with the final status.
  */
-async function followLogs(ctx: AppContext, row: ExecutionRow, req: FastifyRequest, reply: FastifyReply) {
+async function followLogs(deps: Pick<ExecutionRoutesOptions, 'executions' | 'events'>, row: ExecutionRow, req: FastifyRequest, reply: FastifyReply) {
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, {
@@ -231,28 +247,28 @@ async function followLogs(ctx: AppContext, row: ExecutionRow, req: FastifyReques
   };
   let pending: LogEntry[] = [];
   let replaying = true;
-  const offLogs = ctx.events.onLogs(row.id, (entries) => {
+  const offLogs = deps.events.onLogs(row.id, (entries) => {
     if (replaying) pending.push(...entries);
     else sendEntries(entries);
   });
   const finish = async (status: ExecutionStatus) => {
     if (closed) return;
     // The runner stores its last lines before it reports the end, so one more read catches them all.
-    sendEntries(await ctx.executions.logs(row.id, lastSeq).catch(() => []));
-    const final = await ctx.executions.get(row.id);
+    sendEntries(await deps.executions.logs(row.id, lastSeq).catch(() => []));
+    const final = await deps.executions.get(row.id);
     send('end', { status: final?.status ?? status, exitCode: final?.exitCode ?? null, truncated: final?.logsTruncated ?? false });
     cleanup();
     res.end();
   };
-  const offStatus = ctx.events.onStatus(row.id, (status) => {
+  const offStatus = deps.events.onStatus(row.id, (status) => {
     if (FINAL_STATUSES.has(status)) void finish(status);
   });
   const keepAlive = setInterval(() => !closed && res.write(': keep-alive\n\n'), 15_000);
   const poll = setInterval(async () => {
     if (replaying) return;
     try {
-      sendEntries(await ctx.executions.logs(row.id, lastSeq));
-      const now = await ctx.executions.get(row.id);
+      sendEntries(await deps.executions.logs(row.id, lastSeq));
+      const now = await deps.executions.get(row.id);
       if (now && FINAL_STATUSES.has(now.status)) await finish(now.status);
     } catch {
       /* next poll */
@@ -269,10 +285,10 @@ async function followLogs(ctx: AppContext, row: ExecutionRow, req: FastifyReques
   req.raw.once('close', cleanup);
 
   send('status', { status: row.status });
-  sendEntries(await ctx.executions.logs(row.id));
+  sendEntries(await deps.executions.logs(row.id));
   replaying = false;
   sendEntries(pending);
   pending = [];
-  const now = await ctx.executions.get(row.id);
+  const now = await deps.executions.get(row.id);
   if (now && FINAL_STATUSES.has(now.status)) await finish(now.status);
 }

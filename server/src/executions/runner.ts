@@ -11,11 +11,12 @@ import { createLogStore, storeErrorReason } from './log-store.js';
 import { Masker } from './masking.js';
 import type { ExecutionRow, ExecutionsRepository } from './repository.js';
 
-export interface RuntimeAccess {
-  /** The callback URL a sandbox reaches the runtime API at. */
-  url(): string;
-  /** Signs the execution's token; it expires at the deadline plus a grace period. */
-  issueToken(row: ExecutionRow, expiresAt: Date): string;
+/** Where a sandbox reaches this server: known once the runtime API and the egress proxy listen. */
+export interface SandboxEndpoints {
+  /** The callback URL of the runtime API. */
+  runtimeUrl: string;
+  /** `host:port` of the egress proxy, as sandboxes reach it. */
+  proxyAddress: string;
 }
 
 export interface RunnerDeps {
@@ -24,15 +25,25 @@ export interface RunnerDeps {
   executions: ExecutionsRepository;
   secrets: SecretsRepository;
   events: ExecutionEvents;
-  runtime: RuntimeAccess;
+  /** Signs the execution's token; it expires at the deadline plus a grace period. */
+  tokens: { sign(row: ExecutionRow, expiresAt: Date): string };
+  endpoints: SandboxEndpoints;
   log: FastifyBaseLogger;
   maxLogBytes: number;
   maxLogLineBytes: number;
   counters: ServerCounters;
   tmpfsMb: number;
   tokenGraceMs: number;
-  /** Extra environment for every sandbox (the egress proxy settings, later). */
-  sandboxEnv?: (row: ExecutionRow, token: string) => Record<string, string>;
+}
+
+/**
+ * Every HTTP client that honours the usual variables goes through the egress proxy, authenticated as this
+ * execution; the runtime API alone is reached directly.
+ */
+function callbackEnv(row: ExecutionRow, token: string, endpoints: SandboxEndpoints): Record<string, string> {
+  const proxy = `http://${encodeURIComponent(row.id)}:${encodeURIComponent(token)}@${endpoints.proxyAddress}`;
+  const direct = new URL(endpoints.runtimeUrl).hostname;
+  return { HTTP_PROXY: proxy, HTTPS_PROXY: proxy, http_proxy: proxy, https_proxy: proxy, NO_PROXY: direct, no_proxy: direct };
 }
 
 /** Time allowed for creating and starting a container, on top of the script's own timeout. */
@@ -57,12 +68,10 @@ export class ExecutionRunner {
     await this.run?.kill().catch((err: unknown) => this.deps.log.warn({ err, executionId: this.row.id }, 'kill failed'));
   }
 
-  /** Output values are masked like logs: a script must not launder a secret through its output. */
-  maskJson(value: unknown): unknown {
-    return this.masker.maskJson(value);
-  }
-
-  /** Everything else the execution supplies that is recorded (runtime-call paths, egress hosts) is masked with it too. */
+  /**
+   * Whatever the execution supplies that is recorded (output, variables, runtime-call paths, egress hosts) is
+   * masked with its secrets and its token, like its logs.
+   */
   secretMasker(): Masker {
     return this.masker;
   }
@@ -78,7 +87,7 @@ export class ExecutionRunner {
     try {
       const granted = await deps.secrets.reveal(row.userId, row.secrets);
       const expiresAt = new Date(Date.now() + row.timeoutMs + START_ALLOWANCE_MS + deps.tokenGraceMs);
-      const token = deps.runtime.issueToken(row, expiresAt);
+      const token = deps.tokens.sign(row, expiresAt);
       this.masker = new Masker([...granted.values(), token]);
       const masker = this.masker;
       const logSink: LogSink = new LogSink({
@@ -105,8 +114,8 @@ export class ExecutionRunner {
       const env: Record<string, string> = {
         ...row.env,
         ...languageEnv(row.language, row.env),
-        ...(deps.sandboxEnv?.(row, token) ?? {}),
-        CRONIUM_API_URL: deps.runtime.url(),
+        ...callbackEnv(row, token, deps.endpoints),
+        CRONIUM_API_URL: deps.endpoints.runtimeUrl,
         CRONIUM_TOKEN: token,
         CRONIUM_EXECUTION_ID: row.id,
       };

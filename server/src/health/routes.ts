@@ -1,8 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { EXECUTION_STATUSES } from '../api/enums.js';
-import type { AppContext } from '../context.js';
+import type { DatabaseDriver } from '../db/driver.js';
+import type { SandboxFirewall } from '../egress/firewall.js';
+import type { ExecutionEngine } from '../executions/engine.js';
+import type { ExecutionsRepository } from '../executions/repository.js';
+import type { SandboxEndpoints } from '../executions/runner.js';
+import type { PoolingSandboxDriver, SandboxNetworkInfo } from '../sandbox/driver.js';
 import type { PoolStats } from '../sandbox/warm-pool.js';
-import { counterLines } from './counters.js';
+import { counterLines, type ServerCounters } from './counters.js';
 
 const quantile = (sorted: number[], q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : 0);
 
@@ -26,7 +31,20 @@ function poolLines(p: PoolStats | null): string[] {
   ];
 }
 
-export async function healthRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }) {
+export interface HealthRoutesOptions {
+  nodeId: string;
+  database: DatabaseDriver;
+  driver: PoolingSandboxDriver;
+  network: SandboxNetworkInfo;
+  gvisorAvailable: boolean;
+  endpoints: SandboxEndpoints;
+  firewall: SandboxFirewall;
+  engine: ExecutionEngine;
+  executions: ExecutionsRepository;
+  counters: ServerCounters;
+}
+
+export async function healthRoutes(app: FastifyInstance, deps: HealthRoutesOptions) {
   app.get('/health', { config: { public: true } }, async (_req, reply) => {
     const check = async (fn: () => Promise<unknown>) => {
       const t = Date.now();
@@ -37,27 +55,27 @@ export async function healthRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
         return { ok: false, error: (err as Error).message };
       }
     };
-    const [database, sandbox] = await Promise.all([check(() => ctx.database.ping()), check(() => ctx.driver.ping())]);
+    const [database, sandbox] = await Promise.all([check(() => deps.database.ping()), check(() => deps.driver.ping())]);
     const ok = database.ok && sandbox.ok;
     return reply.code(ok ? 200 : 503).send({
       status: ok ? 'ok' : 'degraded',
-      node: ctx.config.nodeId,
-      database: { ...database, kind: ctx.database.kind },
+      node: deps.nodeId,
+      database: { ...database, kind: deps.database.kind },
       // The sandbox runtimes' check (the Docker engine and, with CRONIUM_SANDBOX_DRIVER=runc, runc as well):
       // `sandboxRuntime` names it for what it is; `docker` is its older name, kept for existing clients.
-      sandboxRuntime: { ...sandbox, runtime: ctx.driver.runtime, gvisor: ctx.gvisorAvailable },
-      docker: { ...sandbox, gvisor: ctx.gvisorAvailable },
-      sandboxNetwork: { name: ctx.network.name, internal: ctx.network.internal, subnet: ctx.network.subnet, gateway: ctx.network.gateway },
-      runtimeApi: { url: ctx.runtimeUrl() },
-      egress: { proxy: ctx.egressProxyUrl(), hostGuard: ctx.firewall.status },
-      executions: { running: ctx.engine.runningCount },
-      pool: ctx.driver.pool.stats(),
+      sandboxRuntime: { ...sandbox, runtime: deps.driver.runtime, gvisor: deps.gvisorAvailable },
+      docker: { ...sandbox, gvisor: deps.gvisorAvailable },
+      sandboxNetwork: { name: deps.network.name, internal: deps.network.internal, subnet: deps.network.subnet, gateway: deps.network.gateway },
+      runtimeApi: { url: deps.endpoints.runtimeUrl },
+      egress: { proxy: `http://${deps.endpoints.proxyAddress}`, hostGuard: deps.firewall.status },
+      executions: { running: deps.engine.runningCount },
+      pool: deps.driver.pool.stats(),
     });
   });
 
   app.get('/metrics', { config: { public: true } }, async (_req, reply) => {
-    const counts = await ctx.executions.countByStatus();
-    const durations = await ctx.executions.durations();
+    const counts = await deps.executions.countByStatus();
+    const durations = await deps.executions.durations();
     const sorted = durations.map((d) => d.durationMs / 1000).sort((a, b) => a - b);
     const lines = [
       '# HELP cronium_executions Executions in the database by status.',
@@ -68,14 +86,14 @@ export async function healthRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
       `cronium_queue_length ${counts.queued ?? 0}`,
       '# HELP cronium_running_executions Executions running on this server.',
       '# TYPE cronium_running_executions gauge',
-      `cronium_running_executions{node="${ctx.config.nodeId}"} ${ctx.engine.runningCount}`,
+      `cronium_running_executions{node="${deps.nodeId}"} ${deps.engine.runningCount}`,
       '# HELP cronium_execution_duration_seconds Duration of the last 1000 finished executions.',
       '# TYPE cronium_execution_duration_seconds summary',
       ...[0.5, 0.9, 0.95, 0.99].map((q) => `cronium_execution_duration_seconds{quantile="${q}"} ${quantile(sorted, q)}`),
       `cronium_execution_duration_seconds_sum ${sorted.reduce((a, b) => a + b, 0)}`,
       `cronium_execution_duration_seconds_count ${sorted.length}`,
-      ...poolLines(ctx.driver.pool.stats()),
-      ...counterLines(ctx.counters),
+      ...poolLines(deps.driver.pool.stats()),
+      ...counterLines(deps.counters),
       '',
     ];
     return reply.type('text/plain; version=0.0.4').send(lines.join('\n'));

@@ -1,23 +1,28 @@
 import type { FastifyInstance } from 'fastify';
 import { requireAdmin } from '../auth/plugin.js';
-import type { AppContext } from '../context.js';
+import type { UsersRepository } from '../auth/users-repository.js';
 import { parse } from '../validation.js';
-import { UserManagement } from './management.js';
+import type { UserManagement } from './management.js';
 import { createKeySchema, createUserSchema, updateUserSchema } from './schemas.js';
 
-export async function userRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }) {
-  const manage = new UserManagement({ db: ctx.database.db, engine: ctx.engine, events: ctx.events, log: ctx.log });
+export interface UserRoutesOptions {
+  users: UsersRepository;
+  /** Disabling and deleting users (their queued and running executions go with them). */
+  manage: UserManagement;
+}
+
+export async function userRoutes(app: FastifyInstance, { users, manage }: UserRoutesOptions) {
   app.get('/api/v1/me', async (req) => req.actor);
 
   app.get('/api/v1/users', async (req) => {
     requireAdmin(req);
-    return { items: await ctx.users.list() };
+    return { items: await users.list() };
   });
 
   app.post('/api/v1/users', async (req, reply) => {
     requireAdmin(req);
     const body = parse(createUserSchema, req.body ?? {});
-    const user = await ctx.users.create(body.name, body.role);
+    const user = await users.create(body.name, body.role);
     return reply.code(201).send(user);
   });
 
@@ -38,7 +43,7 @@ export async function userRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
   app.get('/api/v1/users/:id/keys', async (req) => {
     const { id } = req.params as { id: string };
     if (id !== req.actor.id) requireAdmin(req);
-    return { items: await ctx.users.listKeys(id) };
+    return { items: await users.listKeys(id) };
   });
 
   /** The key itself is in this answer only; the server keeps its hash. */
@@ -46,14 +51,14 @@ export async function userRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
     requireAdmin(req);
     const { id } = req.params as { id: string };
     const body = parse(createKeySchema, req.body ?? {});
-    await ctx.users.get(id);
-    const key = await ctx.users.issueKey(id, body.name);
+    await users.get(id);
+    const key = await users.issueKey(id, body.name);
     return reply.code(201).send({ ...key, userId: id, name: body.name });
   });
 
   app.delete('/api/v1/keys/:id', async (req, reply) => {
     requireAdmin(req);
-    await ctx.users.revokeKey((req.params as { id: string }).id);
+    await users.revokeKey((req.params as { id: string }).id);
     return reply.code(204).send();
   });
 }

@@ -59,12 +59,12 @@ for (const driver of testDrivers()) {
           argv: ['bash', '/work/main.sh'],
           env: {},
           isolation: 'standard',
-          limits: { ...s.server.ctx.config.defaults.defaultLimits, tmpfsMb: s.server.ctx.config.sandbox.tmpfsMb },
+          limits: { ...s.server.config.defaults.defaultLimits, tmpfsMb: s.server.config.sandbox.tmpfsMb },
         };
         const out: string[] = [];
         killNow(driver, dead);
         // Same tick: the pool still counts the dead sandbox as ready and hands it out.
-        const started = s.server.ctx.driver.start(job, { stdout: (t) => out.push(t), stderr: (t) => out.push(t) });
+        const started = s.server.services.driver.start(job, { stdout: (t) => out.push(t), stderr: (t) => out.push(t) });
         const run = await started;
         const result = await run.done;
         await run.remove();

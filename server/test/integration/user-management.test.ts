@@ -85,8 +85,8 @@ for (const db of ['pglite', 'postgres'] as const) describe(`user management (${d
     const late = await newUser(`late-submitter-${db}`);
     assert.equal((await s.api('PATCH', `/api/v1/users/${late.id}`, { disabled: true })).status, 200);
     // What the route does after authentication, as it would for a request already past the key check.
-    const settings = await s.server.ctx.settings.get();
-    const r = await s.server.ctx.executions.insertQueued(
+    const settings = await s.server.services.settings.get();
+    const r = await s.server.services.executions.insertQueued(
       { id: crypto.randomUUID(), userId: late.id, language: 'bash', status: 'queued', script: 'echo late', env: {}, timeoutMs: 10_000, memoryMb: 64, cpus: '0.5', pids: 64, isolation: 'standard', secrets: [], egressAllow: [], createdAt: new Date() },
       settings,
     );
@@ -191,8 +191,8 @@ for (const db of ['pglite', 'postgres'] as const) describe(`user management (${d
     assert.ok((await s.api('GET', `/api/v1/users/${gina.id}/keys`)).body.items.every((k: any) => k.revokedAt), 'every key revoked');
     assert.ok(!(await s.api('GET', '/api/v1/egress/rules')).body.items.some((rule: any) => rule.userId === gina.id), 'their egress rules are gone');
 
-    assert.deepEqual(await s.server.ctx.secrets.list(gina.id), [], 'their secrets are gone from the database');
-    assert.deepEqual(await s.server.ctx.variables.list(gina.id), [], 'their variables are gone from the database');
+    assert.deepEqual(await s.server.services.secrets.list(gina.id), [], 'their secrets are gone from the database');
+    assert.deepEqual(await s.server.services.variables.list(gina.id), [], 'their variables are gone from the database');
 
     // The name is free again: a new user may take it, and is a different user.
     const again = await newUser(`gina-${db}`);

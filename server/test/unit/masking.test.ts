@@ -5,7 +5,7 @@ import { LogSink } from '../../src/executions/log-sink.js';
 import { MASK, Masker, maskedTexts } from '../../src/executions/masking.js';
 import { maskAuditEntry } from '../../src/egress/service.js';
 import { printable } from '../../src/egress/policy.js';
-import { recordedPath } from '../../src/runtime/server.js';
+import { recordedPath } from '../../src/runtime/app.js';
 import { executionMaskers } from '../../src/executions/maskers.js';
 import type { ExecutionRow } from '../../src/executions/repository.js';
 
@@ -138,13 +138,13 @@ describe('executionMaskers', () => {
 
   it("uses the local runner's masker", async () => {
     const local = new Masker(['local-secret']);
-    const m = executionMaskers({ engine: { runnerFor: () => ({ secretMasker: () => local }), runningIds: ['e1'] }, secrets: { reveal } });
+    const m = executionMaskers({ live: { of: () => local, all: () => [local] }, secrets: { reveal } });
     assert.equal(await m.of(row, 'token-xyz'), local);
     assert.equal(m.running().mask('local-secret'), MASK);
   });
 
   it('makes one from the grants and the token when another server runs the execution', async () => {
-    const m = executionMaskers({ engine: { runnerFor: () => undefined, runningIds: [] }, secrets: { reveal } });
+    const m = executionMaskers({ live: { of: () => undefined, all: () => [] }, secrets: { reveal } });
     const made = await m.of(row, 'token-xyz');
     assert.equal(made.mask(`${LINES[2]} token-xyz`), `${MASK} ${MASK}`);
     assert.equal(m.running().active, false);

@@ -1,54 +1,23 @@
-import crypto from 'node:crypto';
-import fastifyJwt from '@fastify/jwt';
-import { sql } from 'drizzle-orm';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Db } from '../db/driver.js';
-import { executions, runtimeCalls } from '../db/schema.js';
+import type { ExecutionClaims, ExecutionTokens, Scope, TokenRefusal } from '../auth/execution-tokens.js';
 import { AppError, badRequest, tooLarge, unauthorized } from '../errors.js';
-import type { ExecutionEngine } from '../executions/engine.js';
-import { executionMaskers } from '../executions/maskers.js';
+import type { ExecutionMaskers } from '../executions/maskers.js';
 import type { Masker } from '../executions/masking.js';
 import type { ExecutionRow, ExecutionsRepository } from '../executions/repository.js';
-import { secretName } from '../executions/request.js';
 import { acceptEmptyJsonBodies, installErrorHandling, refuseOversizedBodies } from '../http-errors.js';
 import { httpTimeoutOptions, installIdleTimeout, type HttpTimeouts } from '../http-timeouts.js';
 import type { SecretsRepository } from '../secrets/repository.js';
-import { parse, storableJson } from '../validation.js';
+import { secretName } from '../secrets/schemas.js';
+import { parse } from '../validation.js';
 import type { VariablesRepository } from '../variables/repository.js';
-import { checkVariableSize, keySchema } from '../variables/routes.js';
-import type { FastifyBaseLogger } from 'fastify';
-
-export const TOKEN_AUDIENCE = 'cronium-runtime';
-export const TOKEN_ISSUER = 'cronium';
-
-export type Scope =
-  | 'input:read'
-  | 'context:read'
-  | 'output:write'
-  | 'condition:write'
-  | 'variables:read'
-  | 'variables:write'
-  | 'secrets:read';
-
-export interface ExecutionClaims {
-  sub: string;
-  exe: string;
-  scopes: Scope[];
-  secrets: string[];
-  jti: string;
-  exp: number;
-}
-
-declare module '@fastify/jwt' {
-  interface FastifyJWT {
-    payload: ExecutionClaims & { aud: string; iss: string };
-    user: ExecutionClaims;
-  }
-}
+import { keySchema, valueOrNullBody } from '../variables/schemas.js';
+import { checkVariableSize } from '../variables/validation.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
+    /** What the execution token vouches for. */
+    claims: ExecutionClaims;
     execution: ExecutionRow;
     /** The execution's masker: whatever the call records (output, variables, the call itself) goes through it. */
     masker: Masker;
@@ -56,26 +25,40 @@ declare module 'fastify' {
   }
 }
 
-export interface RuntimeServerDeps {
-  db: Db;
+export interface RuntimeApiDeps {
+  tokens: ExecutionTokens;
+  /** The engine's: a running execution's masker, wherever it runs. */
+  maskers: ExecutionMaskers;
   executions: ExecutionsRepository;
   variables: VariablesRepository;
   secrets: SecretsRepository;
-  engine: ExecutionEngine;
-  jwtSecret: Buffer;
   log: FastifyBaseLogger;
   sizes: { maxOutputBytes: number; maxVariableBytes: number };
   http: HttpTimeouts;
 }
 
-const valueBody = z.object({ value: storableJson }).strict();
+/** What the sandbox is told when its token is refused. */
+function refusalMessage(r: TokenRefusal): string {
+  switch (r.reason) {
+    case 'invalid':
+      return 'invalid execution token (bad signature, audience or claims)';
+    case 'expired':
+      return 'the execution token has expired';
+    case 'unknown_execution':
+    case 'earlier_attempt':
+      return 'invalid execution token';
+    case 'ended':
+      return `execution ${r.row.id} has ended (${r.row.status}); its token is no longer valid`;
+  }
+}
+
 const conditionBody = z.object({ value: z.boolean({ error: 'must be true or false' }) }).strict();
 
 /**
  * The runtime API that sandboxes call back to. It listens only on the sandbox network's side and accepts only
  * execution tokens, each good for its own execution while that execution runs.
  */
-export async function createRuntimeServer(deps: RuntimeServerDeps): Promise<FastifyInstance> {
+export async function buildRuntimeApi(deps: RuntimeApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
     // Sandboxes call often; per-request logs (info) would drown the server's own.
     loggerInstance: deps.log.child({ component: 'runtime-api' }, { level: deps.log.level === 'silent' ? 'silent' : 'warn' }),
@@ -87,43 +70,27 @@ export async function createRuntimeServer(deps: RuntimeServerDeps): Promise<Fast
   installErrorHandling(app);
   acceptEmptyJsonBodies(app);
   refuseOversizedBodies(app, app.initialConfig.bodyLimit!);
-  await app.register(fastifyJwt, {
-    secret: deps.jwtSecret,
-    sign: { algorithm: 'HS256', aud: TOKEN_AUDIENCE, iss: TOKEN_ISSUER },
-    verify: { algorithms: ['HS256'], allowedAud: TOKEN_AUDIENCE, allowedIss: TOKEN_ISSUER, requiredClaims: ['exe', 'sub', 'jti', 'exp'] },
-  });
-
+  app.decorateRequest('claims', null as unknown as ExecutionClaims);
   app.decorateRequest('execution', null as unknown as ExecutionRow);
   app.decorateRequest('masker', null as unknown as Masker);
-  const maskers = executionMaskers(deps);
 
   app.addHook('onRequest', async (req: FastifyRequest) => {
     const header = req.headers.authorization ?? '';
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     if (!m) throw unauthorized('missing execution token: send "Authorization: Bearer $CRONIUM_TOKEN"');
-    if (m[1]!.startsWith('csk_')) throw unauthorized('the runtime API accepts only execution tokens, not API keys');
-    try {
-      await req.jwtVerify();
-    } catch (err) {
-      const code = (err as { code?: string }).code ?? '';
-      throw unauthorized(
-        code.includes('EXPIRED') ? 'the execution token has expired' : 'invalid execution token (bad signature, audience or claims)',
-      );
-    }
-    const claims = req.user;
-    const row = await deps.executions.get(claims.exe);
-    // A token is worth something only while its own execution runs, in the attempt it was issued for.
-    if (!row || row.userId !== claims.sub || row.tokenId !== claims.jti) throw unauthorized('invalid execution token');
-    if (row.status !== 'running') throw unauthorized(`execution ${row.id} has ended (${row.status}); its token is no longer valid`);
-    req.masker = await maskers.of(row, m[1]!);
-    req.execution = row;
+    const token = m[1]!;
+    if (token.startsWith('csk_')) throw unauthorized('the runtime API accepts only execution tokens, not API keys');
+    const check = await deps.tokens.verify(token);
+    if (!check.ok) throw unauthorized(refusalMessage(check));
+    req.masker = await deps.maskers.of(check.row, token);
+    req.claims = check.claims;
+    req.execution = check.row;
   });
 
   app.addHook('onResponse', async (req, reply) => {
     if (!req.execution) return;
-    await deps.db
-      .insert(runtimeCalls)
-      .values({
+    await deps.executions
+      .recordRuntimeCall({
         executionId: req.execution.id,
         method: req.method,
         path: recordedPath(req.url, req.masker),
@@ -134,9 +101,16 @@ export async function createRuntimeServer(deps: RuntimeServerDeps): Promise<Fast
   });
 
   const need = (req: FastifyRequest, scope: Scope) => {
-    if (!req.user.scopes.includes(scope)) throw new AppError('FORBIDDEN', 403, `this token lacks the scope ${scope}`);
+    if (!req.claims.scopes.includes(scope)) throw new AppError('FORBIDDEN', 403, `this token lacks the scope ${scope}`);
   };
   const maskFor = (req: FastifyRequest) => (v: unknown) => req.masker.maskJson(v);
+  /** A call on one variable: its scope checked, its key validated and recorded with the call. */
+  const variableCall = (req: FastifyRequest, scope: Scope) => {
+    need(req, scope);
+    const key = parse(keySchema, (req.params as { key: string }).key, 'key');
+    req.callDetail = `variable:${key}`;
+    return key;
+  };
 
   app.get('/runtime/v1/input', async (req) => {
     need(req, 'input:read');
@@ -158,15 +132,11 @@ export async function createRuntimeServer(deps: RuntimeServerDeps): Promise<Fast
 
   app.put('/runtime/v1/output', async (req) => {
     need(req, 'output:write');
-    const { value } = parse(valueBody, req.body ?? {});
+    const { value } = parse(valueOrNullBody, req.body ?? {});
     if (Buffer.byteLength(JSON.stringify(value ?? null)) > deps.sizes.maxOutputBytes) {
       throw tooLarge(`output is larger than the limit of ${deps.sizes.maxOutputBytes} bytes`, 'value');
     }
-    const masked = maskFor(req)(value ?? null);
-    await deps.db
-      .update(executions)
-      .set({ output: masked === null ? sql`'null'::jsonb` : masked, hasOutput: true })
-      .where(sql`${executions.id} = ${req.execution.id}`);
+    await deps.executions.setOutput(req.execution.id, maskFor(req)(value ?? null));
     return { ok: true };
   });
 
@@ -178,62 +148,45 @@ export async function createRuntimeServer(deps: RuntimeServerDeps): Promise<Fast
   });
 
   app.get('/runtime/v1/variables/:key', async (req) => {
-    need(req, 'variables:read');
-    const key = parse(keySchema, (req.params as { key: string }).key, 'key');
-    req.callDetail = `variable:${key}`;
+    const key = variableCall(req, 'variables:read');
     const v = await deps.variables.get(req.execution.userId, key);
     if (!v) throw new AppError('VARIABLE_NOT_FOUND', 404, `variable "${key}" is not set`);
     return { key, value: v.value };
   });
 
   app.put('/runtime/v1/variables/:key', async (req) => {
-    need(req, 'variables:write');
-    const key = parse(keySchema, (req.params as { key: string }).key, 'key');
-    req.callDetail = `variable:${key}`;
+    const key = variableCall(req, 'variables:write');
     // Keys are listed as they are wherever variables are shown: one that holds a secret is refused, not masked
     // (a masked key would be a different variable, and one the API could not name).
     if (req.masker.mask(key) !== key) {
       throw badRequest('key: contains the value of a secret granted to this execution; variable keys are never masked', 'key');
     }
-    const { value } = parse(valueBody, req.body ?? {});
+    const { value } = parse(valueOrNullBody, req.body ?? {});
     checkVariableSize(value, deps.sizes.maxVariableBytes);
     const stored = maskFor(req)(value ?? null);
     // Saved at once: a later failure of the script does not undo it.
     await deps.variables.put(req.execution.userId, key, stored, req.execution.id);
-    await deps.db
-      .update(executions)
-      .set({ variablesSet: sql`${executions.variablesSet} || jsonb_build_object(${key}::text, ${JSON.stringify(stored)}::jsonb)` })
-      .where(sql`${executions.id} = ${req.execution.id}`);
+    await deps.executions.recordVariableSet(req.execution.id, key, stored);
     return { ok: true };
   });
 
   app.delete('/runtime/v1/variables/:key', async (req) => {
-    need(req, 'variables:write');
-    const key = parse(keySchema, (req.params as { key: string }).key, 'key');
-    req.callDetail = `variable:${key}`;
+    const key = variableCall(req, 'variables:write');
     const deleted = await deps.variables.delete(req.execution.userId, key);
-    await deps.db
-      .update(executions)
-      .set({ variablesSet: sql`${executions.variablesSet} - ${key}::text` })
-      .where(sql`${executions.id} = ${req.execution.id}`);
+    await deps.executions.recordVariableDeleted(req.execution.id, key);
     return { deleted };
   });
 
   app.get('/runtime/v1/secrets/:name', async (req) => {
     const name = parse(secretName, (req.params as { name: string }).name, 'name');
     req.callDetail = `secret:${name}`;
-    if (!req.user.scopes.includes('secrets:read') || !req.user.secrets.includes(name) || !req.execution.secrets.includes(name)) {
+    if (!req.claims.scopes.includes('secrets:read') || !req.claims.secrets.includes(name) || !req.execution.secrets.includes(name)) {
       throw new AppError('SECRET_NOT_GRANTED', 403, `secret "${name}" was not granted to this execution (grant it with "secrets": ["${name}"])`);
     }
     const values = await deps.secrets.reveal(req.execution.userId, [name]);
     const value = values.get(name);
     if (value === undefined) throw new AppError('SECRET_NOT_FOUND', 404, `secret "${name}" no longer exists`);
-    await deps.db
-      .update(executions)
-      .set({
-        secretsRead: sql`case when ${executions.secretsRead} ? ${name}::text then ${executions.secretsRead} else ${executions.secretsRead} || jsonb_build_array(${name}::text) end`,
-      })
-      .where(sql`${executions.id} = ${req.execution.id}`);
+    await deps.executions.recordSecretRead(req.execution.id, name);
     return { name, value };
   });
 
@@ -254,17 +207,4 @@ export function recordedPath(url: string, masker: Masker): string {
   }
   const masked = masker.mask(decoded);
   return masked === decoded ? sent : encodeURI(masked);
-}
-
-export function signExecutionToken(app: FastifyInstance, row: ExecutionRow, expiresAt: Date): string {
-  const scopes: Scope[] = ['input:read', 'context:read', 'output:write', 'condition:write', 'variables:read', 'variables:write'];
-  if (row.secrets.length) scopes.push('secrets:read');
-  return app.jwt.sign({
-    sub: row.userId,
-    exe: row.id,
-    scopes,
-    secrets: row.secrets,
-    jti: row.tokenId ?? crypto.randomUUID(),
-    exp: Math.floor(expiresAt.getTime() / 1000),
-  } as ExecutionClaims & { aud: string; iss: string });
 }
