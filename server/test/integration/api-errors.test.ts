@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { requireDocker, startTestServer, type TestServer } from '../helpers.js';
+import { requireDocker, startTestServer, type TestServer, until } from '../helpers.js';
 
 describe('public API: bad requests get clear errors', { concurrency: false }, () => {
   let s: TestServer;
@@ -127,15 +127,49 @@ describe('public API: bad requests get clear errors', { concurrency: false }, ()
   });
 
   it('computes the overview numbers in the database, scoped to the caller', async () => {
-    const mine = await s.api('GET', '/api/v1/stats?hours=24', undefined, userKey);
+    // A user of its own with known outcomes: 2 succeeded, 1 failed, 1 timed out.
+    const carol = (await s.api('POST', '/api/v1/users', { name: 'carol' })).body.id;
+    const carolKey = (await s.api('POST', `/api/v1/users/${carol}/keys`, {})).body.key;
+    for (const body of [{ script: 'echo a' }, { script: 'echo b' }, { script: 'exit 3' }, { script: 'sleep 30', timeoutMs: 1000 }]) {
+      const r = await s.api('POST', '/api/v1/executions', { language: 'bash', wait: true, ...body }, carolKey);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+    }
+    const mine = await s.api('GET', '/api/v1/stats?hours=24', undefined, carolKey);
     assert.equal(mine.status, 200);
     assert.equal(mine.body.scope, 'mine');
     assert.equal(mine.body.perHour.length, 24);
+    assert.equal(mine.body.total, 4);
+    assert.deepEqual(mine.body.byStatus, { succeeded: 2, failed: 1, timed_out: 1 });
+    assert.equal(mine.body.successRate, 0.5);
+    assert.equal(mine.body.timedOut, 1);
+    assert.equal(mine.body.running, 0);
+    assert.equal(mine.body.queued, 0);
+    assert.equal(mine.body.perHour.reduce((n: number, h: any) => n + h.total, 0), 4);
+
+    // Everyone's, once nothing earlier tests submitted is still queued or running: against the list endpoint.
+    const listAll = async () => {
+      const items: any[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: any = await s.api('GET', `/api/v1/executions?limit=200${cursor ? `&cursor=${cursor}` : ''}`);
+        items.push(...page.body.items);
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      return items;
+    };
+    const everything = await until(async () => {
+      const items = await listAll();
+      return items.every((e) => e.status !== 'queued' && e.status !== 'running') && items;
+    }, 60_000);
+    const byStatus: Record<string, number> = {};
+    for (const e of everything) byStatus[e.status] = (byStatus[e.status] ?? 0) + 1;
     const all = await s.api('GET', '/api/v1/stats?hours=24');
     assert.equal(all.body.scope, 'all');
     assert.ok(all.body.total >= mine.body.total);
+    assert.equal(all.body.total, everything.length);
+    assert.deepEqual(all.body.byStatus, byStatus);
     assert.equal(all.body.perHour.reduce((n: number, h: any) => n + h.total, 0), all.body.total);
-    assert.ok(all.body.successRate === null || (all.body.successRate >= 0 && all.body.successRate <= 1));
+    assert.equal(all.body.successRate, (byStatus.succeeded ?? 0) / everything.length);
     assert.equal((await s.api('GET', '/api/v1/stats?hours=0')).status, 400);
   });
 });

@@ -42,7 +42,8 @@ describe('OCI spec from the hardening options', () => {
     theirs.linux.sysctl['net.ipv6.conf.all.disable_ipv6'] = '1';
     theirs.linux.sysctl['net.ipv6.conf.default.disable_ipv6'] = '1';
     // Docker keeps labels in its own store; runc keeps them as annotations (removeContainers reads them there).
-    theirs.annotations = containerSpec(job, opts).Labels;
+    // Written out, not taken from containerSpec: what the sweep selects sandboxes by must not change unnoticed.
+    theirs.annotations = { 'io.cronium.managed': 'true', 'io.cronium.execution-id': 'exec-1', 'io.cronium.node': 'n1', 'io.cronium.language': 'bash' };
     assert.deepEqual(ours, theirs);
   });
 
@@ -70,10 +71,14 @@ describe('OCI spec from the hardening options', () => {
 
   it('refuses what it cannot translate instead of dropping it', () => {
     const base = containerSpec(job, opts);
-    assert.throws(() => ociSpec({ ...base, HostConfig: { ...base.HostConfig, CapAdd: ['NET_RAW'] } }, ctx), /CapAdd/);
-    assert.throws(() => ociSpec({ ...base, HostConfig: { ...base.HostConfig, Devices: [] } }, ctx), /HostConfig.Devices/);
-    assert.throws(() => ociSpec({ ...base, HostConfig: { ...base.HostConfig, SecurityOpt: ['no-new-privileges:true'] } }, ctx), /seccomp/);
-    assert.throws(() => ociSpec({ ...base, HostConfig: { ...base.HostConfig, SecurityOpt: ['apparmor=unconfined', `seccomp=${seccompProfile}`] } }, ctx), /SecurityOpt apparmor/);
-    assert.throws(() => ociSpec(containerSpec({ ...job, isolation: 'gvisor' }, opts), ctx), /runtime runsc|seccomp/);
+    // Exact messages: each case must be refused by the check meant for it, not by whichever check comes first.
+    const refused = (create: typeof base, message: string) => assert.throws(() => ociSpec(create, ctx), { message });
+    refused({ ...base, HostConfig: { ...base.HostConfig, CapAdd: ['NET_RAW'] } }, 'HostConfig.CapAdd has no runc translation yet');
+    refused({ ...base, HostConfig: { ...base.HostConfig, CapDrop: ['NET_RAW'] } }, 'only CapDrop ALL is supported');
+    refused({ ...base, HostConfig: { ...base.HostConfig, Devices: [] } }, 'HostConfig.Devices has no runc translation yet');
+    refused({ ...base, HostConfig: { ...base.HostConfig, SecurityOpt: ['no-new-privileges:true'] } }, 'a standard sandbox needs its seccomp profile');
+    refused({ ...base, HostConfig: { ...base.HostConfig, SecurityOpt: ['no-new-privileges:true', 'seccomp=unconfined'] } }, 'seccomp=unconfined');
+    refused({ ...base, HostConfig: { ...base.HostConfig, SecurityOpt: ['apparmor=unconfined', `seccomp=${seccompProfile}`] } }, 'SecurityOpt apparmor=unconfined');
+    refused(containerSpec({ ...job, isolation: 'gvisor' }, opts), 'runtime runsc is not runc');
   });
 });
