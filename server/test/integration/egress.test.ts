@@ -317,7 +317,7 @@ for (const driver of testDrivers()) describe(`egress through the allowlisting pr
     assert.equal((await si.seen()).length, seenBefore, 'nothing from a sandbox or the proxy ever reached the stand-in');
   });
 
-  it('gives no connection to a client that ignores the proxy, and guards the host', async () => {
+  it('gives no connection to a client that ignores the proxy, and guards the host', async (t) => {
     const health = (await s.api('GET', '/health')).body;
     const guarded = health.egress.hostGuard.installed === true;
     if (process.env.CI === 'true') assert.ok(guarded, `CI runs as root, so the host guard must be installed: ${JSON.stringify(health.egress.hostGuard)}`);
@@ -338,7 +338,9 @@ for (const driver of testDrivers()) describe(`egress through the allowlisting pr
     const o = await out(e);
     assert.match(o, /outside BLOCKED/);
     assert.match(o, /runtime-api CONNECTED/, 'the runtime API stays reachable');
-    if (guarded) assert.match(o, /host-service BLOCKED/, 'a host service on all interfaces is out of reach');
+    // Without the guard (not root, outside CI: CI fails above) the host check cannot be made: a visible skip.
+    if (!guarded) return t.skip(`the host guard is not installed, so the host-service check did not run: ${JSON.stringify(health.egress.hostGuard)}`);
+    assert.match(o, /host-service BLOCKED/, 'a host service on all interfaces is out of reach');
   });
 
   it('cannot reach another sandbox, directly or through the proxy', async () => {
@@ -413,7 +415,7 @@ for (const driver of testDrivers()) describe(`egress through the allowlisting pr
     assert.ok((await s.api('GET', `/api/v1/executions/${e.id}/egress`)).body.items.some((l: any) => l.reason === 'execution_not_running'));
   });
 
-  it('doctor probes from a real sandbox container and reports what it found', async () => {
+  it('doctor probes from a real sandbox container and reports what it found', async (t) => {
     // Asynchronously: the server under test runs in this process and must keep answering the doctor.
     const { execFile } = await import('node:child_process');
     const leftBefore = new Set(await sandboxesOfNode('doctor-'));
@@ -439,12 +441,20 @@ for (const driver of testDrivers()) describe(`egress through the allowlisting pr
     );
     assert.deepEqual(leftNets, [], 'the doctor removed its stand-in');
     assert.match(text, /\(Cronium, meant for sandboxes\): reachable/);
-    assert.match(text, new RegExp(`host service :${port} via the gateway: (blocked|reachable)`), 'the upstream on all interfaces was probed');
     const left = (await sandboxesOfNode('doctor-')).filter((id) => !leftBefore.has(id));
     assert.deepEqual(left, [], 'the doctor removed its sandbox (bundle, network, container) before it exited');
-    if (process.env.CI === 'true') {
+    // The host probes' outcome depends on the host guard: with it every host service is blocked and the doctor is
+    // content; without it (not root) a host service is reachable, and the doctor rightly says so.
+    const guard = (await s.api('GET', '/health')).body.egress.hostGuard;
+    if (process.env.CI === 'true') assert.equal(guard.installed, true, `CI runs as root, so the host guard must be installed: ${JSON.stringify(guard)}`);
+    if (guard.installed === true) {
+      assert.match(text, new RegExp(`ok {3}host service :${port} via the gateway: blocked`), text);
       assert.equal(r.status, 0, text);
       assert.match(text, /all probes as expected/);
+    } else {
+      // Whether a host service is reachable without the guard depends on the host's firewall: only that it was probed.
+      assert.match(text, new RegExp(`host service :${port} via the gateway: (blocked|reachable)`), 'the upstream on all interfaces was probed');
+      t.skip(`the host guard is not installed, so the doctor's verdict was not checked: ${JSON.stringify(guard)}`);
     }
   });
 });
