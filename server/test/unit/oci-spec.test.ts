@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { describe, it } from 'node:test';
-import { containerSpec } from '../../src/sandbox/hardening.js';
 import { ociSpec, type OciSpecContext } from '../../src/sandbox/runc/oci-spec.js';
+import { parseSeccompProfile, sandboxSpec } from '../../src/sandbox/spec.js';
 
 const root = new URL('../../..', import.meta.url).pathname;
 const seccompProfile = fs.readFileSync(`${root}/seccomp-profile.json`, 'utf8');
-/** The config.json Docker 20.10 wrote for a sandbox created from hardening.ts (bash, 256 MB, 1 CPU, 128 pids, 64 MB tmpfs); seccomp is checked in seccomp-oci.test.ts. */
+/** The config.json Docker 20.10 wrote for a sandbox created from the same spec (then in Docker's terms, hardening.ts) (bash, 256 MB, 1 CPU, 128 pids, 64 MB tmpfs); seccomp is checked in seccomp-oci.test.ts. */
 const docker = JSON.parse(fs.readFileSync(`${root}/server/test/fixtures/docker-20.10-config.json`, 'utf8'));
 
 const id = 'a'.repeat(64);
@@ -20,10 +20,10 @@ const ctx: OciSpecContext = {
   seccomp: { arch: 'amd64', kernel: '6.1.0' },
 };
 const job = { purpose: { kind: 'execution' as const, executionId: 'exec-1' }, language: 'bash' as const, limits: { memoryMb: 256, cpus: 1, pids: 128, tmpfsMb: 64 }, isolation: 'standard' as const };
-const opts = { image: 'cronium/runtime-bash:latest', network: 'cronium-sandbox', nodeId: 'n1', seccompProfile, gvisorRuntime: 'runsc' };
+const opts = { image: 'cronium/runtime-bash:latest', network: 'cronium-sandbox', nodeId: 'n1', seccomp: parseSeccompProfile(seccompProfile), gvisorRuntime: 'runsc' };
 
-describe('OCI spec from the hardening options', () => {
-  const spec = ociSpec(containerSpec(job, opts), ctx);
+describe('OCI spec from the sandbox spec', () => {
+  const spec = ociSpec(sandboxSpec(job, opts), ctx);
 
   it('matches what Docker generates, line for line, except for host paths, ids and the network namespace', () => {
     const { seccomp, ...linux } = spec.linux;
@@ -42,7 +42,7 @@ describe('OCI spec from the hardening options', () => {
     theirs.linux.sysctl['net.ipv6.conf.all.disable_ipv6'] = '1';
     theirs.linux.sysctl['net.ipv6.conf.default.disable_ipv6'] = '1';
     // Docker keeps labels in its own store; runc keeps them as annotations (removeContainers reads them there).
-    // Written out, not taken from containerSpec: what the sweep selects sandboxes by must not change unnoticed.
+    // Written out, not taken from sandboxSpec: what the sweep selects sandboxes by must not change unnoticed.
     theirs.annotations = { 'io.cronium.managed': 'true', 'io.cronium.execution-id': 'exec-1', 'io.cronium.node': 'n1', 'io.cronium.language': 'bash' };
     assert.deepEqual(ours, theirs);
   });
@@ -65,20 +65,19 @@ describe('OCI spec from the hardening options', () => {
   });
 
   it('translates fractional CPUs to a CFS quota', () => {
-    const s = ociSpec(containerSpec({ ...job, limits: { ...job.limits, cpus: 0.5 } }, opts), ctx);
+    const s = ociSpec(sandboxSpec({ ...job, limits: { ...job.limits, cpus: 0.5 } }, opts), ctx);
     assert.deepEqual((s.linux.resources as any).cpu, { shares: 0, quota: 50_000, period: 100_000 });
   });
 
   it('refuses what it cannot translate instead of dropping it', () => {
-    const base = containerSpec(job, opts);
+    // Capabilities, devices, AppArmor, a TTY, an unconfined or missing seccomp profile in a standard sandbox:
+    // the spec's types have no way to ask for them (spec.ts), so only these are left to refuse.
+    const base = sandboxSpec(job, opts);
     // Exact messages: each case must be refused by the check meant for it, not by whichever check comes first.
-    const refused = (create: typeof base, message: string) => assert.throws(() => ociSpec(create, ctx), { message });
-    refused({ ...base, HostConfig: { ...base.HostConfig, CapAdd: ['NET_RAW'] } }, 'HostConfig.CapAdd has no runc translation yet');
-    refused({ ...base, HostConfig: { ...base.HostConfig, CapDrop: ['NET_RAW'] } }, 'only CapDrop ALL is supported');
-    refused({ ...base, HostConfig: { ...base.HostConfig, Devices: [] } }, 'HostConfig.Devices has no runc translation yet');
-    refused({ ...base, HostConfig: { ...base.HostConfig, SecurityOpt: ['no-new-privileges:true'] } }, 'a standard sandbox needs its seccomp profile');
-    refused({ ...base, HostConfig: { ...base.HostConfig, SecurityOpt: ['no-new-privileges:true', 'seccomp=unconfined'] } }, 'seccomp=unconfined');
-    refused({ ...base, HostConfig: { ...base.HostConfig, SecurityOpt: ['apparmor=unconfined', `seccomp=${seccompProfile}`] } }, 'SecurityOpt apparmor=unconfined');
-    refused(containerSpec({ ...job, isolation: 'gvisor' }, opts), 'runtime runsc is not runc');
+    const refused = (s: typeof base, message: string, c: OciSpecContext = ctx) => assert.throws(() => ociSpec(s, c), { message });
+    refused(sandboxSpec({ ...job, isolation: 'gvisor' }, opts), 'runtime runsc is not runc');
+    const both = JSON.stringify({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ name: 'read', names: ['write'], action: 'SCMP_ACT_ALLOW' }] });
+    refused(sandboxSpec(job, { ...opts, seccomp: parseSeccompProfile(both) }), 'seccomp rule has both "name" and "names"');
+    refused(base, 'unknown architecture mips', { ...ctx, seccomp: { ...ctx.seccomp, arch: 'mips' } });
   });
 });

@@ -1,7 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import { SandboxError, type SandboxJob, type SandboxLimits, type SandboxNetworkInfo, type SandboxOutput, type SandboxPurpose, type SandboxRun } from '../driver.js';
-import { containerSpec } from '../hardening.js';
 import { removeLabelledContainers } from '../host/containers.js';
 import { isStatus } from '../host/docker-engine.js';
 import type { HostServices } from '../host/index.js';
@@ -9,8 +8,10 @@ import { RuntimeImages } from '../host/images.js';
 import type { SandboxOptions } from '../options.js';
 import type { SandboxRuntime } from '../runtime.js';
 import { SandboxPool } from '../sandbox-pool.js';
+import { parseSeccompProfile, sandboxSpec, type SeccompProfile } from '../spec.js';
 import { deliverJob, followStream, readiness, type StartedSandbox } from '../started-sandbox.js';
 import { createDemuxer, readyMarkFrameStripper } from './attach-stream.js';
+import { dockerCreateOptions } from './render.js';
 
 export type DockerRuntimeOptions = Pick<SandboxOptions, 'nodeId' | 'seccompProfile' | 'gvisorRuntime' | 'tmpfsMb' | 'pool'>;
 
@@ -20,17 +21,19 @@ interface DockerSandbox extends StartedSandbox {
 
 /**
  * Sandboxes as Docker engine containers: the standard tier with runc under dockerd, and the gVisor tier, which is
- * this runtime with the gVisor OCI runtime (runsc) instead (hardening.ts picks it by the job's isolation).
+ * this runtime with the gVisor OCI runtime (runsc) instead (spec.ts picks it by the job's isolation).
  */
 export class DockerRuntime implements SandboxRuntime {
   readonly name = 'docker' as const;
   /** Pooled sandboxes get the same hardening as cold ones. */
   readonly pool: SandboxPool<DockerSandbox>;
+  private readonly seccomp: SeccompProfile;
 
   constructor(
     private readonly host: HostServices,
     private readonly opts: DockerRuntimeOptions,
   ) {
+    this.seccomp = parseSeccompProfile(opts.seccompProfile);
     this.pool = new SandboxPool<DockerSandbox>({
       size: opts.pool.size,
       limits: { ...opts.pool.limits, tmpfsMb: opts.tmpfsMb },
@@ -77,9 +80,11 @@ export class DockerRuntime implements SandboxRuntime {
     let container: Docker.Container;
     try {
       container = await this.host.engine.client.createContainer(
-        containerSpec(
-          { purpose, language, limits, isolation },
-          { image, network: this.host.network.name, nodeId: this.opts.nodeId, seccompProfile: this.opts.seccompProfile, gvisorRuntime: this.opts.gvisorRuntime },
+        dockerCreateOptions(
+          sandboxSpec(
+            { purpose, language, limits, isolation },
+            { image, network: this.host.network.name, nodeId: this.opts.nodeId, seccomp: this.seccomp, gvisorRuntime: this.opts.gvisorRuntime },
+          ),
         ),
       );
     } catch (err) {

@@ -1,11 +1,11 @@
-import type Docker from 'dockerode';
-import { type DockerSeccompProfile, type OciSeccomp, toOciSeccomp } from './seccomp-oci.js';
+import { nanoCpus, type SandboxSpec, type SandboxTmpfs, tmpfsOptions } from '../spec.js';
+import { type OciSeccomp, toOciSeccomp } from './seccomp-oci.js';
 
 /**
- * Turns the Docker create options of hardening.ts (the security model) into an OCI runtime config.json the way
- * dockerd 20.10 does for the same options, so that the runc driver cannot drift from the Docker driver: every
- * option is translated or refused. The result is checked against a config.json that Docker itself generated
- * (server/test/fixtures/docker-20.10-config.json).
+ * Renders the sandbox spec (../spec.ts, the security model) as an OCI runtime config.json the way dockerd 20.10
+ * renders the same sandbox (docker/render.ts), so that the runc runtime cannot drift from the Docker one; what
+ * has no rendering here (a gVisor sandbox, a seccomp profile it cannot convert) is refused. The result is
+ * checked against a config.json that Docker itself generated (server/test/fixtures/docker-20.10-config.json).
  */
 
 export interface ImageConfig {
@@ -26,8 +26,8 @@ export interface OciSpecContext {
   netnsPath: string;
   /** cgroup path relative to each hierarchy's root, e.g. /cronium-runc/<id>. */
   cgroupsPath: string;
-  /** Only needed when the options ask for a seccomp profile. */
-  seccomp?: { arch: string; kernel: string };
+  /** For the seccomp profile: the host's architecture (Docker's name) and kernel release. */
+  seccomp: { arch: string; kernel: string };
 }
 
 /** Docker's defaults (oci/defaults.go, daemon/oci_linux.go) for every container. */
@@ -70,12 +70,6 @@ export interface OciSpec {
 
 class Unsupported extends Error {}
 
-function parseUser(user: string | undefined): { uid: number; gid: number } {
-  const m = /^(\d+):(\d+)$/.exec(user ?? '');
-  if (!m) throw new Unsupported(`User must be numeric uid:gid, got ${JSON.stringify(user)}`);
-  return { uid: Number(m[1]), gid: Number(m[2]) };
-}
-
 /** Docker's ReplaceOrAppendEnvValues. */
 function mergeEnv(base: string[], extra: string[]): string[] {
   const out = [...base];
@@ -88,61 +82,19 @@ function mergeEnv(base: string[], extra: string[]): string[] {
   return out;
 }
 
-/** Docker's tmpfs options: noexec,nosuid,nodev unless the mount says otherwise, rprivate, then the given ones. */
-function tmpfsOptions(given: string): string[] {
-  const opts = given.split(',').filter(Boolean);
-  const has = (o: string) => opts.includes(o);
-  const defaults = [has('exec') ? null : 'noexec', 'rprivate'].filter((o): o is string => o !== null);
-  return [...defaults, ...opts];
+/** Docker's tmpfs options: noexec (a sandbox tmpfs is never exec), rprivate, then the mount's own. */
+function ociTmpfsOptions(t: SandboxTmpfs): string[] {
+  return ['noexec', 'rprivate', ...tmpfsOptions(t)];
 }
 
-const KNOWN_HOST_CONFIG = new Set([
-  'ReadonlyRootfs',
-  'Tmpfs',
-  'CapDrop',
-  'SecurityOpt',
-  'Memory',
-  'MemorySwap',
-  'MemorySwappiness',
-  'NanoCpus',
-  'PidsLimit',
-  'Ulimits',
-  'NetworkMode',
-  'IpcMode',
-  'Privileged',
-  'LogConfig',
-  'OomScoreAdj',
-  'Runtime',
-  'AutoRemove',
-]);
+export function ociSpec(spec: SandboxSpec, ctx: OciSpecContext): OciSpec {
+  const c = spec.confinement;
+  // gVisor sandboxes run under dockerd with runsc (docker/); this runtime would run them on the host kernel.
+  if (c.tier !== 'standard') throw new Unsupported(`runtime ${c.runtime} is not runc`);
 
-export function ociSpec(create: Docker.ContainerCreateOptions, ctx: OciSpecContext): OciSpec {
-  const hc = create.HostConfig ?? {};
-  for (const k of Object.keys(hc)) if (!KNOWN_HOST_CONFIG.has(k)) throw new Unsupported(`HostConfig.${k} has no runc translation yet`);
-  if (hc.Privileged) throw new Unsupported('privileged containers are not supported');
-  if (hc.Runtime && hc.Runtime !== 'runc') throw new Unsupported(`runtime ${hc.Runtime} is not runc`);
-  if (hc.IpcMode && hc.IpcMode !== 'private') throw new Unsupported(`IpcMode ${hc.IpcMode}`);
-  if (!hc.CapDrop?.includes('ALL') || (create.HostConfig as { CapAdd?: string[] }).CapAdd?.length) throw new Unsupported('only CapDrop ALL is supported');
-  if (create.Tty) throw new Unsupported('Tty');
-
-  const { uid, gid } = parseUser(create.User);
+  const { uid, gid } = spec.user;
   const hostname = ctx.id.slice(0, 12);
-  const entry = create.Entrypoint ? (Array.isArray(create.Entrypoint) ? create.Entrypoint : [create.Entrypoint]) : ctx.image.entrypoint;
-  const cmd = create.Cmd ? (Array.isArray(create.Cmd) ? create.Cmd : [create.Cmd]) : create.Entrypoint ? [] : ctx.image.cmd;
-
-  let noNewPrivileges = false;
-  let seccomp: OciSeccomp | undefined;
-  for (const opt of hc.SecurityOpt ?? []) {
-    if (opt === 'no-new-privileges:true' || opt === 'no-new-privileges') noNewPrivileges = true;
-    else if (opt.startsWith('seccomp=')) {
-      const text = opt.slice('seccomp='.length);
-      if (text === 'unconfined') throw new Unsupported('seccomp=unconfined');
-      if (!ctx.seccomp) throw new Unsupported('a seccomp profile needs the architecture and kernel');
-      seccomp = toOciSeccomp(JSON.parse(text) as DockerSeccompProfile, { ...ctx.seccomp, caps: [] });
-    } else throw new Unsupported(`SecurityOpt ${opt}`);
-  }
-  // The Docker driver only ever runs gVisor without its own seccomp; a standard container without one would be weaker.
-  if (!seccomp) throw new Unsupported('a standard sandbox needs its seccomp profile');
+  const seccomp: OciSeccomp = toOciSeccomp(c.seccomp.profile, { ...ctx.seccomp, caps: [...spec.capabilities] });
 
   const mounts: OciSpec['mounts'] = [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
@@ -152,42 +104,36 @@ export function ociSpec(create: Docker.ContainerCreateOptions, ctx: OciSpecConte
     { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid', 'noexec', 'nodev'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${DEFAULT_SHM_BYTES}`] },
-    ...Object.entries(hc.Tmpfs ?? {})
-      .sort(([a], [b]) => a.split('/').length - b.split('/').length || a.localeCompare(b))
-      .map(([destination, o]) => ({ destination, type: 'tmpfs', source: 'tmpfs', options: tmpfsOptions(o) })),
+    ...[...spec.tmpfs]
+      .sort((a, b) => a.path.split('/').length - b.path.split('/').length || a.path.localeCompare(b.path))
+      .map((t) => ({ destination: t.path, type: 'tmpfs', source: 'tmpfs', options: ociTmpfsOptions(t) })),
     { destination: '/etc/resolv.conf', type: 'bind', source: ctx.files.resolvConf, options: ['rbind', 'ro', 'rprivate'] },
     { destination: '/etc/hostname', type: 'bind', source: ctx.files.hostname, options: ['rbind', 'ro', 'rprivate'] },
     { destination: '/etc/hosts', type: 'bind', source: ctx.files.hosts, options: ['rbind', 'ro', 'rprivate'] },
   ];
 
-  const memory =
-    hc.Memory !== undefined
-      ? {
-          limit: hc.Memory,
-          ...(hc.MemorySwap !== undefined ? { swap: hc.MemorySwap } : {}),
-          ...(hc.MemorySwappiness !== undefined ? { swappiness: hc.MemorySwappiness } : {}),
-          disableOOMKiller: false,
-        }
-      : undefined;
+  const memory = { limit: spec.limits.memoryBytes, swap: spec.limits.memoryBytes, swappiness: 0, disableOOMKiller: false };
   const period = 100_000;
-  const cpu = { shares: 0, ...(hc.NanoCpus ? { quota: Math.round((hc.NanoCpus * period) / 1e9), period } : {}) };
+  const nano = nanoCpus(spec.limits.cpus);
+  // As in Docker, 0 CPUs or pids means no limit.
+  const cpu = { shares: 0, ...(nano ? { quota: Math.round((nano * period) / 1e9), period } : {}) };
 
   return {
     ociVersion: '1.0.2-dev',
     process: {
       user: { uid, gid, additionalGids: [gid] },
-      args: [...entry, ...cmd],
-      env: mergeEnv(mergeEnv(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `HOSTNAME=${hostname}`], ctx.image.env), create.Env ?? []),
-      cwd: create.WorkingDir || '/',
+      args: [...ctx.image.entrypoint, ...ctx.image.cmd],
+      env: mergeEnv(mergeEnv(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `HOSTNAME=${hostname}`], ctx.image.env), spec.env),
+      cwd: spec.workingDir,
       capabilities: {},
-      rlimits: (hc.Ulimits ?? []).map((u) => ({ type: `RLIMIT_${(u.Name ?? "").toUpperCase()}`, hard: u.Hard, soft: u.Soft })),
-      noNewPrivileges,
-      ...(hc.OomScoreAdj !== undefined ? { oomScoreAdj: hc.OomScoreAdj } : {}),
+      rlimits: spec.ulimits.map((u) => ({ type: `RLIMIT_${u.name.toUpperCase()}`, hard: u.hard, soft: u.soft })),
+      noNewPrivileges: spec.noNewPrivileges,
+      oomScoreAdj: spec.oomScoreAdj,
     },
-    root: { path: ctx.rootfs, readonly: Boolean(hc.ReadonlyRootfs) },
+    root: { path: ctx.rootfs, readonly: spec.readonlyRoot },
     hostname,
     mounts,
-    annotations: { ...(create.Labels ?? {}) },
+    annotations: { ...spec.labels },
     linux: {
       sysctl: {
         'net.ipv4.ip_unprivileged_port_start': '0',
@@ -198,9 +144,9 @@ export function ociSpec(create: Docker.ContainerCreateOptions, ctx: OciSpecConte
       },
       resources: {
         devices: DEVICE_RULES,
-        ...(memory ? { memory } : {}),
+        memory,
         cpu,
-        ...(hc.PidsLimit ? { pids: { limit: hc.PidsLimit } } : {}),
+        ...(spec.limits.pids ? { pids: { limit: spec.limits.pids } } : {}),
         blockIO: { weight: 0 },
       },
       cgroupsPath: ctx.cgroupsPath,

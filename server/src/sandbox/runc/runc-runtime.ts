@@ -5,12 +5,12 @@ import path from 'node:path';
 import { createLosslessDecoder, type LosslessDecoder } from '../launcher/lossless-decoder.js';
 import { readyMarkStripper } from '../launcher/ready-mark.js';
 import { LABEL_MANAGED, SandboxError, type SandboxJob, type SandboxLimits, type SandboxNetworkInfo, type SandboxOutput, type SandboxPurpose, type SandboxRun } from '../driver.js';
-import { containerSpec } from '../hardening.js';
 import type { HostServices } from '../host/index.js';
 import { RuntimeImages } from '../host/images.js';
 import type { SandboxOptions } from '../options.js';
 import type { SandboxRuntime } from '../runtime.js';
 import { SandboxPool } from '../sandbox-pool.js';
+import { parseSeccompProfile, sandboxSpec, type SeccompProfile } from '../spec.js';
 import { deliverJob, followStream, readiness, type StartedSandbox } from '../started-sandbox.js';
 import { CommandRunner, type RunCommand } from './command-runner.js';
 import { keepFreezerActive } from './freezer-keepalive.js';
@@ -58,7 +58,7 @@ function hasLauncherBash(rootfs: string): boolean {
 
 /**
  * Runs standard-isolation sandboxes with an OCI runtime (runc or crun) directly from bundles, bypassing dockerd
- * on the per-execution path, with the hardening of hardening.ts translated to OCI (oci-spec.ts). The images and
+ * on the per-execution path, with the sandbox spec (spec.ts) rendered as OCI (oci-spec.ts). The images and
  * the sandbox network are the host's (host/), shared with the Docker runtime that runs gVisor sandboxes.
  */
 export class RuncRuntime implements SandboxRuntime {
@@ -75,11 +75,13 @@ export class RuncRuntime implements SandboxRuntime {
   private net: { info: SandboxNetworkInfo; range: Ipv4Range; leases: IpLeases } | null = null;
   private readonly images = new Map<string, { at: number; p: Promise<{ image: ResolvedImage; rootfs: string; launcherBash: boolean }> }>();
   private readonly seccomp = { arch: hostArch(), kernel: os.release() };
+  private readonly seccompProfile: SeccompProfile;
 
   constructor(
     private readonly host: HostServices,
     private readonly opts: RuncRuntimeOptions,
   ) {
+    this.seccompProfile = parseSeccompProfile(opts.seccompProfile);
     fs.mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
     this.runc = new RuncCli(opts.runcBinary, path.join(opts.stateDir, 'runc'), this.commands.run);
     this.bundles = path.join(opts.stateDir, 'bundles');
@@ -234,11 +236,11 @@ export class RuncRuntime implements SandboxRuntime {
       // No nameserver: sandboxes have no DNS (the egress proxy resolves names).
       fs.writeFileSync(files.resolvConf, '# Cronium sandbox: no DNS\n', { mode: 0o644 });
       net = await this.nets.create(id, ip, range.prefix, info.bridge);
-      const create = containerSpec(
+      const sandbox = sandboxSpec(
         { purpose, language, limits, isolation: 'standard' },
-        { image: image.name, network: info.name, nodeId: this.opts.nodeId, seccompProfile: this.opts.seccompProfile, gvisorRuntime: this.opts.gvisorRuntime },
+        { image: image.name, network: info.name, nodeId: this.opts.nodeId, seccomp: this.seccompProfile, gvisorRuntime: this.opts.gvisorRuntime },
       );
-      const spec = ociSpec(create, { id, image: image.config, rootfs, files, netnsPath: net.path, cgroupsPath: `/cronium-runc/${id}`, seccomp: this.seccomp });
+      const spec = ociSpec(sandbox, { id, image: image.config, rootfs, files, netnsPath: net.path, cgroupsPath: `/cronium-runc/${id}`, seccomp: this.seccomp });
       // Started straight in the execute-only bash the launcher would otherwise re-execute itself into first: the
       // same non-dumpable PID 1, one exec (~7 ms of CPU here) less per sandbox.
       if (launcherBash && spec.process.args[0] === LAUNCHER) spec.process.args = [LAUNCHER_BASH, ...spec.process.args];
