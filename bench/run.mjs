@@ -28,6 +28,18 @@ const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
 const sleep = (n) => new Promise((r) => setTimeout(r, n));
 const log = (...a) => console.error('[bench]', ...a);
 
+/**
+ * The baseline runs on the sandbox network, which the server creates with its own settings at start: on a fresh
+ * machine one server is started (and stopped) first, so that the network is made by the one code that makes it.
+ */
+async function ensureSandboxNetwork() {
+  const exists = await exec('docker', ['network', 'inspect', NETWORK]).then(() => true, () => false);
+  if (exists) return;
+  log(`the sandbox network ${NETWORK} does not exist yet: a server creates it`);
+  const server = await startServer({ CRONIUM_SANDBOX_DRIVER: 'docker', CRONIUM_POOL_SIZE: '0' });
+  await server.stop();
+}
+
 async function baseline() {
   const args = ['run', '--rm', '--network', NETWORK, '--entrypoint', '/bin/true', 'cronium/runtime-bash:latest'];
   await exec('docker', args); // warm the page cache
@@ -252,6 +264,7 @@ async function main() {
     database: process.env.DATABASE_URL ? 'postgresql' : 'pglite',
     drivers: {},
   };
+  await ensureSandboxNetwork();
   log(`baseline: docker run --rm --network ${NETWORK} cronium/runtime-bash true, ${RUNS} runs`);
   results.baseline = await baseline();
   const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8);
