@@ -2,7 +2,9 @@
 // (a bare `docker run --rm` of the bash runtime image on the sandbox network), for each sandbox driver this
 // machine can run (docker; runc and crun as root), and prints a table; writes bench/results/latest.json,
 // latest.txt and latest.png. Numbers only, never pass/fail. BENCH_DRIVERS=docker,runc,crun picks drivers;
-// DATABASE_URL runs the servers on PostgreSQL instead of the embedded PGlite.
+// DATABASE_URL runs the servers on PostgreSQL instead of the embedded PGlite. Then traffic on a new install's
+// settings (BENCH_TRAFFIC=default,docker): BENCH_SEQUENTIAL back-to-back executions per language and steady
+// rates (BENCH_RATES=2,5,10 per second, BENCH_STEADY_SECONDS=30 each), with the pooled share and p50/p95/p99.
 import { execFile, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -17,6 +19,9 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const BURST = Number(process.env.BENCH_BURST ?? 200);
 const NETWORK = process.env.CRONIUM_SANDBOX_NETWORK ?? 'cronium-sandbox';
 const LANGS = ['bash', 'python', 'node'];
+const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 100);
+const RATES = (process.env.BENCH_RATES ?? '2,5,10').split(',').map(Number).filter((n) => n > 0);
+const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 30);
 const HELLO = { bash: 'echo hello', python: 'print("hello")', node: 'console.log("hello")' };
 
 const pct = (xs, p) => {
@@ -123,6 +128,59 @@ async function latencies(server, { expectPooled, poolSize }) {
     }
     result[language] = { ...summary(xs), pooled: pooledCount };
     log(`${expectPooled ? 'warm' : 'cold'} ${language}: p50 ${result[language].p50.toFixed(0)} ms (${pooledCount}/${RUNS} pooled)`);
+  }
+  return result;
+}
+
+/** One execution's client-side round trip (request sent to answer received, `wait: true`) and whether it was pooled. */
+async function timedRun(server, language) {
+  const t0 = process.hrtime.bigint();
+  const e = await server.api('POST', '/api/v1/executions', { language, script: HELLO[language], wait: true });
+  const took = ms(t0);
+  if (e.status !== 'succeeded') throw new Error(`${language} hello world ended ${e.status}: ${e.error ?? e.message}`);
+  return { ms: took, pooled: Boolean(e.pooled) };
+}
+
+/** The pooled share and the latency of all runs and of the pooled ones alone. */
+function traffic(runs) {
+  const pooled = runs.filter((r) => r.pooled);
+  return { ...summary(runs.map((r) => r.ms)), pooled: pooled.length, pooledShare: pooled.length / runs.length, warm: summary(pooled.map((r) => r.ms)) };
+}
+
+/** SEQUENTIAL back-to-back executions per language, each sent when the previous one answered (a loop of API calls). */
+async function sequential(server) {
+  const result = {};
+  for (const language of LANGS) {
+    const runs = [];
+    for (let i = 0; i < SEQUENTIAL; i++) runs.push(await timedRun(server, language));
+    result[language] = traffic(runs);
+    log(`sequential ${language}: ${result[language].pooled}/${SEQUENTIAL} pooled, p50/p95/p99 ${result[language].p50.toFixed(0)}/${result[language].p95.toFixed(0)}/${result[language].p99.toFixed(0)} ms`);
+  }
+  return result;
+}
+
+/**
+ * Executions arriving at a steady rate (open loop: each is sent on schedule whether or not earlier ones have
+ * answered), RATES per second for STEADY_SECONDS each, per language.
+ */
+async function steady(server) {
+  const result = {};
+  for (const language of LANGS) {
+    result[language] = {};
+    for (const rate of RATES) {
+      const n = Math.round(rate * STEADY_SECONDS);
+      const start = Date.now();
+      const pending = [];
+      for (let i = 0; i < n; i++) {
+        const due = start + (i * 1000) / rate;
+        if (due > Date.now()) await sleep(due - Date.now());
+        pending.push(timedRun(server, language));
+      }
+      const r = traffic(await Promise.all(pending));
+      result[language][rate] = r;
+      log(`steady ${rate}/s ${language}: ${r.pooled}/${n} pooled, p50/p95/p99 ${r.p50.toFixed(0)}/${r.p95.toFixed(0)}/${r.p99.toFixed(0)} ms`);
+      await sleep(2000); // the pool settles between rates
+    }
   }
   return result;
 }
@@ -295,6 +353,24 @@ async function main() {
     results.drivers[driver] = r;
   }
 
+  // Traffic as users send it, on the settings a new install has (the pool sized to demand; 'default' also leaves
+  // the driver to the server's choice), and on the docker driver for comparison.
+  results.traffic = {};
+  for (const name of (process.env.BENCH_TRAFFIC ?? 'default,docker').split(',').filter(Boolean)) {
+    if (name !== 'default' && !availableDrivers().includes(name)) continue;
+    const server = await startServer(name === 'default' ? {} : DRIVER_ENV[name]);
+    try {
+      const health = await server.api('GET', '/health');
+      const driver = health.sandboxRuntime?.driver?.chosen ?? health.sandboxRuntime?.runtime ?? '?';
+      log(`traffic on ${name === 'default' ? 'the default settings' : `the ${name} driver`} (driver ${driver}): ${SEQUENTIAL} back-to-back per language, then ${RATES.join(', ')}/s for ${STEADY_SECONDS} s each`);
+      const t = { driver, sequential: await sequential(server), steady: await steady(server) };
+      t.pool = (await server.api('GET', '/health')).pool;
+      results.traffic[name] = t;
+    } finally {
+      await server.stop();
+    }
+  }
+
   const b = results.baseline.p50;
   const f = (x) => (Number.isFinite(x) ? x.toFixed(0).padStart(7) : '      -');
   const lines = [
@@ -324,6 +400,15 @@ async function main() {
   for (const [d, r] of Object.entries(results.drivers)) {
     const c = r.throughput.serverPeakSampledMiB;
     lines.push(`${d.padEnd(7)} highest RSS sampled (every 100 ms) ${c.rss.toFixed(0)} MiB: anonymous ${c.anon.toFixed(0)}, file ${c.file.toFixed(0)}, shared ${c.shmem.toFixed(0)}`);
+  }
+  const bp95 = results.baseline.p95;
+  for (const [name, t] of Object.entries(results.traffic)) {
+    lines.push('', `traffic on ${name === 'default' ? 'the default settings' : `the ${name} driver, default pool`} (driver ${t.driver}): pooled share, latency of all runs, p95 of the pooled ones, p95 / baseline p95`);
+    lines.push('case                         pooled   p50 ms   p95 ms   p99 ms   warm p95   p95 / baseline');
+    const row = (label, r) =>
+      `${label.padEnd(27)} ${`${(r.pooledShare * 100).toFixed(0)}%`.padStart(6)}  ${f(r.p50)}  ${f(r.p95)}  ${f(r.p99)}    ${f(r.warm.p95)}     ${(r.p95 / bp95).toFixed(2)}`;
+    for (const l of LANGS) lines.push(row(`sequential ${l} x${t.sequential[l].n}`, t.sequential[l]));
+    for (const l of LANGS) for (const [rate, r] of Object.entries(t.steady[l])) lines.push(row(`steady ${rate}/s ${l} x${r.n}`, r));
   }
   lines.push(
     `baseline throughput: bare docker run --rm, ${results.baselineThroughput.concurrency} at a time → ${results.baselineThroughput.perSecond.toFixed(2)} runs/s`,
