@@ -15,6 +15,15 @@ const ulimits = [
   { Name: 'core', Soft: 0, Hard: 0 },
 ];
 const attach = { OpenStdin: true, StdinOnce: true, AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false };
+/** A sandbox's limits as Docker takes them: swap equal to memory (none), no swappiness. */
+const limitFields = (memoryMb: number, nanoCpus: number, pids: number) => ({
+  Memory: memoryMb * 2 ** 20,
+  MemorySwap: memoryMb * 2 ** 20,
+  MemorySwappiness: 0,
+  NanoCpus: nanoCpus,
+  PidsLimit: pids,
+  Ulimits: ulimits,
+});
 const fixed = { NetworkMode: 'cronium-sandbox', IpcMode: 'private', Privileged: false, LogConfig: { Type: 'none', Config: {} }, OomScoreAdj: 500 };
 
 describe('Docker create options from the sandbox spec', () => {
@@ -32,12 +41,7 @@ describe('Docker create options from the sandbox spec', () => {
         Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m,mode=1777', '/work': 'rw,nosuid,nodev,size=64m,uid=10001,gid=10001,mode=0700' },
         CapDrop: ['ALL'],
         SecurityOpt: ['no-new-privileges:true', `seccomp=${seccompText}`],
-        Memory: 256 * 2 ** 20,
-        MemorySwap: 256 * 2 ** 20,
-        MemorySwappiness: 0,
-        NanoCpus: 1e9,
-        PidsLimit: 128,
-        Ulimits: ulimits,
+        ...limitFields(256, 1e9, 128),
         ...fixed,
         Runtime: 'runc',
         AutoRemove: false,
@@ -59,12 +63,7 @@ describe('Docker create options from the sandbox spec', () => {
         Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=16m,mode=1777', '/work': 'rw,nosuid,nodev,size=16m,uid=10001,gid=10001,mode=0700' },
         CapDrop: ['ALL'],
         SecurityOpt: ['no-new-privileges:true'],
-        Memory: 16 * 2 ** 20,
-        MemorySwap: 16 * 2 ** 20,
-        MemorySwappiness: 0,
-        NanoCpus: 1e7,
-        PidsLimit: 8,
-        Ulimits: ulimits,
+        ...limitFields(16, 1e7, 8),
         ...fixed,
         Runtime: 'runsc',
         AutoRemove: false,
