@@ -8,7 +8,7 @@
 //     is documented in .env.example
 //   - images: non-root users, no build tools or dev dependencies in the server image, no secret in any
 //     image; the server refuses to start in production with missing or placeholder secrets, naming each
-//   - the stack: health, resource limits, restart policies, networks (internal, ICC off, who is attached)
+//   - the stack: health (with the sandbox driver auto chose and why), resource limits, restart policies, networks (internal, ICC off, who is attached)
 //   - a Python execution that uses the SDK (input, secret, variable, output) through the runtime API
 //   - isolation, from inside real sandbox containers: no database (by name or address), no public port of
 //     the server (by its sandbox address, its name, its other address, the host's published port), no
@@ -494,6 +494,19 @@ async function main() {
     assertEq(health.sandboxNetwork?.internal, true, 'sandboxNetwork.internal');
     assertEq(health.runtimeApi?.url, `http://${serverSandboxIp}:8081`, 'runtimeApi.url');
     if (health.egress) assertEq(health.egress.proxy, `http://${serverSandboxIp}:8082`, 'egress.proxy');
+  });
+
+  await check('/health: the server says which sandbox driver auto chose and why (docker: the server is not root)', () => {
+    const d = health.sandboxRuntime?.driver;
+    assert(d, `no sandboxRuntime.driver in /health: ${JSON.stringify(health.sandboxRuntime)}`);
+    assertEq(d.requested, 'auto', 'sandboxRuntime.driver.requested');
+    assertEq(d.chosen, 'docker', 'sandboxRuntime.driver.chosen');
+    assertEq(health.sandboxRuntime.runtime, 'docker', 'sandboxRuntime.runtime');
+    assert(typeof d.reason === 'string' && d.reason.startsWith('auto: '), `reason: ${JSON.stringify(d.reason)}`);
+    // uid 10000 with every capability dropped: crun and runc cannot run in the server's container.
+    assertEq(d.passedOver?.map((p) => [p.driver, p.code]), [['crun', 'NOT_ROOT'], ['runc', 'NOT_ROOT']], 'sandboxRuntime.driver.passedOver');
+    assert(d.passedOver.every((p) => /uid 10000/.test(p.why)), `why: ${JSON.stringify(d.passedOver)}`);
+    return `${d.chosen}: ${d.reason}; passed over: ${d.passedOver.map((p) => `${p.driver} (${p.why})`).join(', ')}`;
   });
 
   await check('the images service built the runtime images and exited 0', () => {

@@ -5,6 +5,7 @@ import { EXECUTION_POLICIES, type ExecutionPolicy, type Isolation, ISOLATION_TIE
 import { DEFAULT_MAX_LOG_LINE_BYTES } from './executions/log-sink.js';
 import { parseOpening } from './egress/policy.js';
 import type { HttpTimeouts } from './http-timeouts.js';
+import { DRIVER_REQUESTS } from './sandbox/choose-driver.js';
 import { MIN_LIMITS } from './sandbox/limit-minimums.js';
 import type { Limits } from './settings/schemas.js';
 
@@ -44,8 +45,9 @@ const envSchema = z.object({
   CRONIUM_NODE_ID: z.string().min(1).optional(),
   CRONIUM_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
-  CRONIUM_SANDBOX_DRIVER: z.enum(['docker', 'runc']).default('docker'),
-  CRONIUM_RUNC_BINARY: z.string().min(1).default('runc'),
+  CRONIUM_SANDBOX_DRIVER: z.enum(DRIVER_REQUESTS).default('auto'),
+  // Unset: runc for CRONIUM_SANDBOX_DRIVER=runc; crun, then runc for auto (sandbox/choose-driver.ts).
+  CRONIUM_RUNC_BINARY: z.string().min(1).optional(),
   CRONIUM_RUNC_STATE_DIR: z.string().min(1).default('/run/cronium-runc'),
   CRONIUM_RUNC_NETWORK: z.enum(['auto', 'netlink', 'ip']).default('auto'),
   CRONIUM_SANDBOX_NETWORK: z.string().default('cronium-sandbox'),
@@ -114,9 +116,13 @@ export interface Config {
   logLevel: Env['CRONIUM_LOG_LEVEL'];
   dockerSocket: string;
   sandbox: {
-    /** docker: every sandbox through dockerd; runc: standard sandboxes started with runc directly (root only). */
-    driver: 'docker' | 'runc';
-    runcBinary: string;
+    /**
+     * docker: every sandbox through dockerd; runc: standard sandboxes started with runc directly (root only);
+     * auto: the fastest of these this host runs, resolved once at start (sandbox/probe-host.ts resolveDriver).
+     */
+    driver: Env['CRONIUM_SANDBOX_DRIVER'];
+    /** Only when CRONIUM_RUNC_BINARY is set: auto then tries this runtime alone. */
+    runcBinary?: string;
     runcStateDir: string;
     /** How runc sandbox networks are made: netlink (native addon, in-process), ip (iproute2), auto (netlink if built). */
     runcNetwork: 'auto' | 'netlink' | 'ip';

@@ -8,8 +8,10 @@ import fs from 'node:fs';
 import Docker from 'dockerode';
 import { loadConfig } from './config.js';
 import { createOutsideStandIn, dnsQuery, type OutsideStandIn } from './egress/outside-stand-in.js';
+import { describeChoice, driverIntent } from './sandbox/choose-driver.js';
 import { createDriver } from './sandbox/create-driver.js';
 import { sandboxOptionsFromConfig } from './sandbox/options.js';
+import { resolveDriver } from './sandbox/probe-host.js';
 
 interface Probe {
   name: string;
@@ -49,7 +51,10 @@ async function main() {
   // This server's sandbox options, without a warm pool and under a node id of its own (no server's sweep takes
   // the doctor's sandbox for one of its own).
   const sandbox = sandboxOptionsFromConfig(config, { warn: (obj: object | string, msg?: string) => console.warn(msg ?? obj) });
-  const driver = createDriver(config, { ...sandbox, nodeId: `doctor-${crypto.randomBytes(3).toString('hex')}`, pool: { ...sandbox.pool, size: 0 } });
+  // The same choice a server with this configuration makes on this host, so the probe runs in its kind of sandbox.
+  const choice = await resolveDriver(driverIntent(config.sandbox));
+  console.log(describeChoice(choice));
+  const driver = createDriver(config, { ...sandbox, nodeId: `doctor-${crypto.randomBytes(3).toString('hex')}`, pool: { ...sandbox.pool, size: 0 } }, choice);
   await driver.ping();
   const network = await driver.ensureNetwork();
   const gateway = network.gateway ?? '';
@@ -69,6 +74,11 @@ async function main() {
     open.add(Number(rt.port));
     open.add(Number(px.port));
     console.log(`server ${health.node}: runtime API ${health.runtimeApi.url}, egress proxy ${health.egress.proxy}`);
+    const serverDriver = health.sandboxRuntime?.driver?.chosen;
+    if (serverDriver && serverDriver !== choice.chosen) {
+      // Its environment differs from the doctor's: the probes below run in a sandbox of another kind.
+      console.log(`  note: that server runs the ${serverDriver} driver, this doctor the ${choice.chosen} driver: run the doctor with the server's CRONIUM_SANDBOX_DRIVER and CRONIUM_RUNC_BINARY`);
+    }
     console.log(`host guard: ${JSON.stringify(health.egress.hostGuard)}`);
   }
   let problems = 0;

@@ -18,9 +18,11 @@ import { ExecutionsRepository } from './executions/repository.js';
 import type { SandboxEndpoints } from './executions/runner.js';
 import { createServerCounters } from './health/counters.js';
 import { buildRuntimeApi } from './runtime/app.js';
+import { type DriverChoice, describeChoice, driverIntent } from './sandbox/choose-driver.js';
 import { createDriver } from './sandbox/create-driver.js';
 import type { PoolingSandboxDriver } from './sandbox/driver.js';
 import { sandboxOptionsFromConfig } from './sandbox/options.js';
+import { resolveDriver } from './sandbox/probe-host.js';
 import { loadOrCreateKeyFile, parseKey, SecretBox } from './secrets/crypto.js';
 import { SecretsRepository } from './secrets/repository.js';
 import { SettingsService } from './settings/service.js';
@@ -32,6 +34,8 @@ export interface RunningServer {
   runtimeUrl: string;
   publicApi: FastifyInstance;
   config: Config;
+  /** The sandbox driver resolved at start (CRONIUM_SANDBOX_DRIVER, auto: from this host's facts). */
+  driverChoice: DriverChoice;
   /** For tests and tools that look behind the API. */
   services: {
     driver: PoolingSandboxDriver;
@@ -65,7 +69,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
     await database.migrate();
 
     const sandbox = sandboxOptionsFromConfig(config, log);
-    const driver = createDriver(config, sandbox);
+    // Resolved once, here: everything after (the driver, /health) is handed this choice and never probes again.
+    const probeStarted = performance.now();
+    const driverChoice = await resolveDriver(driverIntent(config.sandbox));
+    log.info({ sandboxDriver: driverChoice, probeMs: Math.round(performance.now() - probeStarted) }, describeChoice(driverChoice));
+    const driver = createDriver(config, sandbox, driverChoice);
     await driver.ping();
     const network = await driver.ensureNetwork();
     // A network made by someone else (compose, an admin) must give the same isolation as ours.
@@ -170,6 +178,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
         nodeId: config.nodeId,
         database,
         driver,
+        driverChoice,
         network,
         gvisorAvailable: gvisor,
         endpoints,
@@ -201,6 +210,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       runtimeUrl,
       publicApi,
       config,
+      driverChoice,
       services: { driver, executions, secrets, variables, settings },
       generatedAdminKey: generatedKey,
       stop: () =>

@@ -155,6 +155,9 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     CRONIUM_ADMIN_KEY: `csk_test_${crypto.randomBytes(16).toString('hex')}`,
     CRONIUM_LOG_LEVEL: process.env.CRONIUM_TEST_LOG_LEVEL ?? 'error',
     CRONIUM_DATA_DIR: dataDir,
+    // The suite's servers run docker unless a test names its driver (driverEnv, testDrivers): many tests look at
+    // Docker containers behind the API. The auto default has its own test (driver-auto.test.ts).
+    CRONIUM_SANDBOX_DRIVER: 'docker',
     // Lets a run use differently tagged runtime images (e.g. a worktree's own build).
     ...Object.fromEntries(['CRONIUM_IMAGE_BASH', 'CRONIUM_IMAGE_PYTHON', 'CRONIUM_IMAGE_NODE'].filter((k) => process.env[k]).map((k) => [k, process.env[k]!])),
     ...overrides,
@@ -182,14 +185,19 @@ export async function startTestServer(overrides: Record<string, string> = {}): P
   };
 }
 
-/** Starts the server as its own process (for restart and multi-server tests). */
-export async function spawnServer(env: Record<string, string>): Promise<{ proc: ChildProcess; url: string; output: () => string }> {
+/**
+ * Starts the server as its own process (for restart and multi-server tests), with this process's environment
+ * plus `env`, less the variables named in `unset` (a default under test must not come from the caller's shell).
+ */
+export async function spawnServer(env: Record<string, string>, o: { unset?: string[] } = {}): Promise<{ proc: ChildProcess; url: string; output: () => string }> {
   if (!env.DATABASE_URL && !fs.existsSync(path.join(env.CRONIUM_DATA_DIR!, 'pgdata'))) {
     fs.cpSync(await pgliteTemplate(), path.join(env.CRONIUM_DATA_DIR!, 'pgdata'), { recursive: true });
   }
+  const merged: Record<string, string | undefined> = { ...process.env, ...env };
+  for (const name of o.unset ?? []) delete merged[name];
   const proc = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'server/src/main.ts')], {
     cwd: repoRoot,
-    env: { ...process.env, ...env },
+    env: merged,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const { url, output } = await waitForListening(proc, 'server', 60_000);

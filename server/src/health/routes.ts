@@ -5,6 +5,7 @@ import type { SandboxFirewall } from '../egress/firewall.js';
 import type { ExecutionEngine } from '../executions/engine.js';
 import type { ExecutionsRepository } from '../executions/repository.js';
 import type { SandboxEndpoints } from '../executions/runner.js';
+import type { DriverChoice } from '../sandbox/choose-driver.js';
 import type { PoolingSandboxDriver, SandboxNetworkInfo } from '../sandbox/driver.js';
 import type { PoolStats } from '../sandbox/warm-pool.js';
 import { counterLines, type ServerCounters } from './counters.js';
@@ -31,10 +32,20 @@ function poolLines(p: PoolStats | null): string[] {
   ];
 }
 
+/** The choice as /health reports it: no implementation details (the runtime binary's path). */
+const driverReport = (c: DriverChoice) => ({
+  requested: c.requested,
+  chosen: c.chosen,
+  reason: c.reason,
+  passedOver: c.passedOver.map((p) => ({ driver: p.driver, code: p.code, why: p.why })),
+});
+
 export interface HealthRoutesOptions {
   nodeId: string;
   database: DatabaseDriver;
   driver: PoolingSandboxDriver;
+  /** How the driver was chosen at start. */
+  driverChoice: DriverChoice;
   network: SandboxNetworkInfo;
   gvisorAvailable: boolean;
   endpoints: SandboxEndpoints;
@@ -63,7 +74,7 @@ export async function healthRoutes(app: FastifyInstance, deps: HealthRoutesOptio
       database: { ...database, kind: deps.database.kind },
       // The sandbox runtimes' check (the Docker engine and, with CRONIUM_SANDBOX_DRIVER=runc, runc as well):
       // `sandboxRuntime` names it for what it is; `docker` is its older name, kept for existing clients.
-      sandboxRuntime: { ...sandbox, runtime: deps.driver.runtime, gvisor: deps.gvisorAvailable },
+      sandboxRuntime: { ...sandbox, runtime: deps.driver.runtime, gvisor: deps.gvisorAvailable, driver: driverReport(deps.driverChoice) },
       docker: { ...sandbox, gvisor: deps.gvisorAvailable },
       sandboxNetwork: { name: deps.network.name, internal: deps.network.internal, subnet: deps.network.subnet, gateway: deps.network.gateway },
       runtimeApi: { url: deps.endpoints.runtimeUrl },

@@ -1,10 +1,28 @@
 import { z } from 'zod';
+import { DRIVER_NAMES, DRIVER_REQUESTS, PASS_OVER_CODES } from '../sandbox/choose-driver.js';
 
 const check = z.object({
   ok: z.boolean(),
   latencyMs: z.number().int().optional().describe('when ok'),
   error: z.string().optional().describe('when not ok'),
 });
+const driverName = z.enum(DRIVER_NAMES);
+const driverChoice = z
+  .object({
+    requested: z.enum(DRIVER_REQUESTS).describe('CRONIUM_SANDBOX_DRIVER'),
+    chosen: driverName.describe('crun and runc are the runc driver with that OCI runtime'),
+    reason: z.string(),
+    passedOver: z
+      .array(
+        z.object({
+          driver: driverName,
+          code: z.enum(PASS_OVER_CODES),
+          why: z.string(),
+        }),
+      )
+      .describe('faster drivers auto could not use on this host, and why; empty unless auto fell back'),
+  })
+  .describe('which driver runs standard sandboxes, chosen once at start');
 const perLanguage = z.record(z.string(), z.number().int());
 
 /** GET /health: 200 when the database and the sandbox runtime answer, 503 (the same body) otherwise. */
@@ -13,8 +31,8 @@ export const healthSchema = z.object({
   node: z.string(),
   database: check.extend({ kind: z.string() }),
   sandboxRuntime: check
-    .extend({ runtime: z.enum(['docker', 'runc']), gvisor: z.boolean() })
-    .describe('the sandbox runtime (the Docker engine, and runc/crun with CRONIUM_SANDBOX_DRIVER=runc), which one runs standard sandboxes, and whether gVisor is installed'),
+    .extend({ runtime: z.enum(['docker', 'runc']), gvisor: z.boolean(), driver: driverChoice })
+    .describe('the sandbox runtime (the Docker engine, and runc/crun with the runc driver), which one runs standard sandboxes, how it was chosen, and whether gVisor is installed'),
   docker: check.extend({ gvisor: z.boolean() }).describe('the older name of sandboxRuntime (without runtime), kept for existing clients'),
   sandboxNetwork: z.object({ name: z.string(), internal: z.boolean(), subnet: z.string().nullable(), gateway: z.string().nullable() }),
   runtimeApi: z.object({ url: z.string() }),

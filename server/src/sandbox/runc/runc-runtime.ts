@@ -14,6 +14,7 @@ import { parseSeccompProfile, sandboxSpec, type SeccompProfile } from '../spec.j
 import { deliverJob, followStream, readiness, type StartedSandbox } from '../started-sandbox.js';
 import { CommandRunner, type RunCommand } from './command-runner.js';
 import { keepFreezerActive } from './freezer-keepalive.js';
+import { readAppArmorEnabled, readHybridV2Controllers } from './host-facts.js';
 import { deleteSandboxNet, dockerHalf, IpLeases, IpSandboxNets, type Ipv4Range, runcRange, type SandboxNet, type SandboxNets } from './netns.js';
 import { ociSpec } from './oci-spec.js';
 import { ensureRootfs, type ResolvedImage, resolveImage } from './rootfs.js';
@@ -30,14 +31,6 @@ export interface RuncRuntimeOptions extends Pick<SandboxOptions, 'nodeId' | 'sec
 }
 
 const MB = 1024 * 1024;
-
-const readText = (file: string): string => {
-  try {
-    return fs.readFileSync(file, 'utf8').trim();
-  } catch {
-    return '';
-  }
-};
 const CPU_PERIOD = 100_000;
 const IMAGE_TTL_MS = 5_000;
 /** Far longer than any bundle goes without a runtime container while a server makes or removes it (milliseconds to seconds). */
@@ -124,10 +117,10 @@ export class RuncRuntime implements SandboxRuntime {
       throw new SandboxError('RUNTIME_UNAVAILABLE', `runc is not usable at ${this.opts.runcBinary}: ${(err as Error).message}`);
     }
     // Docker would confine its containers with the docker-default AppArmor profile; this driver applies none.
-    if (readText('/sys/module/apparmor/parameters/enabled') === 'Y') {
+    if (readAppArmorEnabled()) {
       throw new SandboxError('RUNTIME_UNAVAILABLE', 'AppArmor is enabled on this host and the runc driver applies no AppArmor profile: use CRONIUM_SANDBOX_DRIVER=docker');
     }
-    if (/^crun\b/.test(version) && readText('/sys/fs/cgroup/unified/cgroup.controllers')) {
+    if (/^crun\b/.test(version) && readHybridV2Controllers().length) {
       throw new SandboxError(
         'RUNTIME_UNAVAILABLE',
         'crun refuses this host\'s hybrid cgroup layout (controllers on the v2 mount next to v1 hierarchies): run scripts/host-setup.sh, which mounts them as v1, or use runc',
