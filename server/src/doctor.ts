@@ -49,7 +49,7 @@ async function main() {
   // This server's sandbox options, without a warm pool and under a node id of its own (no server's sweep takes
   // the doctor's sandbox for one of its own).
   const sandbox = sandboxOptionsFromConfig(config, { warn: (obj: object | string, msg?: string) => console.warn(msg ?? obj) });
-  const driver = createDriver(config, { ...sandbox, nodeId: `doctor-${crypto.randomBytes(3).toString('hex')}`, pool: { ...sandbox.pool, size: 0 } });
+  const driver = createDriver(config, { ...sandbox, nodeId: `doctor-${crypto.randomBytes(3).toString('hex')}`, pool: { ...sandbox.pool, sizing: null } });
   await driver.ping();
   const network = await driver.ensureNetwork();
   const gateway = network.gateway ?? '';

@@ -47,7 +47,7 @@ export function createDriver(config: Config, opts: SandboxOptions): PoolingSandb
     return new SandboxRouter(host, { standard: docker, gvisor: docker }, opts.gvisorRuntime);
   }
   // gVisor sandboxes run on Docker, unpooled, beside the runc runtime's pool.
-  const gvisor = new DockerRuntime(host, { ...opts, pool: { ...opts.pool, size: 0 } });
+  const gvisor = new DockerRuntime(host, { ...opts, pool: { ...opts.pool, sizing: null } });
   const runc = new RuncRuntime(host, { ...opts, runcBinary: config.sandbox.runcBinary, stateDir: config.sandbox.runcStateDir, nets });
   return new SandboxRouter(host, { standard: runc, gvisor }, opts.gvisorRuntime);
 }
