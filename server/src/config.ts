@@ -87,8 +87,13 @@ const envSchema = z.object({
   CRONIUM_TOKEN_GRACE_MS: int(30_000, 0),
   CRONIUM_EGRESS_BLOCKED_PORTS: csvInts([25, 465, 587]),
   CRONIUM_EGRESS_PORT: int(8082),
-  CRONIUM_POOL_SIZE: int(2, 0),
+  // Unset: the pool sizes itself to demand between CRONIUM_POOL_MIN and _MAX; 0: off; N: fixed at N per language.
+  CRONIUM_POOL_SIZE: z.coerce.number().int().min(0).optional(),
+  CRONIUM_POOL_MIN: z.coerce.number().int().min(0).optional(),
+  CRONIUM_POOL_MAX: z.coerce.number().int().min(1).optional(),
+  CRONIUM_POOL_MEMORY_MB: int(512, 0),
   CRONIUM_POOL_IDLE_MS: int(10 * 60_000, 0),
+  CRONIUM_POOL_REFILL: z.enum(['claim', 'end']).default('claim'),
   CRONIUM_EGRESS_ALLOW_CIDRS: z
     .string()
     .default('')
@@ -102,6 +107,39 @@ const envSchema = z.object({
 });
 
 export type Env = z.infer<typeof envSchema>;
+
+/** How the warm pool sizes itself per language (sandbox/pool-sizing.ts). */
+export interface PoolConfig {
+  /** Kept whatever the demand (and whatever the memory budget). */
+  min: number;
+  /** Never exceeded. */
+  max: number;
+  /** Estimated memory of all idle pooled sandboxes together, in MiB; the minimums are kept even beyond it. */
+  memoryMb: number;
+  /** After this long without a take a language keeps only its minimum (0: never). */
+  idleMs: number;
+  /** When a taken sandbox's replacement starts: at the take, or once its execution has ended. */
+  refillAt: 'claim' | 'end';
+}
+
+const POOL_DEFAULT_MIN = 1;
+const POOL_DEFAULT_MAX = 8;
+
+/** The pool the CRONIUM_POOL_* variables describe, or the problems with them. */
+function poolConfig(e: Env): { pool: PoolConfig | null; problems: string[] } {
+  const shared = { memoryMb: e.CRONIUM_POOL_MEMORY_MB, idleMs: e.CRONIUM_POOL_IDLE_MS, refillAt: e.CRONIUM_POOL_REFILL };
+  if (e.CRONIUM_POOL_SIZE === 0) return { pool: null, problems: [] };
+  if (e.CRONIUM_POOL_SIZE !== undefined) {
+    // A fixed size (the tests and the bench rely on one) would silently lose to an explicit minimum or maximum.
+    const both = [e.CRONIUM_POOL_MIN !== undefined && 'CRONIUM_POOL_MIN', e.CRONIUM_POOL_MAX !== undefined && 'CRONIUM_POOL_MAX'].filter(Boolean);
+    if (both.length) return { pool: null, problems: [`CRONIUM_POOL_SIZE fixes the pool at that size per language: unset it, or unset ${both.join(' and ')}`] };
+    return { pool: { ...shared, min: e.CRONIUM_POOL_SIZE, max: e.CRONIUM_POOL_SIZE }, problems: [] };
+  }
+  const min = e.CRONIUM_POOL_MIN ?? POOL_DEFAULT_MIN;
+  const max = e.CRONIUM_POOL_MAX ?? Math.max(POOL_DEFAULT_MAX, min);
+  if (min > max) return { pool: null, problems: [`CRONIUM_POOL_MIN (${min}) exceeds CRONIUM_POOL_MAX (${max})`] };
+  return { pool: { ...shared, min, max }, problems: [] };
+}
 
 export interface Config {
   production: boolean;
@@ -132,8 +170,8 @@ export interface Config {
     gvisorRuntime: string;
     tmpfsMb: number;
     seccompProfilePath: string;
-    poolSize: number;
-    poolIdleMs: number;
+    /** The warm pool of standard-tier sandboxes (null: off); a fixed size has min = max. */
+    pool: PoolConfig | null;
   };
   runtime: { host?: string; port: number; url?: string; tokenGraceMs: number };
   /** Initial values of the admin-editable settings; the settings table overrides them. */
@@ -188,6 +226,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push('CRONIUM_MAX_QUEUED_PER_USER exceeds CRONIUM_MAX_QUEUE');
   }
   if (e.CRONIUM_HTTP_HEADERS_TIMEOUT_MS > e.CRONIUM_HTTP_REQUEST_TIMEOUT_MS) problems.push('CRONIUM_HTTP_HEADERS_TIMEOUT_MS exceeds CRONIUM_HTTP_REQUEST_TIMEOUT_MS');
+  const pool = poolConfig(e);
+  problems.push(...pool.problems);
   for (const c of e.CRONIUM_EGRESS_ALLOW_CIDRS) {
     const o = parseOpening(c);
     if (!o.ok) problems.push(`CRONIUM_EGRESS_ALLOW_CIDRS: ${o.message}`);
@@ -235,8 +275,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       gvisorRuntime: e.CRONIUM_GVISOR_RUNTIME,
       tmpfsMb: e.CRONIUM_TMPFS_MB,
       seccompProfilePath: e.CRONIUM_SECCOMP_PROFILE ?? new URL('../../seccomp-profile.json', import.meta.url).pathname,
-      poolSize: e.CRONIUM_POOL_SIZE,
-      poolIdleMs: e.CRONIUM_POOL_IDLE_MS,
+      pool: pool.pool,
     },
     runtime: {
       host: e.CRONIUM_RUNTIME_HOST,

@@ -54,7 +54,7 @@ async function main() {
   // The same choice a server with this configuration makes on this host, so the probe runs in its kind of sandbox.
   const choice = await resolveDriver(driverIntent(config.sandbox));
   console.log(describeChoice(choice));
-  const driver = createDriver(config, { ...sandbox, nodeId: `doctor-${crypto.randomBytes(3).toString('hex')}`, pool: { ...sandbox.pool, size: 0 } }, choice);
+  const driver = createDriver(config, { ...sandbox, nodeId: `doctor-${crypto.randomBytes(3).toString('hex')}`, pool: { ...sandbox.pool, sizing: null } }, choice);
   await driver.ping();
   const network = await driver.ensureNetwork();
   const gateway = network.gateway ?? '';

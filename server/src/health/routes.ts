@@ -13,14 +13,14 @@ import { counterLines, type ServerCounters } from './counters.js';
 const quantile = (sorted: number[], q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : 0);
 
 function poolLines(p: PoolStats | null): string[] {
-  if (!p) return ['# HELP cronium_pool_size Warm containers per language (0: pool disabled).', '# TYPE cronium_pool_size gauge', 'cronium_pool_size 0'];
+  if (!p) return ['# HELP cronium_pool_size The most warm containers a language may hold (0: pool disabled).', '# TYPE cronium_pool_size gauge', 'cronium_pool_size 0'];
   const per = (name: string, help: string, type: string, v: Record<string, number>) => [
     `# HELP ${name} ${help}`,
     `# TYPE ${name} ${type}`,
     ...Object.entries(v).map(([lang, n]) => `${name}{language="${lang}"} ${n}`),
   ];
   return [
-    '# HELP cronium_pool_size Warm containers per language (0: pool disabled).',
+    '# HELP cronium_pool_size The most warm containers a language may hold (0: pool disabled).',
     '# TYPE cronium_pool_size gauge',
     `cronium_pool_size ${p.size}`,
     ...per('cronium_pool_ready', 'Warm containers ready to take a job.', 'gauge', p.ready),
@@ -29,6 +29,9 @@ function poolLines(p: PoolStats | null): string[] {
     ...per('cronium_pool_hits_total', 'Executions that took a warm container.', 'counter', p.hits),
     ...per('cronium_pool_misses_total', 'Executions that found no warm container and started cold.', 'counter', p.misses),
     ...per('cronium_pool_start_failures_total', 'Warm containers that failed to start.', 'counter', p.failures),
+    ...per('cronium_pool_target', 'Warm containers the language should hold now (ready, warming and starting), from its demand.', 'gauge', p.target),
+    ...per('cronium_pool_arrival_rate', 'Estimated executions per second that ask the pool for a container.', 'gauge', p.arrivalRate),
+    ...per('cronium_pool_refill_seconds', 'Estimated time from a warm container\'s creation until it is ready.', 'gauge', p.refillSeconds),
   ];
 }
 

@@ -46,7 +46,21 @@ export const healthSchema = z.object({
   }),
   executions: z.object({ running: z.number().int() }),
   pool: z
-    .object({ size: z.number().int(), ready: perLanguage, warming: perLanguage, starting: perLanguage, hits: perLanguage, misses: perLanguage, failures: perLanguage })
+    .object({
+      size: z.number().int().describe('the most sandboxes a language may hold (CRONIUM_POOL_MAX, or the fixed CRONIUM_POOL_SIZE)'),
+      min: z.number().int().describe('the fewest a language holds (CRONIUM_POOL_MIN, or the fixed CRONIUM_POOL_SIZE)'),
+      memoryMb: z.number().int().describe('the budget for the estimated memory of all idle pooled sandboxes together, in MiB; the minimums are kept even beyond it (CRONIUM_POOL_MEMORY_MB)'),
+      refillAt: z.enum(['claim', 'end']).describe("when a taken sandbox's replacement starts (CRONIUM_POOL_REFILL)"),
+      target: perLanguage.describe('sandboxes the language should hold now (ready, warming and starting), from its demand'),
+      ready: perLanguage,
+      warming: perLanguage,
+      starting: perLanguage,
+      hits: perLanguage,
+      misses: perLanguage,
+      failures: perLanguage,
+      arrivalRate: z.record(z.string(), z.number()).describe('estimated executions per second that ask the pool for a sandbox'),
+      refillSeconds: z.record(z.string(), z.number()).describe("estimated time from a sandbox's creation until it is ready (an assumed 1 s until measured)"),
+    })
     .nullable()
     .describe('the warm pool per language; null when it is off'),
 });

@@ -64,7 +64,7 @@ export function createDriver(config: Config, opts: SandboxOptions, choice: Drive
   const nets = runcNets(config, opts.notice ?? (() => undefined));
   const host = createHostServices(opts);
   // gVisor sandboxes run on Docker, unpooled, beside the runc runtime's pool.
-  const gvisor = new DockerRuntime(host, { ...opts, pool: { ...opts.pool, size: 0 } });
+  const gvisor = new DockerRuntime(host, { ...opts, pool: { ...opts.pool, sizing: null } });
   const runc = new RuncRuntime(host, { ...opts, runcBinary: choice.runcBinary, stateDir: config.sandbox.runcStateDir, nets });
   return new SandboxRouter(host, { standard: runc, gvisor }, opts.gvisorRuntime);
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Language } from '../api/enums.js';
-import type { Config } from '../config.js';
+import type { Config, PoolConfig } from '../config.js';
 import type { SandboxLimits } from './driver.js';
 
 /** Everything the sandbox layer is built from, read from the configuration once (sandboxOptionsFromConfig). */
@@ -17,11 +17,10 @@ export interface SandboxOptions {
   /** The size of every sandbox's /tmp and /work; the engine puts it into each job's limits. */
   tmpfsMb: number;
   pool: {
-    /** Warm sandboxes per language (0: no pool). */
-    size: number;
+    /** How many warm sandboxes per language, from demand (null: no pool). */
+    sizing: PoolConfig | null;
     /** The limits pooled sandboxes start with (a job with others has them applied, or starts cold). */
     limits: Omit<SandboxLimits, 'tmpfsMb'>;
-    idleMs: number;
     onError?(err: unknown, language: string): void;
   };
   /** Hears of a fallback that works but costs something (the runc network mode). */
@@ -47,9 +46,8 @@ export function sandboxOptionsFromConfig(config: Config, log: { warn(obj: object
     gvisorRuntime: config.sandbox.gvisorRuntime,
     tmpfsMb: config.sandbox.tmpfsMb,
     pool: {
-      size: config.sandbox.poolSize,
+      sizing: config.sandbox.pool,
       limits: { memoryMb, cpus, pids },
-      idleMs: config.sandbox.poolIdleMs,
       onError: (err, language) => log.warn({ err, language }, 'warm pool: a container could not start, or died before it took its job'),
     },
     notice: (message) => log.warn(message),

@@ -1,5 +1,6 @@
 import { type Language, SandboxError, type SandboxJob, type SandboxLimits } from './driver.js';
-import { type PoolMember, type PoolStats, WarmPool } from './warm-pool.js';
+import { footprintMb } from './pool-footprint.js';
+import { type PoolMember, type PoolStats, type RefillMoment, WarmPool } from './warm-pool.js';
 
 /** A started sandbox waiting for its job, as either driver prepares it. */
 export interface WaitingSandbox extends PoolMember {
@@ -7,12 +8,24 @@ export interface WaitingSandbox extends PoolMember {
   remove(): Promise<void>;
 }
 
+/** How the pool sizes itself (config.ts PoolConfig): fixed with min = max. */
+export interface PoolSizingOptions {
+  /** Warm sandboxes per language kept whatever the demand. */
+  min: number;
+  /** Warm sandboxes per language never exceeded (0: no pool). */
+  max: number;
+  /** Estimated memory of all idle pooled sandboxes together, in MiB; the minimums are kept even beyond it. */
+  memoryMb: number;
+  /** After this long without a take a language keeps only its minimum (0: never). */
+  idleMs: number;
+  refillAt: RefillMoment;
+}
+
 export interface SandboxPoolOptions<P extends WaitingSandbox> {
-  /** Warm sandboxes per language (0 or undefined: no pool). */
-  size?: number;
+  /** Null or undefined: no pool. */
+  sizing?: PoolSizingOptions | null;
   /** The limits pooled sandboxes start with. */
   limits?: SandboxLimits;
-  idleMs?: number;
   prepare(language: Language, limits: SandboxLimits): Promise<P>;
   /** Applies other memory/CPU/pids limits to a running sandbox; throws where the runtime cannot. */
   update(p: P, limits: SandboxLimits): Promise<void>;
@@ -20,9 +33,11 @@ export interface SandboxPoolOptions<P extends WaitingSandbox> {
 }
 
 /**
- * While others stay ready, a pooled sandbox's replacement starts when the execution that took it has ended, or
- * after this long: starting a sandbox costs a few hundred ms of CPU, which on a small host the execution would
- * otherwise compete with. Taking the last ready one refills at once (warm-pool.ts).
+ * With refillAt 'end' (CRONIUM_POOL_REFILL=end), while others stay ready, a pooled sandbox's replacement starts when
+ * the execution that took it has ended, or after this long: starting a sandbox costs a few hundred ms of CPU, which
+ * on a small host the execution would otherwise compete with. Taking the last ready one refills at once
+ * (warm-pool.ts). The default, 'claim', starts it at the take: waiting made a steady stream of short executions
+ * outrun the pool (5 cold starts in 20 back-to-back bash executions with a pool of 2).
  */
 const REFILL_DELAY_MS = 1000;
 
@@ -38,13 +53,13 @@ export class SandboxPool<P extends WaitingSandbox> {
   private readonly pool: WarmPool<Language, P> | null;
 
   constructor(private readonly o: SandboxPoolOptions<P>) {
-    const limits = o.limits;
+    const { limits, sizing } = o;
     this.pool =
-      o.size && limits
+      sizing && sizing.max > 0 && limits
         ? new WarmPool<Language, P>({
             keys: ['bash', 'python', 'node'],
-            size: o.size,
-            idleMs: o.idleMs,
+            sizing: { floor: sizing.min, ceiling: sizing.max, memoryBudgetMb: sizing.memoryMb, idleMs: sizing.idleMs, footprintMb },
+            refillAt: sizing.refillAt,
             refillDelayMs: REFILL_DELAY_MS,
             create: (language) => o.prepare(language, limits),
             destroy: (p) => p.remove(),
@@ -98,6 +113,7 @@ export class SandboxPool<P extends WaitingSandbox> {
     const pooled = await this.take(job);
     if (pooled) {
       const run = await this.hand(pooled, deliver, true);
+      // With refillAt 'claim' the replacement is already on its way, and this only tops the language up.
       void run.done.catch(() => undefined).then(() => this.pool?.refill(job.language));
       let timer: NodeJS.Timeout | undefined;
       const took = await Promise.race([run.accepted, new Promise<boolean>((r) => (timer = setTimeout(() => r(true), ACCEPT_WAIT_MS)))]);

@@ -43,10 +43,22 @@ export class HeldStream {
  * launcher's ready mark, taken off the front of its stdout by `strip`): until then the pool counts it as warming
  * and hands out warm ones first. One started for an execution gets its job at once and is warm from the start.
  */
-export function readiness(purpose: SandboxPurpose, strip: (onReady: () => void) => ReadyMarkStripper): { warm(): boolean; mark: ReadyMarkStripper | null } {
+export function readiness(
+  purpose: SandboxPurpose,
+  strip: (onReady: () => void) => ReadyMarkStripper,
+): { warm(): boolean; whenWarm(): Promise<void>; mark: ReadyMarkStripper | null } {
   let warm = purpose.kind !== 'pool';
-  const mark = purpose.kind === 'pool' ? strip(() => (warm = true)) : null;
-  return { warm: () => warm, mark };
+  // Settles when the mark arrives, so that the pool can measure how long a member takes to be ready (never, if it dies first).
+  let warmed: () => void = () => undefined;
+  const whenWarm = warm ? Promise.resolve() : new Promise<void>((r) => (warmed = r));
+  const mark =
+    purpose.kind === 'pool'
+      ? strip(() => {
+          warm = true;
+          warmed();
+        })
+      : null;
+  return { warm: () => warm, whenWarm: () => whenWarm, mark };
 }
 
 /** Reads a sandbox's output stream into a HeldStream, through the ready mark if any; `ended` settles when it has closed. */

@@ -2,16 +2,17 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SandboxJob, SandboxLimits } from '../../src/sandbox/driver.js';
 import { SandboxPool, type WaitingSandbox } from '../../src/sandbox/sandbox-pool.js';
+import type { RefillMoment } from '../../src/sandbox/warm-pool.js';
 
 const limits: SandboxLimits = { memoryMb: 256, cpus: 1, pids: 128, tmpfsMb: 64 };
 const job = (over: Partial<SandboxJob> = {}): SandboxJob => ({
   executionId: 'e1', language: 'bash', script: 'echo', filename: 'main.sh', argv: ['bash', 'main.sh'], env: {}, limits, isolation: 'standard', ...over,
 });
 
-function pool(update: (p: WaitingSandbox, l: SandboxLimits) => Promise<void>, size = 1) {
+function pool(update: (p: WaitingSandbox, l: SandboxLimits) => Promise<void>, size = 1, refillAt: RefillMoment = 'claim') {
   const removed: WaitingSandbox[] = [];
   const p = new SandboxPool<WaitingSandbox>({
-    size,
+    sizing: { min: size, max: size, memoryMb: 512, idleMs: 0, refillAt },
     limits,
     prepare: async () => {
       const m: WaitingSandbox = { limits: { ...limits }, alive: () => true, remove: async () => void removed.push(m) };
@@ -61,8 +62,20 @@ describe('SandboxPool (the drivers\' use of the warm pool)', () => {
     await refused.p.drain();
   });
 
-  it('replaces a pooled sandbox once the execution that took it has ended, not while it runs (others being ready)', async () => {
+  it('replaces a pooled sandbox at once, while the execution that took it runs (refillAt claim, the default)', async () => {
     const { p } = pool(async () => undefined, 2);
+    p.start();
+    for (let i = 0; i < 100 && (p.stats()?.ready.bash ?? 0) < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    const done = new Promise<void>(() => undefined);
+    const run = await p.run(job(), () => assert.fail('the pool has one'), (_s, pooled) => ({ pooled, done, accepted: Promise.resolve(true) }));
+    assert.equal(run.pooled, true);
+    for (let i = 0; i < 100 && (p.stats()?.ready.bash ?? 0) < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(p.stats()?.ready.bash, 2, 'replaced while the execution still runs');
+    await p.drain();
+  });
+
+  it('with refillAt end, replaces a pooled sandbox once the execution that took it has ended, not while it runs (others being ready)', async () => {
+    const { p } = pool(async () => undefined, 2, 'end');
     p.start();
     for (let i = 0; i < 100 && (p.stats()?.ready.bash ?? 0) < 2; i++) await new Promise((r) => setTimeout(r, 5));
     let end!: () => void;
@@ -107,7 +120,7 @@ describe('SandboxPool (the drivers\' use of the warm pool)', () => {
     await p.drain();
   });
 
-  it('is off without a size', async () => {
+  it('is off without sizing', async () => {
     const p = new SandboxPool<WaitingSandbox>({ prepare: async () => assert.fail('no pool'), update: async () => undefined });
     assert.equal(p.stats(), null);
     assert.equal(await p.take(job()), null);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { WarmPool } from '../../src/sandbox/warm-pool.js';
+import type { PoolSizingLimits } from '../../src/sandbox/pool-sizing.js';
+import { type RefillMoment, WarmPool } from '../../src/sandbox/warm-pool.js';
 
 class Fake {
   dead = false;
@@ -15,14 +16,15 @@ class Fake {
   }
 }
 
-function pool(size: number, opts: { idleMs?: number; failFirst?: number; delayMs?: number; refillDelayMs?: number } = {}) {
+/** A pool fixed at `size` per key (floor = ceiling, as CRONIUM_POOL_SIZE sets it), on the real clock. */
+function pool(size: number, opts: { idleMs?: number; failFirst?: number; delayMs?: number; refillAt?: RefillMoment; refillDelayMs?: number } = {}) {
   let n = 0;
   let fail = opts.failFirst ?? 0;
   const created: Fake[] = [];
   const p = new WarmPool<'bash' | 'python', Fake>({
     keys: ['bash', 'python'],
-    size,
-    idleMs: opts.idleMs,
+    sizing: { floor: size, ceiling: size, memoryBudgetMb: 1_000, idleMs: opts.idleMs ?? 0, footprintMb: () => 10 },
+    refillAt: opts.refillAt,
     refillDelayMs: opts.refillDelayMs,
     create: async () => {
       await new Promise((r) => setTimeout(r, opts.delayMs ?? 1));
@@ -91,8 +93,21 @@ describe('WarmPool', () => {
     await p.drain();
   });
 
-  it('with refillDelayMs, replaces a member handed out only after the delay or an earlier refill call while others are ready; running dry refills at once', async () => {
-    const { p, created } = pool(2, { refillDelayMs: 150 });
+  it('refills at the claim by default: the replacement starts at the take, while others are still ready', async () => {
+    const { p, created } = pool(2, { delayMs: 20 });
+    p.start(10_000);
+    await settle(60);
+    assert.equal(created.length, 4);
+    assert.ok(p.take('bash'));
+    assert.equal(p.stats().starting.bash, 1, 'started at the take');
+    await settle(60);
+    assert.equal(p.stats().ready.bash, 2);
+    assert.equal(created.length, 5);
+    await p.drain();
+  });
+
+  it('with refillAt end and refillDelayMs, replaces a member handed out only after the delay or an earlier refill call while others are ready; running dry refills at once', async () => {
+    const { p, created } = pool(2, { refillAt: 'end', refillDelayMs: 150 });
     p.start(10_000);
     await settle();
     assert.equal(created.length, 4);
@@ -142,15 +157,12 @@ describe('WarmPool', () => {
     await p.drain();
   });
 
-  it('shrinks to one member per key when idle', async () => {
+  it('keeps a fixed size however long it is idle', async () => {
     const { p } = pool(3, { idleMs: 20 });
     p.start(10);
-    await settle(15);
-    await settle(80);
-    assert.deepEqual(p.stats().ready, { bash: 1, python: 1 });
-    p.take('bash');
-    await settle(15);
-    assert.equal(p.target('bash'), 3, 'a take makes it grow back');
+    await settle(100);
+    assert.deepEqual(p.stats().ready, { bash: 3, python: 3 });
+    assert.deepEqual(p.stats().target, { bash: 3, python: 3 });
     await p.drain();
   });
 
@@ -179,5 +191,150 @@ describe('WarmPool', () => {
     p.start();
     assert.equal(p.enabled, false);
     assert.equal(p.take('bash'), null);
+    assert.equal(p.stats().size, 0);
+  });
+
+  it('is off without sizing', () => {
+    const p = new WarmPool<'bash', Fake>({ keys: ['bash'], sizing: null, create: async () => assert.fail('no pool'), destroy: async () => undefined });
+    p.start();
+    assert.equal(p.enabled, false);
+    assert.equal(p.take('bash'), null);
+  });
+});
+
+/**
+ * A pool sized by demand on a clock the test moves: a member's creation takes `createMs` of that clock (and its
+ * interpreter `warmMs` more), so that rates and refill times are exact; the pool's own timer runs in real time.
+ */
+function demandPool(o: Partial<PoolSizingLimits> & { createMs?: number; warmMs?: number } = {}) {
+  let clock = 1_000_000;
+  let n = 0;
+  const due: { at: number; run: () => void }[] = [];
+  const created: Fake[] = [];
+  const later = (ms: number) => new Promise<void>((run) => due.push({ at: clock + ms, run }));
+  const p = new WarmPool<'bash' | 'python', Fake & { whenWarm?(): Promise<void> }>({
+    keys: ['bash', 'python'],
+    sizing: { floor: 1, ceiling: 8, memoryBudgetMb: 10_000, idleMs: 600_000, footprintMb: () => 10, ...o },
+    now: () => clock,
+    create: async () => {
+      await later(o.createMs ?? 400);
+      const f: Fake & { whenWarm?(): Promise<void> } = new Fake(++n);
+      if (o.warmMs) {
+        f.loaded = false;
+        const warmed = later(o.warmMs).then(() => void (f.loaded = true));
+        f.whenWarm = () => warmed;
+      }
+      created.push(f);
+      return f;
+    },
+    destroy: async (f) => {
+      f.destroyed = true;
+    },
+  });
+  /** Moves the clock on in steps of 50 ms, running what falls due, and lets the pool act on it. */
+  const advance = async (ms: number) => {
+    for (let left = ms; left > 0; left -= 50) {
+      clock += Math.min(50, left);
+      for (const d of due.filter((x) => x.at <= clock)) {
+        due.splice(due.indexOf(d), 1);
+        d.run();
+      }
+      await settle(1);
+    }
+    await settle(15);
+  };
+  const held = (k: 'bash' | 'python') => p.stats().ready[k] + p.stats().warming[k] + p.stats().starting[k];
+  return { p, created, advance, held };
+}
+
+describe('WarmPool sized by demand', () => {
+  it('holds the floor until something is taken', async () => {
+    const { p, advance } = demandPool({ floor: 1 });
+    p.start(5);
+    await advance(1000);
+    assert.deepEqual(p.stats().ready, { bash: 1, python: 1 });
+    assert.deepEqual(p.stats().target, { bash: 1, python: 1 });
+    assert.deepEqual(p.stats().arrivalRate, { bash: 0, python: 0 });
+    await p.drain();
+  });
+
+  it('grows with a burst of takes, then shrinks back to the floor as it is forgotten, oldest first', async () => {
+    const { p, created, advance, held } = demandPool({ createMs: 400 });
+    p.start(5);
+    await advance(500);
+    assert.equal(p.stats().refillSeconds.bash, 0.4, 'the create time measured');
+    // 40 takes, 50 ms apart (20/s for 2 s): far more than one member refilled in 400 ms can serve.
+    let hits = 0;
+    for (let i = 0; i < 40; i++) {
+      if (p.take('bash')) hits++;
+      await advance(50);
+    }
+    const grown = p.target('bash');
+    assert.ok(grown >= 5, `the target rose with the burst: ${grown}`);
+    assert.ok(p.stats().arrivalRate.bash > 5, `the rate: ${p.stats().arrivalRate.bash}`);
+    assert.equal(p.target('python'), 1, 'another key is not affected');
+    assert.ok(hits > 5, `the pool kept up with more of the burst as it grew: ${hits} of 40 hits`);
+    await advance(500);
+    assert.equal(p.stats().ready.bash, p.target('bash'), 'and filled to its target');
+    const before = p.stats().ready.bash;
+    const youngest = created.filter((f) => f.alive()).at(-1)!;
+
+    // Quiet: the fast count forgets the burst within seconds, the slow one within a minute or two.
+    await advance(20_000);
+    const mid = p.stats().ready.bash;
+    assert.ok(mid < before && mid >= 1, `shrinking: ${before} → ${mid}`);
+    await advance(120_000);
+    assert.equal(p.target('bash'), 1);
+    assert.equal(held('bash'), 1, 'back to the floor');
+    assert.equal(youngest.alive(), true, 'the oldest members went first');
+    await p.drain();
+  });
+
+  it('falls to a floor of 0 once idle, and grows back at the next take', async () => {
+    const { p, advance, held } = demandPool({ floor: 0, idleMs: 5_000, createMs: 100 });
+    p.start(5);
+    await advance(200);
+    assert.equal(p.stats().ready.bash, 1, 'one for the next take until idle');
+    await advance(5_500);
+    assert.equal(p.target('bash'), 0);
+    assert.equal(held('bash'), 0);
+    assert.equal(p.take('bash'), null, 'a miss');
+    await advance(200);
+    assert.equal(p.stats().ready.bash, 1, 'the take made it want one again');
+    await p.drain();
+  });
+
+  it('keeps all keys within the memory budget', async () => {
+    // 60 MB at 10 per member: the floors take 20, so 4 more between the two keys.
+    const { p, advance, held } = demandPool({ memoryBudgetMb: 60, createMs: 400 });
+    p.start(5);
+    await advance(500);
+    let most = 0;
+    for (let i = 0; i < 40; i++) {
+      p.take('bash');
+      p.take('python');
+      await advance(50);
+      const t = p.stats().target;
+      assert.ok(t.bash + t.python <= 6, `targets within the budget: ${JSON.stringify(t)}`);
+      most = Math.max(most, held('bash') + held('python'));
+    }
+    assert.equal(p.target('bash') + p.target('python'), 6, 'the whole budget used, shared');
+    assert.equal(p.target('bash'), p.target('python'), 'equal demand, equal shares');
+    await advance(600);
+    assert.ok(held('bash') + held('python') <= 6, 'and the pool holds no more');
+    await p.drain();
+  });
+
+  it('measures the refill time until the member is warm, not only until it is created', async () => {
+    const { p, advance } = demandPool({ createMs: 100, warmMs: 300 });
+    assert.equal(p.stats().refillSeconds.bash, 1, 'assumed until measured');
+    p.start(5);
+    await advance(150);
+    assert.equal(p.stats().warming.bash, 1);
+    assert.equal(p.stats().refillSeconds.bash, 1);
+    await advance(350);
+    assert.equal(p.stats().ready.bash, 1);
+    assert.equal(p.stats().refillSeconds.bash, 0.4);
+    await p.drain();
   });
 });

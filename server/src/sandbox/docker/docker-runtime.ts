@@ -35,9 +35,8 @@ export class DockerRuntime implements SandboxRuntime {
   ) {
     this.seccomp = parseSeccompProfile(opts.seccompProfile);
     this.pool = new SandboxPool<DockerSandbox>({
-      size: opts.pool.size,
+      sizing: opts.pool.sizing,
       limits: { ...opts.pool.limits, tmpfsMb: opts.tmpfsMb },
-      idleMs: opts.pool.idleMs,
       prepare: (language, limits) => this.prepare({ kind: 'pool' }, language, limits, 'standard'),
       update: async (p, l) => {
         const mb = 1024 * 1024;
@@ -120,6 +119,7 @@ export class DockerRuntime implements SandboxRuntime {
         limits,
         alive: () => !exited,
         warm: ready.warm,
+        whenWarm: ready.whenWarm,
         channel: () => ({
           connect: (stdout, stderr) => {
             const demux = createDemuxer(stdout, stderr);

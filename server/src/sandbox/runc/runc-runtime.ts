@@ -84,9 +84,8 @@ export class RuncRuntime implements SandboxRuntime {
     keepFreezerActive();
     fs.mkdirSync(this.bundles, { recursive: true, mode: 0o700 });
     this.pool = new SandboxPool<StartedSandbox>({
-      size: opts.pool.size,
+      sizing: opts.pool.sizing,
       limits: { ...opts.pool.limits, tmpfsMb: opts.tmpfsMb },
-      idleMs: opts.pool.idleMs,
       prepare: (language, limits) => this.prepare({ kind: 'pool' }, language, limits),
       update: (p, l) => this.runc.update(p.id, { memoryBytes: l.memoryMb * MB, cpuQuota: Math.round(l.cpus * CPU_PERIOD), cpuPeriod: CPU_PERIOD, pids: l.pids }),
       onError: opts.pool.onError,
@@ -279,6 +278,7 @@ export class RuncRuntime implements SandboxRuntime {
         limits,
         alive: () => !hasExited && !removing,
         warm: ready.warm,
+        whenWarm: ready.whenWarm,
         channel: () => ({
           connect: (stdout, stderr) => {
             const outText = createLosslessDecoder();
