@@ -1,4 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -89,6 +90,20 @@ export interface ApiResponse<T = any> {
   headers: Headers;
 }
 export type Api = <T = any>(method: string, p: string, body?: unknown, key?: string | null) => Promise<ApiResponse<T>>;
+
+/** A started server answers /health with 200 and runs `echo <text>` in bash, its one stdout line that text. */
+export async function assertRunsBash(api: Api, text: string): Promise<void> {
+  const health = await api('GET', '/health');
+  assert.equal(health.status, 200, JSON.stringify(health.body));
+  const res = await api('POST', '/api/v1/executions', { language: 'bash', script: `echo "${text}"`, wait: true });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  assert.equal(res.body.status, 'succeeded', JSON.stringify(res.body));
+  const logs = (await api('GET', `/api/v1/executions/${res.body.id}/logs`)).body.entries;
+  assert.deepEqual(
+    logs.filter((l: { stream: string }) => l.stream === 'stdout').map((l: { text: string }) => l.text),
+    [text],
+  );
+}
 
 export function apiFor(url: string, defaultKey: string): Api {
   return async (method, p, body, key) => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, describe, it } from 'node:test';
-import { apiFor, requireDocker, requireRunc, spawnServer, testEnv } from '../helpers.js';
+import { apiFor, assertRunsBash, requireDocker, requireRunc, spawnServer, testEnv } from '../helpers.js';
 
 /**
  * CRONIUM_SANDBOX_DRIVER=auto, the default, as `npm start` runs it (its own process): on this host (root, crun
@@ -19,16 +19,8 @@ describe('the auto sandbox driver (the default)', () => {
     const started = await spawnServer(env, { unset: ['CRONIUM_SANDBOX_DRIVER', ...(extra.CRONIUM_RUNC_BINARY ? [] : ['CRONIUM_RUNC_BINARY'])] });
     procs.push(started.proc);
     const api = apiFor(started.url, env.CRONIUM_ADMIN_KEY!);
+    await assertRunsBash(api, 'auto ok');
     const health = await api('GET', '/health');
-    assert.equal(health.status, 200, JSON.stringify(health.body));
-    const res = await api('POST', '/api/v1/executions', { language: 'bash', script: 'echo "auto ok"', wait: true });
-    assert.equal(res.status, 200, JSON.stringify(res.body));
-    assert.equal(res.body.status, 'succeeded', JSON.stringify(res.body));
-    const logs = (await api('GET', `/api/v1/executions/${res.body.id}/logs`)).body.entries;
-    assert.deepEqual(
-      logs.filter((l: { stream: string }) => l.stream === 'stdout').map((l: { text: string }) => l.text),
-      ['auto ok'],
-    );
     started.proc.kill('SIGTERM');
     await new Promise((r) => started.proc.once('exit', r));
     // pino's JSON lines; the one that says which driver and why.

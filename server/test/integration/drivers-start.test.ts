@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { ChildProcess } from 'node:child_process';
-import { apiFor, driverEnv, requireDocker, spawnServer, testEnv, type DriverName } from '../helpers.js';
+import { apiFor, assertRunsBash, driverEnv, requireDocker, spawnServer, testEnv, type DriverName } from '../helpers.js';
 
 /**
  * Every driver the README offers starts on this machine as `npm start` would start it (its own process, nothing
@@ -30,16 +30,7 @@ describe('every sandbox driver the README offers starts', () => {
       }
       procs.push(started.proc);
       const api = apiFor(started.url, env.CRONIUM_ADMIN_KEY!);
-      const health = await api('GET', '/health');
-      assert.equal(health.status, 200, JSON.stringify(health.body));
-      const res = await api('POST', '/api/v1/executions', { language: 'bash', script: 'echo "driver ok"', wait: true });
-      assert.equal(res.status, 200, JSON.stringify(res.body));
-      assert.equal(res.body.status, 'succeeded', JSON.stringify(res.body));
-      const logs = (await api('GET', `/api/v1/executions/${res.body.id}/logs`)).body.entries;
-      assert.deepEqual(
-        logs.filter((l: { stream: string }) => l.stream === 'stdout').map((l: { text: string }) => l.text),
-        ['driver ok'],
-      );
+      await assertRunsBash(api, 'driver ok');
       started.proc.kill('SIGTERM');
       await new Promise((r) => started.proc.once('exit', r));
     });
