@@ -7,6 +7,7 @@ import { parseOpening } from './egress/policy.js';
 import type { HttpTimeouts } from './http-timeouts.js';
 import { DRIVER_REQUESTS } from './sandbox/choose-driver.js';
 import { MIN_LIMITS } from './sandbox/limit-minimums.js';
+import type { RefillMoment } from './sandbox/warm-pool.js';
 import type { Limits } from './settings/schemas.js';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
@@ -119,7 +120,7 @@ export interface PoolConfig {
   /** After this long without a take a language keeps only its minimum (0: never). */
   idleMs: number;
   /** When a taken sandbox's replacement starts: at the take, or once its execution has ended. */
-  refillAt: 'claim' | 'end';
+  refillAt: RefillMoment;
 }
 
 const POOL_DEFAULT_MIN = 1;

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import type { Config } from '../config.js';
-import { type DriverChoice, driverIntent, explicitChoice } from './choose-driver.js';
+import type { DriverChoice } from './choose-driver.js';
 import { DockerRuntime } from './docker/docker-runtime.js';
 import type { PoolingSandboxDriver } from './driver.js';
 import { createHostServices } from './host/index.js';
@@ -43,18 +43,11 @@ function runcNets(config: Config, notice: (message: string) => void): (run: RunC
   return (run) => (native && 'addon' in native ? new NetlinkSandboxNets(native.addon) : new IpSandboxNets(run));
 }
 
-/** The choice of an explicit CRONIUM_SANDBOX_DRIVER; auto is resolved before (probe-host.ts resolveDriver). */
-function choiceOf(config: Config): DriverChoice {
-  const intent = driverIntent(config.sandbox);
-  if (intent.requested === 'auto') throw new Error('CRONIUM_SANDBOX_DRIVER=auto is resolved before the driver is made: pass resolveDriver\'s choice');
-  return explicitChoice({ ...intent, requested: intent.requested });
-}
-
 /**
  * The sandbox driver of the choice (server.ts resolves it once, from CRONIUM_SANDBOX_DRIVER and the host): the
  * host's services built once, the runtime of each isolation tier over them, and the router in front.
  */
-export function createDriver(config: Config, opts: SandboxOptions, choice: DriverChoice = choiceOf(config)): PoolingSandboxDriver {
+export function createDriver(config: Config, opts: SandboxOptions, choice: DriverChoice): PoolingSandboxDriver {
   if (choice.driver === 'docker') {
     const host = createHostServices(opts);
     const docker = new DockerRuntime(host, opts);

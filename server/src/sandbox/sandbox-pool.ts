@@ -1,6 +1,7 @@
+import type { PoolConfig } from '../config.js';
 import { type Language, SandboxError, type SandboxJob, type SandboxLimits } from './driver.js';
 import { footprintMb } from './pool-footprint.js';
-import { type PoolMember, type PoolStats, type RefillMoment, WarmPool } from './warm-pool.js';
+import { type PoolMember, type PoolStats, WarmPool } from './warm-pool.js';
 
 /** A started sandbox waiting for its job, as either driver prepares it. */
 export interface WaitingSandbox extends PoolMember {
@@ -8,22 +9,9 @@ export interface WaitingSandbox extends PoolMember {
   remove(): Promise<void>;
 }
 
-/** How the pool sizes itself (config.ts PoolConfig): fixed with min = max. */
-export interface PoolSizingOptions {
-  /** Warm sandboxes per language kept whatever the demand. */
-  min: number;
-  /** Warm sandboxes per language never exceeded (0: no pool). */
-  max: number;
-  /** Estimated memory of all idle pooled sandboxes together, in MiB; the minimums are kept even beyond it. */
-  memoryMb: number;
-  /** After this long without a take a language keeps only its minimum (0: never). */
-  idleMs: number;
-  refillAt: RefillMoment;
-}
-
 export interface SandboxPoolOptions<P extends WaitingSandbox> {
   /** Null or undefined: no pool. */
-  sizing?: PoolSizingOptions | null;
+  sizing?: PoolConfig | null;
   /** The limits pooled sandboxes start with. */
   limits?: SandboxLimits;
   prepare(language: Language, limits: SandboxLimits): Promise<P>;

@@ -158,8 +158,11 @@ describe('runc driver: cleanup and limits', { concurrency: false }, () => {
     const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', `
       import('${new URL('../../src/sandbox/create-driver.ts', import.meta.url).pathname}').then(async ({ createDriver }) => {
         const { loadConfig } = await import('${new URL('../../src/config.ts', import.meta.url).pathname}');
+        const { resolveDriver } = await import('${new URL('../../src/sandbox/probe-host.ts', import.meta.url).pathname}');
+        const { driverIntent } = await import('${new URL('../../src/sandbox/choose-driver.ts', import.meta.url).pathname}');
         const c = loadConfig({ CRONIUM_SANDBOX_DRIVER: 'runc', CRONIUM_RUNC_BINARY: '/nonexistent/runc' });
-        try { createDriver(c, {}); console.log('STARTED'); } catch (e) { console.log('REFUSED', e.message); }
+        const choice = await resolveDriver(driverIntent(c.sandbox));
+        try { createDriver(c, {}, choice); console.log('STARTED'); } catch (e) { console.log('REFUSED', e.message); }
       });`], { encoding: 'utf8' });
     // The root check comes first: as root the missing binary is the refusal, otherwise the missing root.
     const why = process.getuid?.() === 0 ? 'the runc binary' : 'the server to run as root';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.js';
-import { chooseDriver, describeChoice, type DriverIntent, driverIntent, type HostFacts, type PassOverCode } from '../../src/sandbox/choose-driver.js';
+import { chooseDriver, describeChoice, type DriverIntent, driverIntent, type HostFacts, type PassOverCode, runcCandidates } from '../../src/sandbox/choose-driver.js';
 
 const CRUN = 'crun version 1.8.1';
 const RUNC = 'runc version 1.1.5+ds1';
@@ -76,6 +76,11 @@ describe('sandbox driver choice (CRONIUM_SANDBOX_DRIVER=auto)', () => {
       if (row.reason) assert.match(c.reason, row.reason);
     });
   }
+
+  it('probes crun before runc, or only the binary CRONIUM_RUNC_BINARY names', () => {
+    assert.deepEqual(runcCandidates({ requested: 'auto', runcNetwork: 'auto' }), ['crun', 'runc']);
+    assert.deepEqual(runcCandidates({ requested: 'auto', runcNetwork: 'auto', runcBinary: '/opt/bin/runc' }), ['/opt/bin/runc']);
+  });
 
   it('says why in words an operator can act on', () => {
     const compose = chooseDriver(auto, { ...good, uid: 10000, runtimes: withRuntimes(null, null) });
