@@ -9,6 +9,17 @@ export interface SandboxLimits {
   tmpfsMb: number;
 }
 
+/**
+ * A host directory bind-mounted into the sandbox. An execution gets read-only ones only (its dependency bundle);
+ * a build step (a package's install script, run in a sandbox so that it never runs on the host) gets its scratch
+ * directory writable.
+ */
+export interface SandboxMount {
+  source: string;
+  target: string;
+  writable: boolean;
+}
+
 /** Everything a sandbox needs to run one execution; delivered to the container on its stdin, never written to the host's disk. */
 export interface SandboxJob {
   executionId: string;
@@ -19,6 +30,8 @@ export interface SandboxJob {
   env: Record<string, string>;
   limits: SandboxLimits;
   isolation: Isolation;
+  /** Bind mounts; a job with any is never handed to a pooled sandbox (those are started without). */
+  mounts?: SandboxMount[];
 }
 
 export interface SandboxUsage {

@@ -70,7 +70,7 @@ export class SandboxPool<P extends WaitingSandbox> {
 
   /** A pooled sandbox for this job with the job's limits applied, or null (the caller starts a cold one). */
   async take(job: SandboxJob): Promise<P | null> {
-    if (!this.pool || job.isolation !== 'standard' || job.limits.tmpfsMb !== this.o.limits?.tmpfsMb) return null;
+    if (!this.pool || job.isolation !== 'standard' || job.limits.tmpfsMb !== this.o.limits?.tmpfsMb || job.mounts?.length) return null;
     const p = this.pool.take(job.language);
     if (!p) return null;
     const l = job.limits;

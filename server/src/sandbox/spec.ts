@@ -1,5 +1,5 @@
 import { READY_MARK_ENV } from './launcher/ready-mark.js';
-import { LABEL_EXECUTION, LABEL_MANAGED, LABEL_NODE, type SandboxJob, type SandboxPurpose } from './driver.js';
+import { LABEL_EXECUTION, LABEL_MANAGED, LABEL_NODE, type SandboxJob, type SandboxMount, type SandboxPurpose } from './driver.js';
 import type { DockerSeccompProfile } from './runc/seccomp-oci.js';
 
 export const SANDBOX_UID = 10001;
@@ -53,6 +53,8 @@ export interface SandboxSpec {
   tty: false;
   readonlyRoot: true;
   tmpfs: SandboxTmpfs[];
+  /** Bind mounts from the host (not noexec: a bundle's native modules are mapped executable; nosuid, nodev where the runtime takes them). */
+  mounts: SandboxMount[];
   capabilities: readonly [];
   noNewPrivileges: true;
   confinement: SandboxConfinement;
@@ -66,7 +68,7 @@ export interface SandboxSpec {
 }
 
 /** What a sandbox is made for: its purpose, its language's image, its limits and its isolation tier. */
-export interface SandboxShape extends Pick<SandboxJob, 'language' | 'limits' | 'isolation'> {
+export interface SandboxShape extends Pick<SandboxJob, 'language' | 'limits' | 'isolation' | 'mounts'> {
   purpose: SandboxPurpose;
 }
 
@@ -118,6 +120,7 @@ export function sandboxSpec(job: SandboxShape, opts: SandboxSpecOptions): Sandbo
       { path: '/tmp', sizeMb: job.limits.tmpfsMb, mode: '1777' },
       { path: '/work', sizeMb: job.limits.tmpfsMb, owner: sandbox, mode: '0700' },
     ],
+    mounts: (job.mounts ?? []).map((m) => ({ ...m })),
     capabilities: [],
     noNewPrivileges: true,
     confinement: job.isolation === 'gvisor' ? { tier: 'gvisor', runtime: opts.gvisorRuntime } : { tier: 'standard', seccomp: opts.seccomp },

@@ -80,4 +80,14 @@ describe('OCI spec from the sandbox spec', () => {
     refused(sandboxSpec(job, { ...opts, seccomp: parseSeccompProfile(both) }), 'seccomp rule has both "name" and "names"');
     refused(base, 'unknown architecture mips', { ...ctx, seccomp: { ...ctx.seccomp, arch: 'mips' } });
   });
+
+  it('a bind mount comes after the tmpfs it may sit in, read-only unless writable, nosuid and nodev', () => {
+    const mounts = [{ source: '/bundles/abc/node_modules', target: '/work/node_modules', writable: false }];
+    const all = ociSpec(sandboxSpec({ ...job, mounts }, opts), ctx).mounts;
+    const at = all.findIndex((m) => m.destination === '/work/node_modules');
+    assert.ok(at > all.findIndex((m) => m.destination === '/work'), 'after the /work tmpfs');
+    assert.deepEqual(all[at], { destination: '/work/node_modules', type: 'bind', source: '/bundles/abc/node_modules', options: ['rbind', 'ro', 'nosuid', 'nodev', 'rprivate'] });
+    const rw = ociSpec(sandboxSpec({ ...job, mounts: [{ ...mounts[0]!, writable: true }] }, opts), ctx).mounts;
+    assert.deepEqual(rw.find((m) => m.destination === '/work/node_modules')!.options, ['rbind', 'rw', 'nosuid', 'nodev', 'rprivate']);
+  });
 });

@@ -38,11 +38,13 @@ describe('SandboxPool (the drivers\' use of the warm pool)', () => {
     await p.drain();
   });
 
-  it('never pools gVisor jobs or another tmpfs size', async () => {
+  it('never pools gVisor jobs, another tmpfs size, or a job with mounts (pooled sandboxes have none)', async () => {
     const { p } = pool(async () => undefined);
     await ready(p);
     assert.equal(await p.take(job({ isolation: 'gvisor' })), null);
     assert.equal(await p.take(job({ limits: { ...limits, tmpfsMb: 128 } })), null);
+    assert.equal(await p.take(job({ mounts: [{ source: '/b', target: '/opt/cronium/deps', writable: false }] })), null);
+    assert.ok(await p.take(job()), 'the pooled sandbox is still there for a job without mounts');
     await p.drain();
   });
 

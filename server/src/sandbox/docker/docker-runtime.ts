@@ -65,7 +65,7 @@ export class DockerRuntime implements SandboxRuntime {
   start(job: SandboxJob, output: SandboxOutput): Promise<SandboxRun> {
     return this.pool.run(
       job,
-      () => this.prepare({ kind: 'execution', executionId: job.executionId }, job.language, job.limits, job.isolation),
+      () => this.prepare({ kind: 'execution', executionId: job.executionId }, job.language, job.limits, job.isolation, job.mounts),
       (p, pooled) => deliverJob(p, job, output, pooled),
     );
   }
@@ -74,14 +74,20 @@ export class DockerRuntime implements SandboxRuntime {
    * Creates, attaches and starts a container that waits for its input on stdin. Used for cold starts and to fill
    * the warm pool; either way the job arrives only on delivery.
    */
-  private async prepare(purpose: SandboxPurpose, language: SandboxJob['language'], limits: SandboxLimits, isolation: SandboxJob['isolation']): Promise<DockerSandbox> {
+  private async prepare(
+    purpose: SandboxPurpose,
+    language: SandboxJob['language'],
+    limits: SandboxLimits,
+    isolation: SandboxJob['isolation'],
+    mounts: SandboxJob['mounts'] = [],
+  ): Promise<DockerSandbox> {
     const image = this.host.images.name(language);
     let container: Docker.Container;
     try {
       container = await this.host.engine.client.createContainer(
         dockerCreateOptions(
           sandboxSpec(
-            { purpose, language, limits, isolation },
+            { purpose, language, limits, isolation, mounts },
             { image, network: this.host.network.name, nodeId: this.opts.nodeId, seccomp: this.seccomp, gvisorRuntime: this.opts.gvisorRuntime },
           ),
         ),

@@ -1,6 +1,14 @@
 import type Docker from 'dockerode';
 import { nanoCpus, type SandboxSpec, tmpfsOptions } from '../spec.js';
 
+const bindMount = (m: SandboxSpec['mounts'][number]): Docker.MountSettings => ({
+  Type: 'bind',
+  Source: m.source,
+  Target: m.target,
+  ReadOnly: !m.writable,
+  BindOptions: { Propagation: 'rprivate' },
+});
+
 /** The sandbox spec (spec.ts) as Docker create options. */
 export function dockerCreateOptions(spec: SandboxSpec): Docker.ContainerCreateOptions {
   const { confinement: c, limits } = spec;
@@ -20,6 +28,9 @@ export function dockerCreateOptions(spec: SandboxSpec): Docker.ContainerCreateOp
       ReadonlyRootfs: spec.readonlyRoot,
       // Docker mounts a tmpfs noexec unless it is told `exec`.
       Tmpfs: Object.fromEntries(spec.tmpfs.map((t) => [t.path, tmpfsOptions(t).join(',')])),
+      // Docker takes no nosuid/nodev for a bind mount: no capabilities and no-new-privileges leave a set-id file
+      // nothing to grant, and the device cgroup refuses a device node.
+      ...(spec.mounts.length ? { Mounts: spec.mounts.map(bindMount) } : {}),
       CapDrop: ['ALL'],
       SecurityOpt: [...(spec.noNewPrivileges ? ['no-new-privileges:true'] : []), ...(c.tier === 'standard' ? [`seccomp=${c.seccomp.text}`] : [])],
       Memory: limits.memoryBytes,

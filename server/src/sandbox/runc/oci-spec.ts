@@ -107,6 +107,8 @@ export function ociSpec(spec: SandboxSpec, ctx: OciSpecContext): OciSpec {
     ...[...spec.tmpfs]
       .sort((a, b) => a.path.split('/').length - b.path.split('/').length || a.path.localeCompare(b.path))
       .map((t) => ({ destination: t.path, type: 'tmpfs', source: 'tmpfs', options: ociTmpfsOptions(t) })),
+    // After the tmpfs mounts: a bind mount may sit in one (a bundle's node_modules in /work).
+    ...spec.mounts.map((m) => ({ destination: m.target, type: 'bind', source: m.source, options: ['rbind', m.writable ? 'rw' : 'ro', 'nosuid', 'nodev', 'rprivate'] })),
     { destination: '/etc/resolv.conf', type: 'bind', source: ctx.files.resolvConf, options: ['rbind', 'ro', 'rprivate'] },
     { destination: '/etc/hostname', type: 'bind', source: ctx.files.hostname, options: ['rbind', 'ro', 'rprivate'] },
     { destination: '/etc/hosts', type: 'bind', source: ctx.files.hosts, options: ['rbind', 'ro', 'rprivate'] },

@@ -180,7 +180,7 @@ export class RuncRuntime implements SandboxRuntime {
   }
 
   /** Writes the bundle, sets up the network and starts `runc run`: the sandbox then waits for its input on stdin. */
-  private async prepare(purpose: SandboxPurpose, language: SandboxJob['language'], limits: SandboxLimits): Promise<StartedSandbox> {
+  private async prepare(purpose: SandboxPurpose, language: SandboxJob['language'], limits: SandboxLimits, mounts: SandboxJob['mounts'] = []): Promise<StartedSandbox> {
     if (!this.net) throw new SandboxError('START_FAILED', 'the sandbox network is not set up (ensureNetwork)');
     const { info, range, leases } = this.net;
     const { image, rootfs, launcherBash } = await this.image(language);
@@ -229,7 +229,7 @@ export class RuncRuntime implements SandboxRuntime {
       fs.writeFileSync(files.resolvConf, '# Cronium sandbox: no DNS\n', { mode: 0o644 });
       net = await this.nets.create(id, ip, range.prefix, info.bridge);
       const sandbox = sandboxSpec(
-        { purpose, language, limits, isolation: 'standard' },
+        { purpose, language, limits, isolation: 'standard', mounts },
         { image: image.name, network: info.name, nodeId: this.opts.nodeId, seccomp: this.seccompProfile, gvisorRuntime: this.opts.gvisorRuntime },
       );
       const spec = ociSpec(sandbox, { id, image: image.config, rootfs, files, netnsPath: net.path, cgroupsPath: `/cronium-runc/${id}`, seccomp: this.seccomp });
@@ -315,7 +315,7 @@ export class RuncRuntime implements SandboxRuntime {
     if (job.isolation !== 'standard') return Promise.reject(new SandboxError('START_FAILED', `the runc runtime runs standard sandboxes only, not ${job.isolation}`));
     return this.pool.run(
       job,
-      () => this.prepare({ kind: 'execution', executionId: job.executionId }, job.language, job.limits),
+      () => this.prepare({ kind: 'execution', executionId: job.executionId }, job.language, job.limits, job.mounts),
       (p, pooled) => deliverJob(p, job, output, pooled),
     );
   }
