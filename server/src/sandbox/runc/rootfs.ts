@@ -41,10 +41,18 @@ export function isMountPoint(target: string): boolean {
 }
 
 /**
+ * Where Cronium binds host directories into a sandbox outside its tmpfs (a dependency bundle, a build step's
+ * scratch directory); Docker makes a missing mount point in the container's own layer, this root has none.
+ */
+export const BIND_MOUNT_POINTS = ['opt/cronium/deps', 'opt/cronium/build'];
+
+/**
  * Docker gives every container an "init" layer with the mount points it binds over (/etc/hosts and friends).
  * The shared root here is read-only without an upper layer, so those mount points must exist below it.
  */
 function writeInitLayer(dir: string) {
+  // Absent from every image, so no image directory's mode is hidden by them.
+  for (const d of BIND_MOUNT_POINTS) fs.mkdirSync(path.join(dir, d), { recursive: true, mode: 0o755 });
   // Exactly Docker's init layer: a directory here would hide the image's own (runc gives a tmpfs the mode of the
   // directory it is mounted on, so /tmp and /work must keep the image's 1777 and 0700).
   for (const d of ['dev/pts', 'dev/shm', 'proc', 'sys', 'etc']) fs.mkdirSync(path.join(dir, d), { recursive: true, mode: 0o755 });
@@ -65,8 +73,12 @@ export async function ensureRootfs(stateDir: string, image: ResolvedImage): Prom
   const base = path.join(stateDir, 'rootfs');
   const hex = image.id.replace(/^sha256:/, '');
   const target = path.join(base, hex);
-  if (isMountPoint(target)) return target;
   const init = path.join(base, `${hex}.init`);
+  if (isMountPoint(target)) {
+    // Mounted by a server from before a mount point was added: made again (running sandboxes keep theirs).
+    if (BIND_MOUNT_POINTS.every((d) => fs.existsSync(path.join(init, d)))) return target;
+    await unmountRootfs(stateDir, hex);
+  }
   fs.mkdirSync(target, { recursive: true, mode: 0o755 });
   writeInitLayer(init);
   const lowerdir = [init, ...image.layers].join(':');
