@@ -124,6 +124,14 @@ describe('parseRunForm', () => {
       value: { language: 'bash', script: 'echo hi', isolation: 'standard' },
     });
   });
+  it('takes the Packages box as the language\'s dependencies, one per line, without comments; none for bash', () => {
+    const py = parseRunForm(form({ language: 'python', script: 'import six', packages: 'six==1.16.0\r\n\n# a comment\nrequests>=2.31  # pinned below 3\n' }));
+    assert.deepEqual(py.ok && py.value.dependencies, { python: ['six==1.16.0', 'requests>=2.31'] });
+    const js = parseRunForm(form({ language: 'node', script: 'require("lodash")', packages: 'lodash\naxios@^1.7' }));
+    assert.deepEqual(js.ok && js.value.dependencies, { node: ['lodash', 'axios@^1.7'] });
+    const sh = parseRunForm(form({ language: 'bash', script: 'echo', packages: 'six' }));
+    assert.equal(sh.ok && 'dependencies' in sh.value, false);
+  });
   it('reports every problem against its field', () => {
     const r = parseRunForm(
       form({ language: 'ruby', script: '  ', input: '{bad', timeout: '-1', memoryMb: '8', cpus: 'x', pids: '2.5', egress: 'http://x.com', env: 'nope', isolation: 'vm' }),

@@ -51,6 +51,13 @@ export const apiKeys = pgTable(
 
 export type { ExecutionStatus };
 
+/** An execution's packages as its request asked for them (executions/request.ts). */
+export interface DependencyRequest {
+  dependencies?: { python?: string[]; node?: string[] };
+  requirements?: string;
+  packageJson?: Record<string, unknown>;
+}
+
 export const executions = pgTable(
   'executions',
   {
@@ -72,6 +79,11 @@ export const executions = pgTable(
     secretsRead: jsonb('secrets_read').$type<string[]>().notNull().default([]),
     egressAllow: jsonb('egress_allow').$type<string[]>().notNull().default([]),
     event: jsonb('event').$type<{ id?: string; name?: string; type?: string } | null>(),
+    /** The packages asked for, as the request gave them (dependencies, requirements or packageJson); null: none. */
+    dependencyRequest: jsonb('dependency_request').$type<DependencyRequest | null>(),
+    /** What the bundle held, exact versions; null until it is prepared. */
+    installed: jsonb('installed').$type<{ name: string; version: string }[] | null>(),
+    bundleKey: text('bundle_key'),
     exitCode: integer('exit_code'),
     output: jsonb('output'),
     hasOutput: boolean('has_output').notNull().default(false),

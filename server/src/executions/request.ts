@@ -10,6 +10,8 @@ export { secretName };
 const envKey = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Names the platform sets itself; a request may not override them. */
 const reservedEnv = /^(CRONIUM_|HTTP_PROXY$|HTTPS_PROXY$|NO_PROXY$|http_proxy$|https_proxy$|no_proxy$|PATH$|HOME$)/;
+/** Per language, per request: more is a project to build, not a script's packages. */
+const MAX_PACKAGES = 200;
 const quoted = (names: readonly string[]) => names.map((n) => `"${n}"`);
 
 export const createExecutionSchema = z
@@ -46,6 +48,16 @@ export const createExecutionSchema = z
       .object({ id: storableString().max(200).optional(), name: storableString().max(500).optional(), type: storableString().max(100).optional() })
       .strict()
       .optional(),
+    dependencies: z
+      .object({
+        python: z.array(storableString()).max(MAX_PACKAGES, `at most ${MAX_PACKAGES} packages`).optional().describe('pip requirement specifiers, e.g. "pandas==2.2.3"'),
+        node: z.array(storableString()).max(MAX_PACKAGES, `at most ${MAX_PACKAGES} packages`).optional().describe('npm package specs, e.g. "axios@^1.7"'),
+      })
+      .strict()
+      .optional()
+      .describe('packages for the execution’s language, installed into a read-only bundle mounted into the sandbox'),
+    requirements: storableString().max(100_000, 'must be at most 100000 characters').optional().describe('python: the text of a requirements.txt'),
+    packageJson: z.record(z.string(), storableJson).optional().describe('node: a package.json whose dependencies are installed'),
     wait: z.boolean({ error: 'must be a boolean' }).optional().describe('answer when the execution ends (200 with the execution) instead of 202 at once'),
   })
   .strict();

@@ -30,6 +30,10 @@ export const executionSchema = z.object({
   nodeId: z.string().nullable(),
   containerId: z.string().nullable(),
   pooled: z.boolean(),
+  installed: z
+    .array(z.object({ name: z.string(), version: z.string() }))
+    .nullable()
+    .describe('the packages in the execution’s dependency bundle, exact versions; null without dependencies or before they are installed'),
   logsTruncated: z.boolean(),
   durationMs: z.number().int().nullable(),
   createdAt: isoDateTime,
@@ -55,6 +59,14 @@ export const executionDetailSchema = executionSchema.extend({
   script: z.string(),
   input: z.unknown().describe('what getInput() returns, or null'),
   env: z.array(z.string()).describe('the names, never the values'),
+  dependencies: z
+    .object({
+      dependencies: z.object({ python: z.array(z.string()).optional(), node: z.array(z.string()).optional() }).optional(),
+      requirements: z.string().optional(),
+      packageJson: z.record(z.string(), z.unknown()).optional(),
+    })
+    .nullable()
+    .describe('the packages asked for, as the request gave them'),
   queue: queueStandingSchema.optional().describe('a queued execution only: why it waits'),
 });
 export type ExecutionDetail = z.infer<typeof executionDetailSchema>;

@@ -13,6 +13,7 @@ import type { ExecutionEngine } from './engine.js';
 import { type ExecutionEvents, FINAL_STATUSES, type LogEntry } from './events.js';
 import type { ExecutionRow, ExecutionsRepository } from './repository.js';
 import { queueStanding } from './queue-standing.js';
+import { dependencyRequestOf } from './dependency-request.js';
 import { createExecutionSchema, listExecutionsQuery, statsQuery } from './request.js';
 import { decodeCursor, encodeCursor, serializeExecution, serializeLogEntry } from './serialize.js';
 
@@ -79,6 +80,9 @@ export async function executionRoutes(app: FastifyInstance, deps: ExecutionRoute
       egressAllow.push(v.canonical);
     }
 
+    const packages = dependencyRequestOf(body.language, body);
+    if (!packages.ok) throw badRequest(`${packages.field}: ${packages.message}`, packages.field);
+
     const secrets = [...new Set(body.secrets ?? [])];
     if (secrets.length) {
       const have = await deps.secrets.existing(req.actor.id, secrets);
@@ -111,6 +115,7 @@ export async function executionRoutes(app: FastifyInstance, deps: ExecutionRoute
       secrets,
       egressAllow: [...new Set(egressAllow)],
       event: body.event ?? null,
+      dependencyRequest: packages.request,
       createdAt: new Date(),
     }, settings);
     if (!queued.ok) throw refusal(queued);

@@ -36,6 +36,7 @@ export function serializeExecution(row: ExecutionRow, opts: { detail?: boolean }
     nodeId: row.nodeId,
     containerId: row.containerId,
     pooled: row.pooled,
+    installed: row.installed ?? null,
     logsTruncated: row.logsTruncated,
     durationMs: row.durationMs,
     createdAt: row.createdAt.toISOString(),
@@ -43,7 +44,7 @@ export function serializeExecution(row: ExecutionRow, opts: { detail?: boolean }
     finishedAt: row.finishedAt?.toISOString() ?? null,
     deadlineAt: row.deadlineAt?.toISOString() ?? null,
   };
-  return opts.detail ? { ...summary, script: row.script, input: row.input ?? null, env: Object.keys(row.env) } : summary;
+  return opts.detail ? { ...summary, script: row.script, input: row.input ?? null, env: Object.keys(row.env), dependencies: row.dependencyRequest ?? null } : summary;
 }
 
 export function encodeCursor(row: ExecutionRow): string {

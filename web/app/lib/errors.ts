@@ -55,6 +55,9 @@ export const RUN_FIELDS: Record<string, string> = {
   secrets: 'secrets',
   egress: 'egress',
   'egress.allow': 'egress',
+  dependencies: 'packages',
+  requirements: 'packages',
+  packageJson: 'packages',
 };
 
 /** PATCH /api/v1/settings: the form uses the API's own dotted names, except the timeouts, typed in seconds. */

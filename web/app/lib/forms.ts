@@ -195,6 +195,13 @@ export function parseRunForm(form: FormLike): Parsed<CreateExecutionBody> {
   if (!env.ok) errors.env = env.error;
   else if (env.value) body.env = env.value;
 
+  // One specifier per line; `#` starts a comment, as in a requirements.txt. Bash has no packages: the box is hidden.
+  const packages = raw(form, 'packages')
+    .split(/\r?\n/)
+    .map((l) => l.replace(/(^|\s)#.*$/, '').trim())
+    .filter(Boolean);
+  if (packages.length && (language === 'python' || language === 'node')) body.dependencies = { [language]: packages };
+
   return Object.keys(errors).length ? { ok: false, errors } : { ok: true, value: body };
 }
 

@@ -8,6 +8,7 @@ import { requireUser, unwrap } from '../lib/auth.server';
 import { type Explanation, egressReasonText, explain, queueNote } from '../lib/explain';
 import { formatBytes, formatDuration, shortId } from '../lib/format';
 import { mergeLogs, parseLogEvent, toLogEntry } from '../lib/logs';
+import { requestedPackages } from '../lib/packages';
 import { ACTIVE_STATUSES, type EgressLogEntry, type Execution, type ExecutionSummary, LANGUAGE_LABELS, type LogEntry, type RuntimeCall, type Settings, type Stats } from '../lib/types';
 import { userNames } from '../lib/users.server';
 import type { Authed } from '../lib/auth.server';
@@ -244,6 +245,28 @@ export default function ExecutionDetail() {
         </Card>
       </div>
 
+      {ex.dependencies && (
+        <Card title="Packages" id="packages">
+          <p className="muted small">
+            Asked for: <span className="mono">{requestedPackages(ex.dependencies).join(', ') || 'none'}</span>. The install step is in the log, as system lines.
+          </p>
+          {ex.installed ? (
+            <Table columns={['Package', 'Version installed']}>
+              {ex.installed.map((p) => (
+                <tr key={p.name}>
+                  <td className="mono">{p.name}</td>
+                  <td className="mono">{p.version}</td>
+                </tr>
+              ))}
+            </Table>
+          ) : (
+            <p className="muted" data-testid="installed-none">
+              {isActive ? 'Not installed yet.' : 'Nothing was installed: see the error and the log.'}
+            </p>
+          )}
+        </Card>
+      )}
+
       <Card title="Logs" id="logs">
         {logsError && <Alert>{logsError}</Alert>}
         {active && live.failed && <Alert kind="warning">The live log was interrupted; reload the page to see the rest.</Alert>}
@@ -355,3 +378,4 @@ export default function ExecutionDetail() {
     </>
   );
 }
+

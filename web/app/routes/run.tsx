@@ -9,6 +9,7 @@ import { requireUser } from '../lib/auth.server';
 import { RUN_FIELDS } from '../lib/errors';
 import { EXAMPLES, EXAMPLE_INPUT, isStarterOrEmpty } from '../lib/examples';
 import { parseRunForm } from '../lib/forms';
+import { requestedPackages } from '../lib/packages';
 import { formatDuration } from '../lib/format';
 import { type Execution, LANGUAGES, LANGUAGE_LABELS, type Language, type Limits, type Secret, type Settings, isLanguage } from '../lib/types';
 
@@ -26,6 +27,7 @@ export interface RunValues {
   egress: string;
   env: string;
   secrets: string[];
+  packages: string;
 }
 
 export async function loader({ request }: LoaderFunctionArgs) {
@@ -50,6 +52,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
     egress: '',
     env: '',
     secrets: [],
+    packages: '',
   };
   let fromError: string | null = null;
   const from = search.get('from');
@@ -69,6 +72,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
         egress: ex.egress.allow.join('\n'),
         env: ex.env.map((n) => `${n}=`).join('\n'),
         secrets: ex.secretsGranted,
+        packages: ex.dependencies ? requestedPackages(ex.dependencies).join('\n') : '',
       };
     } else fromError = `Could not load execution ${from}: ${r.error.message}`;
   }
@@ -107,6 +111,7 @@ function valuesFrom(v: Record<string, string> | undefined, fallback: RunValues):
     egress: v.egress ?? '',
     env: v.env ?? '',
     secrets: (v.secrets ?? '').split('\n').filter(Boolean),
+    packages: v.packages ?? '',
   };
 }
 
@@ -127,6 +132,11 @@ export default function Run() {
     />
   );
 }
+
+const PACKAGE_HINTS: Record<'python' | 'node', string> = {
+  python: 'One pip requirement per line, like pandas==2.2.3 or requests>=2.31. Installed from wheels into a read-only bundle, reused by later runs.',
+  node: 'One npm package per line, like axios@^1.7 or lodash. Installed without running install scripts on the server, into a read-only bundle reused by later runs.',
+};
 
 type KnownLimits = { defaults: Limits; max: Limits } | null;
 
@@ -247,6 +257,11 @@ function RunForm({
                 </p>
               )}
             </div>
+            {language !== 'bash' && (
+              <Field id="packages" label="Packages" error={errors.packages} hint={PACKAGE_HINTS[language]}>
+                <textarea {...fieldProps('packages', errors.packages, true)} className="mono" rows={3} defaultValue={initial.packages} spellCheck={false} data-testid="packages" />
+              </Field>
+            )}
             <Field id="input" label="Input (JSON)" error={errors.input} hint="The script reads it with get_input() / getInput() / cronium get-input. Leave empty for none.">
               <textarea {...fieldProps('input', errors.input, true)} className="mono" rows={6} defaultValue={initial.input} spellCheck={false} />
             </Field>
