@@ -12,12 +12,18 @@ import { counterLines, type ServerCounters } from './counters.js';
 
 const quantile = (sorted: number[], q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : 0);
 
+/** A pool key as labels: the language, and for a dependency bundle's members a digest of its mounts (sandbox-pool.ts). */
+function poolLabels(key: string): string {
+  const [language, bundle] = key.split('+');
+  return bundle ? `language="${language}",bundle="${bundle}"` : `language="${language}"`;
+}
+
 function poolLines(p: PoolStats | null): string[] {
   if (!p) return ['# HELP cronium_pool_size The most warm containers a language may hold (0: pool disabled).', '# TYPE cronium_pool_size gauge', 'cronium_pool_size 0'];
   const per = (name: string, help: string, type: string, v: Record<string, number>) => [
     `# HELP ${name} ${help}`,
     `# TYPE ${name} ${type}`,
-    ...Object.entries(v).map(([lang, n]) => `${name}{language="${lang}"} ${n}`),
+    ...Object.entries(v).map(([key, n]) => `${name}{${poolLabels(key)}} ${n}`),
   ];
   return [
     '# HELP cronium_pool_size The most warm containers a language may hold (0: pool disabled).',

@@ -24,6 +24,11 @@ export interface PoolSizingLimits {
   idleMs: number;
   /** The estimated memory an idle member of this key holds, in MiB (its real usage, not its limit). */
   footprintMb(key: string): number;
+  /**
+   * Keys the pool learns of as they are asked for (a runtime with a dependency bundle) have no floor: they hold
+   * members while they are used and none once idle. Absent: every key has the floor.
+   */
+  hasFloor?(key: string): boolean;
 }
 
 /** What the pool has seen of one key. Never mutated: each record* returns a new one. */
@@ -171,6 +176,9 @@ export function shareBudget(claims: readonly BudgetClaim[], budgetMb: number): R
 
 /** Every key's target at `now`: wanted, then the budget applied across keys. */
 export function targets(demands: ReadonlyMap<string, Demand>, now: number, limits: PoolSizingLimits): Record<string, number> {
-  const claims = [...demands].map(([key, d]) => ({ key, floor: limits.floor, wanted: wanted(d, now, limits), costMb: limits.footprintMb(key) }));
+  const claims = [...demands].map(([key, d]) => {
+    const own = limits.hasFloor && !limits.hasFloor(key) ? { ...limits, floor: 0 } : limits;
+    return { key, floor: own.floor, wanted: wanted(d, now, own), costMb: limits.footprintMb(key) };
+  });
   return shareBudget(claims, limits.memoryBudgetMb);
 }

@@ -1,5 +1,6 @@
 import type { PoolConfig } from '../config.js';
-import { type Language, SandboxError, type SandboxJob, type SandboxLimits } from './driver.js';
+import crypto from 'node:crypto';
+import { type Language, SandboxError, type SandboxJob, type SandboxLimits, type SandboxMount } from './driver.js';
 import { footprintMb } from './pool-footprint.js';
 import { type PoolMember, type PoolStats, WarmPool } from './warm-pool.js';
 
@@ -14,7 +15,7 @@ export interface SandboxPoolOptions<P extends WaitingSandbox> {
   sizing?: PoolConfig | null;
   /** The limits pooled sandboxes start with. */
   limits?: SandboxLimits;
-  prepare(language: Language, limits: SandboxLimits): Promise<P>;
+  prepare(language: Language, limits: SandboxLimits, mounts: SandboxMount[]): Promise<P>;
   /** Applies other memory/CPU/pids limits to a running sandbox; throws where the runtime cannot. */
   update(p: P, limits: SandboxLimits): Promise<void>;
   onError?(err: unknown, language: string): void;
@@ -36,22 +37,55 @@ const REFILL_DELAY_MS = 1000;
  */
 const ACCEPT_WAIT_MS = 5000;
 
+/**
+ * What a pooled sandbox is started with. A language alone, or (a learnt key, see warm-pool.ts) a language with
+ * read-only mounts: a dependency bundle's members are started with it mounted, for the next execution with it.
+ */
+interface PoolShape {
+  language: Language;
+  mounts: SandboxMount[];
+}
+
+const LANGUAGE_KEYS: readonly Language[] = ['bash', 'python', 'node'];
+
+/** The pool key of a job: its language, and a digest of its read-only mounts (the bundle's path names its content). */
+function poolKey(language: Language, mounts: readonly SandboxMount[]): string {
+  if (!mounts.length) return language;
+  const digest = crypto.createHash('sha256').update(JSON.stringify(mounts.map((m) => [m.source, m.target]))).digest('hex');
+  return `${language}+${digest.slice(0, 16)}`;
+}
+
+/**
+ * The job's pool key; null for a job that is never pooled: one with a writable mount (a build step's scratch
+ * directory is its own, once).
+ */
+function keyOf(job: SandboxJob): string | null {
+  const mounts = job.mounts ?? [];
+  return mounts.some((m) => m.writable) ? null : poolKey(job.language, mounts);
+}
+
 /** The warm pool as the drivers use it: a sandbox for a standard-tier job, with its limits, or none. */
 export class SandboxPool<P extends WaitingSandbox> {
-  private readonly pool: WarmPool<Language, P> | null;
+  private readonly pool: WarmPool<string, P> | null;
+  private readonly shapes = new Map<string, PoolShape>(LANGUAGE_KEYS.map((language) => [language, { language, mounts: [] }]));
 
   constructor(private readonly o: SandboxPoolOptions<P>) {
     const { limits, sizing } = o;
     this.pool =
       sizing && sizing.max > 0 && limits
-        ? new WarmPool<Language, P>({
-            keys: ['bash', 'python', 'node'],
+        ? new WarmPool<string, P>({
+            keys: LANGUAGE_KEYS,
             sizing: { floor: sizing.min, ceiling: sizing.max, memoryBudgetMb: sizing.memoryMb, idleMs: sizing.idleMs, footprintMb },
             refillAt: sizing.refillAt,
             refillDelayMs: REFILL_DELAY_MS,
-            create: (language) => o.prepare(language, limits),
+            create: (key) => {
+              const shape = this.shapes.get(key);
+              if (!shape) return Promise.reject(new SandboxError('START_FAILED', `no pool shape for ${key}`));
+              return o.prepare(shape.language, limits, shape.mounts);
+            },
             destroy: (p) => p.remove(),
-            onError: o.onError,
+            onForget: (key) => this.shapes.delete(key),
+            onError: (err, key) => o.onError?.(err, this.shapes.get(key)?.language ?? key),
           })
         : null;
   }
@@ -70,8 +104,11 @@ export class SandboxPool<P extends WaitingSandbox> {
 
   /** A pooled sandbox for this job with the job's limits applied, or null (the caller starts a cold one). */
   async take(job: SandboxJob): Promise<P | null> {
-    if (!this.pool || job.isolation !== 'standard' || job.limits.tmpfsMb !== this.o.limits?.tmpfsMb || job.mounts?.length) return null;
-    const p = this.pool.take(job.language);
+    if (!this.pool || job.isolation !== 'standard' || job.limits.tmpfsMb !== this.o.limits?.tmpfsMb) return null;
+    const key = keyOf(job);
+    if (!key) return null;
+    if (!this.shapes.has(key)) this.shapes.set(key, { language: job.language, mounts: (job.mounts ?? []).map((m) => ({ ...m })) });
+    const p = this.pool.take(key);
     if (!p) return null;
     const l = job.limits;
     if (l.memoryMb !== p.limits.memoryMb || l.cpus !== p.limits.cpus || l.pids !== p.limits.pids) {
@@ -102,7 +139,8 @@ export class SandboxPool<P extends WaitingSandbox> {
     if (pooled) {
       const run = await this.hand(pooled, deliver, true);
       // With refillAt 'claim' the replacement is already on its way, and this only tops the language up.
-      void run.done.catch(() => undefined).then(() => this.pool?.refill(job.language));
+      const key = keyOf(job);
+      void run.done.catch(() => undefined).then(() => key && this.pool?.refill(key));
       let timer: NodeJS.Timeout | undefined;
       const took = await Promise.race([run.accepted, new Promise<boolean>((r) => (timer = setTimeout(() => r(true), ACCEPT_WAIT_MS)))]);
       clearTimeout(timer);

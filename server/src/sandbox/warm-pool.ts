@@ -28,12 +28,18 @@ const isWarm = (m: PoolMember) => m.warm?.() ?? true;
 export type RefillMoment = 'claim' | 'end';
 
 export interface WarmPoolOptions<K extends string, T extends PoolMember> {
+  /**
+   * The keys kept from the start, each with the floor. Other keys are learnt at their first take (a runtime with a
+   * dependency bundle): no floor, members only while taken, and forgotten once idle with none left.
+   */
   keys: readonly K[];
   /** Floor, ceiling, memory budget and idle time per key (null, or a ceiling of 0: no pool). */
   sizing: PoolSizingLimits | null;
   create(key: K): Promise<T>;
   destroy(item: T): Promise<void>;
   onError?(err: unknown, key: K): void;
+  /** A learnt key was forgotten (idle, no member left). */
+  onForget?(key: K): void;
   /** Default claim. */
   refillAt?: RefillMoment;
   /** With refillAt 'end': the longest a replacement waits for the execution's end (0: at once). */
@@ -75,16 +81,32 @@ export class WarmPool<K extends string, T extends PoolMember> {
   private readonly failureStreak = new Map<K, number>();
   private readonly delayedRefill = new Map<K, NodeJS.Timeout>();
   private readonly now: () => number;
+  private readonly fixed: ReadonlySet<K>;
   private draining = false;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: WarmPoolOptions<K, T>) {
     this.now = o.now ?? Date.now;
-    for (const k of o.keys) {
-      this.ready.set(k, []);
-      this.starting.set(k, 0);
-      this.demand.set(k, initialDemand(this.now()));
-    }
+    this.fixed = new Set(o.keys);
+    for (const k of o.keys) this.track(k);
+  }
+
+  private track(k: K) {
+    this.ready.set(k, []);
+    this.starting.set(k, 0);
+    this.demand.set(k, initialDemand(this.now()));
+  }
+
+  /** Every key tracked now: the fixed ones, then those learnt from takes. */
+  private keys(): K[] {
+    return [...this.ready.keys()];
+  }
+
+  /** A learnt key with no member left, none starting and a target of 0 (idle) is dropped, counters and all. */
+  private forgetIdle(k: K) {
+    if (this.fixed.has(k) || this.ready.get(k)!.length || (this.starting.get(k) ?? 0) > 0 || this.target(k) > 0) return;
+    for (const m of [this.ready, this.starting, this.demand, this.failureStreak, this.counters.hits, this.counters.misses, this.counters.failures] as Map<K, unknown>[]) m.delete(k);
+    this.o.onForget?.(k);
   }
 
   get enabled(): boolean {
@@ -95,10 +117,11 @@ export class WarmPool<K extends string, T extends PoolMember> {
     if (!this.enabled) return;
     for (const k of this.o.keys) this.refill(k);
     this.timer = setInterval(() => {
-      for (const k of this.o.keys) {
+      for (const k of this.keys()) {
         this.prune(k);
         this.shrink(k);
         this.refill(k);
+        this.forgetIdle(k);
       }
     }, intervalMs);
     this.timer.unref();
@@ -111,12 +134,13 @@ export class WarmPool<K extends string, T extends PoolMember> {
 
   private targets(): Record<string, number> {
     if (!this.enabled || this.draining || !this.o.sizing) return {};
-    return targets(this.demand, this.now(), this.o.sizing);
+    return targets(this.demand, this.now(), { ...this.o.sizing, hasFloor: (k) => this.fixed.has(k as K) });
   }
 
   /** Hands out a live member, or null (the caller starts a cold one). Records the arrival and refills (see refillAt). */
   take(key: K): T | null {
     if (!this.enabled) return null;
+    if (!this.ready.has(key)) this.track(key);
     this.demand.set(key, recordTake(this.demand.get(key) ?? initialDemand(this.now()), this.now()));
     this.prune(key);
     const list = this.ready.get(key)!;
@@ -156,6 +180,7 @@ export class WarmPool<K extends string, T extends PoolMember> {
 
   /** Starts members until the key holds its target (an owner calls it when an execution ends: see refillAt). */
   refill(key: K): void {
+    if (!this.ready.has(key)) return; // a learnt key since forgotten
     const pending = this.delayedRefill.get(key);
     if (pending) {
       clearTimeout(pending);
@@ -195,7 +220,7 @@ export class WarmPool<K extends string, T extends PoolMember> {
   }
 
   stats(): PoolStats {
-    const keys = this.o.keys;
+    const keys = this.keys();
     const rec = (f: (k: K) => number) => Object.fromEntries(keys.map((k) => [k, f(k)]));
     const count = (m: Map<K, number>) => rec((k) => m.get(k) ?? 0);
     const live = (k: K, warm: boolean) => this.ready.get(k)!.filter((i) => i.alive() && isWarm(i) === warm).length;
@@ -227,7 +252,7 @@ export class WarmPool<K extends string, T extends PoolMember> {
     for (const t of this.delayedRefill.values()) clearTimeout(t);
     this.delayedRefill.clear();
     const all = [...this.ready.values()].flat();
-    for (const k of this.o.keys) this.ready.set(k, []);
+    for (const k of this.keys()) this.ready.set(k, []);
     await Promise.all(all.map((i) => this.o.destroy(i).catch(noop)));
     const deadline = Date.now() + 15_000;
     while ([...this.starting.values()].some((n) => n > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

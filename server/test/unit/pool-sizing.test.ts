@@ -219,4 +219,20 @@ describe('pool sizing: the memory budget across keys', () => {
     assert.equal(targets(demands, s(60.1), limits({ footprintMb })).python_numpy, undefined);
     assert.equal(targets(demands, s(60.1), limits({ footprintMb }))['python+numpy'], 4);
   });
+
+  it('targets(): a key without a floor (a dependency bundle) holds members while used and none once idle', () => {
+    const hasFloor = (k: string) => !k.includes('+');
+    const once = takes([0]);
+    const demands = new Map<string, Demand>([
+      ['python', initialDemand(t0)],
+      ['python+abc', once],
+    ]);
+    // Right after a take (the pool learns of such a key at its first) it wants the member for the next take.
+    assert.deepEqual(targets(demands, s(1), limits({ hasFloor })), { python: 1, 'python+abc': 1 });
+    // Idle (10 min without a take): the floor, which is 0 for the bundle key and 1 for the language.
+    assert.deepEqual(targets(demands, s(601), limits({ hasFloor })), { python: 1, 'python+abc': 0 });
+    // A floor of 0 does not take from the budget the floors are kept from.
+    const tight = targets(demands, s(1), limits({ hasFloor, memoryBudgetMb: 10 }));
+    assert.deepEqual(tight, { python: 1, 'python+abc': 0 });
+  });
 });

@@ -166,6 +166,37 @@ describe('WarmPool', () => {
     await p.drain();
   });
 
+  it('learns a key at its first take (a miss), keeps a member for it while it is taken, and forgets it once idle', async () => {
+    const created: { key: string; f: Fake }[] = [];
+    const p = new WarmPool<string, Fake>({
+      keys: ['python'],
+      sizing: { floor: 1, ceiling: 4, memoryBudgetMb: 1_000, idleMs: 120, footprintMb: () => 10 },
+      create: async (key) => {
+        const f = new Fake(created.length + 1);
+        created.push({ key, f });
+        return f;
+      },
+      destroy: async (f) => {
+        f.destroyed = true;
+      },
+    });
+    p.start(10);
+    await settle(30);
+    assert.deepEqual(p.stats().ready, { python: 1 }, 'a learnt key is not known before it is asked for');
+    assert.equal(p.take('python+abc'), null, 'the first take of a new key is a miss');
+    await settle(30);
+    assert.equal(p.stats().ready['python+abc'], 1, 'a member for the next take');
+    assert.ok(p.take('python+abc'), 'the next take is a hit');
+    assert.equal(p.stats().hits['python+abc'], 1);
+    await settle(250);
+    assert.deepEqual(p.stats().ready, { python: 1 }, 'idle: its members destroyed and the key forgotten; the fixed key keeps its floor');
+    assert.ok(created.filter((c) => c.key === 'python+abc' && !c.f.destroyed).length <= 1, 'only the member handed out is not destroyed');
+    p.refill('python+abc'); // an execution's end refilling a forgotten key does nothing
+    await settle(20);
+    assert.equal(p.stats().ready['python+abc'], undefined);
+    await p.drain();
+  });
+
   it('drains every member and stops refilling', async () => {
     const { p, created } = pool(2, { delayMs: 5 });
     p.start(10_000);

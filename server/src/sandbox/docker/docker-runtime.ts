@@ -37,7 +37,7 @@ export class DockerRuntime implements SandboxRuntime {
     this.pool = new SandboxPool<DockerSandbox>({
       sizing: opts.pool.sizing,
       limits: { ...opts.pool.limits, tmpfsMb: opts.tmpfsMb },
-      prepare: (language, limits) => this.prepare({ kind: 'pool' }, language, limits, 'standard'),
+      prepare: (language, limits, mounts) => this.prepare({ kind: 'pool' }, language, limits, 'standard', mounts),
       update: async (p, l) => {
         const mb = 1024 * 1024;
         await p.container.update({ Memory: l.memoryMb * mb, MemorySwap: l.memoryMb * mb, NanoCpus: Math.round(l.cpus * 1e9), PidsLimit: l.pids });

@@ -86,7 +86,7 @@ export class RuncRuntime implements SandboxRuntime {
     this.pool = new SandboxPool<StartedSandbox>({
       sizing: opts.pool.sizing,
       limits: { ...opts.pool.limits, tmpfsMb: opts.tmpfsMb },
-      prepare: (language, limits) => this.prepare({ kind: 'pool' }, language, limits),
+      prepare: (language, limits, mounts) => this.prepare({ kind: 'pool' }, language, limits, mounts),
       update: (p, l) => this.runc.update(p.id, { memoryBytes: l.memoryMb * MB, cpuQuota: Math.round(l.cpus * CPU_PERIOD), cpuPeriod: CPU_PERIOD, pids: l.pids }),
       onError: opts.pool.onError,
     });
