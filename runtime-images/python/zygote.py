@@ -22,6 +22,26 @@ def _job():
     return b"".join(chunks)
 
 
+def _add_pythonpath(argv):
+    """PYTHONPATH (a dependency bundle, the one value zygote.sh lets through) where Python puts it at start-up,
+    right after the script's directory. A module this process imported before the job (the SDK's, the standard
+    library's) would not be shadowed by a same-named one on that path as it would in a fresh interpreter: then
+    Python is started afresh, with the job's environment, as a cold start would."""
+    entries = [p for p in os.environ.get("PYTHONPATH", "").split(":") if p]
+    if not entries:
+        return
+    loaded = {m.partition(".")[0] for m in sys.modules}
+    for entry in entries:
+        try:
+            names = os.listdir(entry)
+        except OSError:
+            continue
+        for n in names:
+            if n.partition(".")[0] in loaded:
+                os.execve(sys.executable, argv, os.environ)
+    sys.path[1:1] = entries
+
+
 # SIGUSR1 (10 on Linux; the signal module is not imported only for this).
 _SIGUSR1 = 10
 
@@ -43,6 +63,7 @@ def _main():
         k, _, v = kv.partition(b"=")
         os.environb[k] = v
     path = argv[2]  # argv is python3 -u <script> [args...]
+    _add_pythonpath(argv)
     sys.argv = argv[2:]
     sys.path[0] = os.path.dirname(os.path.realpath(path))
     with open(path, "rb") as f:
