@@ -14,6 +14,7 @@ import {
   statsSchema,
 } from '../executions/response.js';
 import { healthSchema, serviceInfoSchema } from '../health/schemas.js';
+import { runtimeSchema } from '../runtimes/schemas.js';
 import { putSecretSchema, secretName, secretSchema } from '../secrets/schemas.js';
 import { limitsSchema, settingsPatchSchema, settingsResponseSchema } from '../settings/schemas.js';
 import { apiKeySchema, createKeySchema, createUserSchema, issuedKeySchema, keyIdParam, updateUserSchema, userIdParam, userSchema } from '../users/schemas.js';
@@ -36,6 +37,7 @@ const lists = {
   EgressRuleList: itemsOf(egressRuleSchema),
   EgressLog: itemsOf(egressLogEntrySchema),
   RuntimeCallList: itemsOf(runtimeCallSchema),
+  RuntimeList: itemsOf(runtimeSchema),
 };
 const anyObject = z.object({}).loose().describe('the OpenAPI 3.1 document');
 
@@ -60,6 +62,7 @@ const responseComponents = {
   LogEntry: logEntrySchema,
   Logs: logsSchema,
   RuntimeCall: runtimeCallSchema,
+  Runtime: runtimeSchema,
   EgressLogEntry: egressLogEntrySchema,
   EgressRule: egressRuleSchema,
   Stats: statsSchema,
@@ -153,6 +156,12 @@ const operations: Operation[] = [
     summary: 'The overview’s numbers for the last hours: the caller’s own executions, or everyone’s for an admin (scope=all)',
     query: statsQuery,
     responses: { 200: ok('Counts per status and per hour, success rate, p50/p95 durations', statsSchema), 400: apiError(), 401: apiError() },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/runtimes',
+    summary: 'The runtimes this server offers (language, exact version, image, default, contents): what `runtime` may name',
+    responses: { 200: ok('{ items }', lists.RuntimeList), 401: apiError() },
   },
   {
     method: 'get',

@@ -59,6 +59,9 @@ export const executions = pgTable(
       .notNull()
       .references(() => users.id),
     language: text('language', { enum: LANGUAGES }).notNull(),
+    /** The runtime (python@3.13) and image it ran in; null on executions from before runtimes could be chosen. */
+    runtime: text('runtime'),
+    image: text('image'),
     status: text('status').$type<ExecutionStatus>().notNull(),
     script: text('script').notNull(),
     input: jsonb('input'),

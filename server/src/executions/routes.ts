@@ -5,6 +5,7 @@ import type { ExecutionStatus } from '../db/schema.js';
 import { AppError, badRequest, notFound, tooLarge } from '../errors.js';
 import { parseAllowEntry } from '../egress/allow-entry.js';
 import type { EgressRepository } from '../egress/repository.js';
+import type { RuntimeCatalog } from '../runtimes/catalog.js';
 import type { SecretsRepository } from '../secrets/repository.js';
 import type { SettingsService } from '../settings/service.js';
 import { parse } from '../validation.js';
@@ -35,6 +36,8 @@ export interface ExecutionRoutesOptions {
   egress: EgressRepository;
   sizes: { maxScriptBytes: number; maxInputBytes: number };
   gvisorAvailable: boolean;
+  /** Which runtime (and so which image) a request runs in. */
+  runtimes: Pick<RuntimeCatalog, 'choose'>;
 }
 
 export async function executionRoutes(app: FastifyInstance, deps: ExecutionRoutesOptions) {
@@ -61,6 +64,8 @@ export async function executionRoutes(app: FastifyInstance, deps: ExecutionRoute
       throw tooLarge(`input is larger than the limit of ${sizes.maxInputBytes} bytes`, 'input');
     }
 
+    const chosen = deps.runtimes.choose(body.language, body.runtime);
+    if (!chosen.ok) throw badRequest(chosen.message, chosen.field);
     const isolation = body.isolation ?? settings.defaultIsolation;
     if (body.isolation && body.isolation !== settings.defaultIsolation && !settings.allowIsolationChoice && req.actor.role !== 'admin') {
       throw new AppError('ISOLATION_NOT_ALLOWED', 403, `the administrator fixed the isolation tier to "${settings.defaultIsolation}"`, 'isolation');
@@ -99,6 +104,8 @@ export async function executionRoutes(app: FastifyInstance, deps: ExecutionRoute
       id: crypto.randomUUID(),
       userId: req.actor.id,
       language: body.language,
+      runtime: chosen.runtime.id,
+      image: chosen.runtime.image,
       status: 'queued',
       script: body.script,
       input: body.input === undefined ? null : body.input,

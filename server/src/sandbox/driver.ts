@@ -13,6 +13,8 @@ export interface SandboxLimits {
 export interface SandboxJob {
   executionId: string;
   language: Language;
+  /** The image to run in (the execution's runtime); absent: the language's default image (RuntimeImages). */
+  image?: string;
   script: string;
   filename: string;
   argv: string[];
@@ -86,6 +88,8 @@ export interface SandboxDriver {
   capabilities(): Promise<SandboxCapabilities>;
   ensureNetwork(): Promise<SandboxNetworkInfo>;
   missingImages(): Promise<string[]>;
+  /** An image's labels (null: the engine does not have it); runtimes/catalog.ts reads what the images contain. */
+  imageLabels(image: string): Promise<Record<string, string> | null>;
   start(job: SandboxJob, output: SandboxOutput): Promise<SandboxRun>;
   /** Removes Cronium containers whose labels the predicate selects; returns how many. */
   removeContainers(select: (labels: Record<string, string>) => boolean): Promise<number>;

@@ -50,6 +50,10 @@ export class SandboxRouter implements PoolingSandboxDriver {
     return this.host.images.missing();
   }
 
+  imageLabels(image: string): Promise<Record<string, string> | null> {
+    return this.host.images.labels(image);
+  }
+
   start(job: SandboxJob, output: SandboxOutput): Promise<SandboxRun> {
     return this.runtimeFor(job.isolation).start(job, output);
   }

@@ -15,6 +15,12 @@ export interface SandboxPoolOptions<P extends WaitingSandbox> {
   /** The limits pooled sandboxes start with. */
   limits?: SandboxLimits;
   prepare(language: Language, limits: SandboxLimits): Promise<P>;
+  /**
+   * The image pooled sandboxes of a language run: its default runtime's. The pool is keyed by runtime, and holds
+   * the default runtime of each language under the language's name (bash, python, node: /health, /metrics); a
+   * job in another runtime or a custom image (SandboxJob.image) starts cold.
+   */
+  defaultImage(language: Language): string;
   /** Applies other memory/CPU/pids limits to a running sandbox; throws where the runtime cannot. */
   update(p: P, limits: SandboxLimits): Promise<void>;
   onError?(err: unknown, language: string): void;
@@ -71,6 +77,7 @@ export class SandboxPool<P extends WaitingSandbox> {
   /** A pooled sandbox for this job with the job's limits applied, or null (the caller starts a cold one). */
   async take(job: SandboxJob): Promise<P | null> {
     if (!this.pool || job.isolation !== 'standard' || job.limits.tmpfsMb !== this.o.limits?.tmpfsMb) return null;
+    if (job.image !== undefined && job.image !== this.o.defaultImage(job.language)) return null;
     const p = this.pool.take(job.language);
     if (!p) return null;
     const l = job.limits;

@@ -37,7 +37,8 @@ export class DockerRuntime implements SandboxRuntime {
     this.pool = new SandboxPool<DockerSandbox>({
       sizing: opts.pool.sizing,
       limits: { ...opts.pool.limits, tmpfsMb: opts.tmpfsMb },
-      prepare: (language, limits) => this.prepare({ kind: 'pool' }, language, limits, 'standard'),
+      prepare: (language, limits) => this.prepare({ kind: 'pool' }, language, limits, 'standard', host.images.name(language)),
+      defaultImage: (language) => host.images.name(language),
       update: async (p, l) => {
         const mb = 1024 * 1024;
         await p.container.update({ Memory: l.memoryMb * mb, MemorySwap: l.memoryMb * mb, NanoCpus: Math.round(l.cpus * 1e9), PidsLimit: l.pids });
@@ -65,7 +66,7 @@ export class DockerRuntime implements SandboxRuntime {
   start(job: SandboxJob, output: SandboxOutput): Promise<SandboxRun> {
     return this.pool.run(
       job,
-      () => this.prepare({ kind: 'execution', executionId: job.executionId }, job.language, job.limits, job.isolation),
+      () => this.prepare({ kind: 'execution', executionId: job.executionId }, job.language, job.limits, job.isolation, job.image ?? this.host.images.name(job.language)),
       (p, pooled) => deliverJob(p, job, output, pooled),
     );
   }
@@ -74,8 +75,13 @@ export class DockerRuntime implements SandboxRuntime {
    * Creates, attaches and starts a container that waits for its input on stdin. Used for cold starts and to fill
    * the warm pool; either way the job arrives only on delivery.
    */
-  private async prepare(purpose: SandboxPurpose, language: SandboxJob['language'], limits: SandboxLimits, isolation: SandboxJob['isolation']): Promise<DockerSandbox> {
-    const image = this.host.images.name(language);
+  private async prepare(
+    purpose: SandboxPurpose,
+    language: SandboxJob['language'],
+    limits: SandboxLimits,
+    isolation: SandboxJob['isolation'],
+    image: string,
+  ): Promise<DockerSandbox> {
     let container: Docker.Container;
     try {
       container = await this.host.engine.client.createContainer(

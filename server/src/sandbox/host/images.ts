@@ -7,6 +7,8 @@ export class RuntimeImages {
   constructor(
     private readonly engine: DockerEngine,
     private readonly names: Record<Language, string>,
+    /** Images of runtimes other than the languages' defaults: reported missing too, never pooled. */
+    private readonly others: readonly string[] = [],
   ) {}
 
   name(language: Language): string {
@@ -16,7 +18,7 @@ export class RuntimeImages {
   /** The images that are not built yet. */
   async missing(): Promise<string[]> {
     const missing: string[] = [];
-    for (const image of new Set(Object.values(this.names))) {
+    for (const image of new Set([...Object.values(this.names), ...this.others])) {
       try {
         await this.engine.client.getImage(image).inspect();
       } catch (err) {
@@ -25,6 +27,16 @@ export class RuntimeImages {
       }
     }
     return missing;
+  }
+
+  /** An image's labels, or null when the engine does not have it. */
+  async labels(image: string): Promise<Record<string, string> | null> {
+    try {
+      return (await this.engine.client.getImage(image).inspect()).Config?.Labels ?? {};
+    } catch (err) {
+      if (isStatus(err, 404)) return null;
+      throw err;
+    }
   }
 
   /** What a sandbox fails with when its image is not built. */
