@@ -8,6 +8,7 @@ import { type HealthRoutesOptions, healthRoutes } from './health/routes.js';
 import { acceptEmptyJsonBodies, installErrorHandling, refuseOversizedBodies } from './http-errors.js';
 import { type HttpTimeouts, httpTimeoutOptions, installIdleTimeout } from './http-timeouts.js';
 import { openApiDocument } from './api/operations.js';
+import { type ImageRoutesOptions, imageRoutes } from './images/routes.js';
 import { type RuntimeRoutesOptions, runtimeRoutes } from './runtimes/routes.js';
 import { type SecretRoutesOptions, secretRoutes } from './secrets/routes.js';
 import { type SettingsRoutesOptions, settingsRoutes } from './settings/routes.js';
@@ -46,6 +47,7 @@ export interface PublicApiPlugins {
   variables: VariableRoutesOptions;
   egress: EgressRoutesOptions;
   runtimes: RuntimeRoutesOptions;
+  images: ImageRoutesOptions;
 }
 
 /**
@@ -86,6 +88,7 @@ export async function registerPublicApi(app: FastifyInstance, p: PublicApiPlugin
   await app.register(variableRoutes, p.variables);
   await app.register(egressRoutes, p.egress);
   await app.register(runtimeRoutes, p.runtimes);
+  await app.register(imageRoutes, p.images);
   app.get('/api/v1/openapi.json', { config: { public: true } }, async () => openApiDocument());
   app.get('/', { config: { public: true } }, async () => ({
     name: 'Cronium Sandbox',

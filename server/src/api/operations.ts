@@ -15,6 +15,7 @@ import {
 } from '../executions/response.js';
 import { healthSchema, serviceInfoSchema } from '../health/schemas.js';
 import { runtimeSchema } from '../runtimes/schemas.js';
+import { customImageSchema, imageNameParam, registerImageSchema } from '../images/schemas.js';
 import { putSecretSchema, secretName, secretSchema } from '../secrets/schemas.js';
 import { limitsSchema, settingsPatchSchema, settingsResponseSchema } from '../settings/schemas.js';
 import { apiKeySchema, createKeySchema, createUserSchema, issuedKeySchema, keyIdParam, updateUserSchema, userIdParam, userSchema } from '../users/schemas.js';
@@ -38,6 +39,7 @@ const lists = {
   EgressLog: itemsOf(egressLogEntrySchema),
   RuntimeCallList: itemsOf(runtimeCallSchema),
   RuntimeList: itemsOf(runtimeSchema),
+  CustomImageList: itemsOf(customImageSchema),
 };
 const anyObject = z.object({}).loose().describe('the OpenAPI 3.1 document');
 
@@ -45,6 +47,7 @@ const requestComponents = {
   ExecutionRequest: createExecutionSchema,
   SettingsPatch: settingsPatchSchema,
   EgressRuleRequest: createRuleSchema,
+  ImageRegistration: registerImageSchema,
   UserRequest: createUserSchema,
   UserChange: updateUserSchema,
   KeyRequest: createKeySchema,
@@ -63,6 +66,7 @@ const responseComponents = {
   Logs: logsSchema,
   RuntimeCall: runtimeCallSchema,
   Runtime: runtimeSchema,
+  CustomImage: customImageSchema,
   EgressLogEntry: egressLogEntrySchema,
   EgressRule: egressRuleSchema,
   Stats: statsSchema,
@@ -162,6 +166,31 @@ const operations: Operation[] = [
     path: '/api/v1/runtimes',
     summary: 'The runtimes this server offers (language, exact version, image, default, contents): what `runtime` may name',
     responses: { 200: ok('{ items }', lists.RuntimeList), 401: apiError() },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/images',
+    summary: 'Custom images admins registered: what `image` may name',
+    responses: { 200: ok('{ items }', lists.CustomImageList), 401: apiError() },
+  },
+  {
+    method: 'post',
+    path: '/api/v1/images',
+    summary: 'Register a custom image (admins only), after checking it can run the launcher: entrypoint, user 10001, interpreter and SDK, in a hardened test sandbox',
+    body: body(registerImageSchema),
+    responses: {
+      201: ok('The registered image', customImageSchema),
+      409: apiError('IMAGE_EXISTS: the name is taken'),
+      422: apiError('IMAGE_CHECK_FAILED: the image cannot run the launcher (the message says why)'),
+      ...commonErrors,
+    },
+  },
+  {
+    method: 'delete',
+    path: '/api/v1/images/{name}',
+    summary: 'Unregister a custom image (admins only)',
+    params: { name: imageNameParam },
+    responses: { 204: ok('Removed'), ...commonErrors },
   },
   {
     method: 'get',

@@ -88,8 +88,8 @@ export interface SandboxDriver {
   capabilities(): Promise<SandboxCapabilities>;
   ensureNetwork(): Promise<SandboxNetworkInfo>;
   missingImages(): Promise<string[]>;
-  /** An image's labels (null: the engine does not have it); runtimes/catalog.ts reads what the images contain. */
-  imageLabels(image: string): Promise<Record<string, string> | null>;
+  /** What the engine knows of an image (null: it does not have it): the runtimes' contents, custom images' checks. */
+  inspectImage(image: string): Promise<import('./host/images.js').ImageFacts | null>;
   start(job: SandboxJob, output: SandboxOutput): Promise<SandboxRun>;
   /** Removes Cronium containers whose labels the predicate selects; returns how many. */
   removeContainers(select: (labels: Record<string, string>) => boolean): Promise<number>;

@@ -1,3 +1,4 @@
+import type { ImageFacts } from './host/images.js';
 import type { PoolingSandboxDriver, SandboxCapabilities, SandboxJob, SandboxNetworkInfo, SandboxOutput, SandboxRun } from './driver.js';
 import type { HostServices } from './host/index.js';
 import type { SandboxRuntime } from './runtime.js';
@@ -50,8 +51,8 @@ export class SandboxRouter implements PoolingSandboxDriver {
     return this.host.images.missing();
   }
 
-  imageLabels(image: string): Promise<Record<string, string> | null> {
-    return this.host.images.labels(image);
+  inspectImage(image: string): Promise<ImageFacts | null> {
+    return this.host.images.inspect(image);
   }
 
   start(job: SandboxJob, output: SandboxOutput): Promise<SandboxRun> {

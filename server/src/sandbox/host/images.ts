@@ -2,6 +2,15 @@ import type { Language } from '../../api/enums.js';
 import { SandboxError } from '../driver.js';
 import { type DockerEngine, isStatus } from './docker-engine.js';
 
+/** An image's configuration as the registration check of custom images reads it. */
+export interface ImageFacts {
+  id: string;
+  entrypoint: string[];
+  /** As the image says: "10001:10001", "10001", "root", or "" (root). */
+  user: string;
+  labels: Record<string, string>;
+}
+
 /** The runtime images, one per language, as the Docker engine keeps them (both runtimes start from them). */
 export class RuntimeImages {
   constructor(
@@ -29,10 +38,17 @@ export class RuntimeImages {
     return missing;
   }
 
-  /** An image's labels, or null when the engine does not have it. */
-  async labels(image: string): Promise<Record<string, string> | null> {
+  /** What the engine knows of an image, or null when it does not have it. */
+  async inspect(image: string): Promise<ImageFacts | null> {
     try {
-      return (await this.engine.client.getImage(image).inspect()).Config?.Labels ?? {};
+      const i = await this.engine.client.getImage(image).inspect();
+      const entrypoint = i.Config?.Entrypoint;
+      return {
+        id: i.Id,
+        entrypoint: Array.isArray(entrypoint) ? entrypoint : entrypoint ? [entrypoint] : [],
+        user: i.Config?.User ?? '',
+        labels: i.Config?.Labels ?? {},
+      };
     } catch (err) {
       if (isStatus(err, 404)) return null;
       throw err;
