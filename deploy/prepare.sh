@@ -8,6 +8,8 @@
 #      Skipped when present, or when .env names other base images (e.g. debian:trixie-slim from a registry).
 #   2. JavaScript, built on the host: `npm ci` if node_modules is missing, then `npm run build`
 #      (sdk-node/dist for the node runtime image, server/dist for the server image).
+#   2b. The Node.js binaries of the node runtimes (runtime-images/fetch-node.sh: npm registry -> .cache/,
+#      integrity-checked), which the `images` service gets in its build context, having no registry itself.
 #   3. The server's production node_modules, staged from the installed tree: node deploy/stage-server.mjs
 #   4. .env, if there is none: .env.example with random secrets and this host's Docker socket group.
 #
@@ -72,6 +74,8 @@ log "npm run build (sdk-node, server)"
 npm run build --silent >/dev/null || fail "npm run build failed (run it by hand to see why)"
 [[ -f server/dist/main.js && -d sdk-node/dist ]] || fail "npm run build did not produce server/dist/main.js and sdk-node/dist"
 log "built ($(since "$t"))"
+
+bash runtime-images/fetch-node.sh || fail "could not fetch the Node.js tarballs of the node runtimes (runtime-images/fetch-node.sh)"
 
 # ---------------------------------------------------------------- 3. production dependencies
 node deploy/stage-server.mjs

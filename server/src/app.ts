@@ -8,6 +8,8 @@ import { type HealthRoutesOptions, healthRoutes } from './health/routes.js';
 import { acceptEmptyJsonBodies, installErrorHandling, refuseOversizedBodies } from './http-errors.js';
 import { type HttpTimeouts, httpTimeoutOptions, installIdleTimeout } from './http-timeouts.js';
 import { openApiDocument } from './api/operations.js';
+import { type ImageRoutesOptions, imageRoutes } from './images/routes.js';
+import { type RuntimeRoutesOptions, runtimeRoutes } from './runtimes/routes.js';
 import { type SecretRoutesOptions, secretRoutes } from './secrets/routes.js';
 import { type SettingsRoutesOptions, settingsRoutes } from './settings/routes.js';
 import { type UserRoutesOptions, userRoutes } from './users/routes.js';
@@ -44,6 +46,8 @@ export interface PublicApiPlugins {
   secrets: SecretRoutesOptions;
   variables: VariableRoutesOptions;
   egress: EgressRoutesOptions;
+  runtimes: RuntimeRoutesOptions;
+  images: ImageRoutesOptions;
 }
 
 /**
@@ -83,6 +87,8 @@ export async function registerPublicApi(app: FastifyInstance, p: PublicApiPlugin
   await app.register(secretRoutes, p.secrets);
   await app.register(variableRoutes, p.variables);
   await app.register(egressRoutes, p.egress);
+  await app.register(runtimeRoutes, p.runtimes);
+  await app.register(imageRoutes, p.images);
   app.get('/api/v1/openapi.json', { config: { public: true } }, async () => openApiDocument());
   app.get('/', { config: { public: true } }, async () => ({
     name: 'Cronium Sandbox',

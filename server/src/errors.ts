@@ -6,6 +6,8 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'CONFLICT'
+  | 'IMAGE_CHECK_FAILED'
+  | 'IMAGE_EXISTS'
   | 'EGRESS_RULE_EXISTS'
   | 'LAST_ADMIN'
   | 'USER_DISABLED'

@@ -16,6 +16,8 @@ import { ExecutionEngine } from './executions/engine.js';
 import { ExecutionEvents } from './executions/events.js';
 import { ExecutionsRepository } from './executions/repository.js';
 import type { SandboxEndpoints } from './executions/runner.js';
+import { CustomImagesRepository } from './images/repository.js';
+import { RuntimeCatalog } from './runtimes/catalog.js';
 import { createServerCounters } from './health/counters.js';
 import { buildRuntimeApi } from './runtime/app.js';
 import { type DriverChoice, describeChoice, driverIntent } from './sandbox/choose-driver.js';
@@ -82,7 +84,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
     }
     const { gvisor } = await driver.capabilities();
     const missing = await driver.missingImages();
-    if (missing.length) log.warn({ missing }, 'runtime images are missing: executions in those languages will fail until "npm run images" builds them');
+    if (missing.length) log.warn({ missing }, 'runtime images are missing: executions in those runtimes will fail until "npm run images" builds them');
+    const runtimes = new RuntimeCatalog(config.sandbox.images, async (image) => (await driver.inspectImage(image))?.labels ?? null);
+    await runtimes.refresh();
 
     const users = new UsersRepository(database.db);
     const executions = new ExecutionsRepository(database.db);
@@ -94,6 +98,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     const { generatedKey } = await users.bootstrapAdmin(config.adminKey);
 
     const egress = new EgressRepository(database.db);
+    const customImages = new CustomImagesRepository(database.db);
     const tokens = new ExecutionTokens(jwtSecret, executions);
     const engine = new ExecutionEngine({
       nodeId: config.nodeId,
@@ -187,12 +192,14 @@ export async function startServer(config: Config): Promise<RunningServer> {
         executions,
         counters,
       },
-      executions: { executions, engine, events, settings, secrets, egress, sizes: config.sizes, gvisorAvailable: gvisor },
+      executions: { executions, engine, events, settings, secrets, egress, sizes: config.sizes, gvisorAvailable: gvisor, runtimes, images: customImages },
       users: { users, manage: new UserManagement({ db: database.db, engine, events, log }) },
       settings: { settings, engine, gvisorAvailable: gvisor },
       secrets: { secrets, maxSecretBytes: config.sizes.maxSecretBytes },
       variables: { variables, maxVariableBytes: config.sizes.maxVariableBytes },
       egress: { egress, users },
+      runtimes: { runtimes, images: customImages },
+      images: { images: customImages, driver, tmpfsMb: sandbox.tmpfsMb },
     });
     await publicApi.listen({ host: config.host, port: config.port });
     cleanups.push(() => publicApi.close());

@@ -14,6 +14,8 @@ import {
   statsSchema,
 } from '../executions/response.js';
 import { healthSchema, serviceInfoSchema } from '../health/schemas.js';
+import { runtimeSchema } from '../runtimes/schemas.js';
+import { customImageSchema, imageNameParam, registerImageSchema } from '../images/schemas.js';
 import { putSecretSchema, secretName, secretSchema } from '../secrets/schemas.js';
 import { limitsSchema, settingsPatchSchema, settingsResponseSchema } from '../settings/schemas.js';
 import { apiKeySchema, createKeySchema, createUserSchema, issuedKeySchema, keyIdParam, updateUserSchema, userIdParam, userSchema } from '../users/schemas.js';
@@ -36,6 +38,8 @@ const lists = {
   EgressRuleList: itemsOf(egressRuleSchema),
   EgressLog: itemsOf(egressLogEntrySchema),
   RuntimeCallList: itemsOf(runtimeCallSchema),
+  RuntimeList: itemsOf(runtimeSchema),
+  CustomImageList: itemsOf(customImageSchema),
 };
 const anyObject = z.object({}).loose().describe('the OpenAPI 3.1 document');
 
@@ -43,6 +47,7 @@ const requestComponents = {
   ExecutionRequest: createExecutionSchema,
   SettingsPatch: settingsPatchSchema,
   EgressRuleRequest: createRuleSchema,
+  ImageRegistration: registerImageSchema,
   UserRequest: createUserSchema,
   UserChange: updateUserSchema,
   KeyRequest: createKeySchema,
@@ -60,6 +65,8 @@ const responseComponents = {
   LogEntry: logEntrySchema,
   Logs: logsSchema,
   RuntimeCall: runtimeCallSchema,
+  Runtime: runtimeSchema,
+  CustomImage: customImageSchema,
   EgressLogEntry: egressLogEntrySchema,
   EgressRule: egressRuleSchema,
   Stats: statsSchema,
@@ -153,6 +160,37 @@ const operations: Operation[] = [
     summary: 'The overview’s numbers for the last hours: the caller’s own executions, or everyone’s for an admin (scope=all)',
     query: statsQuery,
     responses: { 200: ok('Counts per status and per hour, success rate, p50/p95 durations', statsSchema), 400: apiError(), 401: apiError() },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/runtimes',
+    summary: 'The runtimes this server offers (language, exact version, image, default, contents): what `runtime` may name',
+    responses: { 200: ok('{ items }', lists.RuntimeList), 401: apiError() },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/images',
+    summary: 'Custom images admins registered: what `image` may name',
+    responses: { 200: ok('{ items }', lists.CustomImageList), 401: apiError() },
+  },
+  {
+    method: 'post',
+    path: '/api/v1/images',
+    summary: 'Register a custom image (admins only), after checking it can run the launcher: entrypoint, user 10001, interpreter and SDK, in a hardened test sandbox',
+    body: body(registerImageSchema),
+    responses: {
+      201: ok('The registered image', customImageSchema),
+      409: apiError('IMAGE_EXISTS: the name is taken'),
+      422: apiError('IMAGE_CHECK_FAILED: the image cannot run the launcher (the message says why)'),
+      ...commonErrors,
+    },
+  },
+  {
+    method: 'delete',
+    path: '/api/v1/images/{name}',
+    summary: 'Unregister a custom image (admins only)',
+    params: { name: imageNameParam },
+    responses: { 204: ok('Removed'), ...commonErrors },
   },
   {
     method: 'get',

@@ -66,6 +66,9 @@ export const executions = pgTable(
       .notNull()
       .references(() => users.id),
     language: text('language', { enum: LANGUAGES }).notNull(),
+    /** The runtime (python@3.13) and image it ran in; null on executions from before runtimes could be chosen. */
+    runtime: text('runtime'),
+    image: text('image'),
     status: text('status').$type<ExecutionStatus>().notNull(),
     script: text('script').notNull(),
     input: jsonb('input'),
@@ -228,3 +231,16 @@ export const egressLog = pgTable(
   },
   (t) => [index('egress_log_exec_idx').on(t.executionId), index('egress_log_user_ts_idx').on(t.userId, t.ts)],
 );
+
+/**
+ * Images an admin registered (POST /api/v1/images), built outside Cronium: users run them by name. `check` is
+ * what the registration check found (the image's interpreter version and contents, from cronium-contents).
+ */
+export const customImages = pgTable('custom_images', {
+  name: text('name').primaryKey(),
+  language: text('language', { enum: LANGUAGES }).notNull(),
+  image: text('image').notNull(),
+  registeredBy: text('registered_by').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  check: jsonb('check').$type<{ imageId: string; version: string; contents: { name: string; version: string; source: 'debian' | 'python' | 'npm' }[] }>().notNull(),
+});

@@ -17,6 +17,16 @@ const quoted = (names: readonly string[]) => names.map((n) => `"${n}"`);
 export const createExecutionSchema = z
   .object({
     language: z.enum(LANGUAGES, { error: `must be one of ${quoted(LANGUAGES).join(', ')}` }),
+    runtime: z
+      .string({ error: 'must be a string' })
+      .max(100)
+      .optional()
+      .describe('the runtime to run in, e.g. "python@3.13" or "node@22" (GET /api/v1/runtimes); default: the language\'s newest LTS/stable'),
+    image: z
+      .string({ error: 'must be a string' })
+      .max(100)
+      .optional()
+      .describe('a custom image an admin registered (GET /api/v1/images), by name; instead of runtime'),
     script: storableString().min(1, 'must not be empty'),
     input: storableJson.optional().describe('any JSON value: what getInput() returns'),
     env: z

@@ -13,6 +13,8 @@ export const executionSchema = z.object({
   id: z.uuid(),
   status: z.enum(EXECUTION_STATUSES),
   language: z.enum(LANGUAGES),
+  runtime: z.string().nullable().describe('the runtime it ran in, e.g. "python@3.13" (null: from before runtimes could be chosen)'),
+  image: z.string().nullable().describe('the image it ran in'),
   userId: z.string(),
   isolation: z.enum(ISOLATION_TIERS),
   exitCode: z.number().int().nullable(),

@@ -1,10 +1,13 @@
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requireAdmin } from '../auth/plugin.js';
+import type { Language } from '../api/enums.js';
 import type { ExecutionStatus } from '../db/schema.js';
 import { AppError, badRequest, notFound, tooLarge } from '../errors.js';
 import { parseAllowEntry } from '../egress/allow-entry.js';
 import type { EgressRepository } from '../egress/repository.js';
+import type { CustomImagesRepository } from '../images/repository.js';
+import type { RuntimeCatalog } from '../runtimes/catalog.js';
 import type { SecretsRepository } from '../secrets/repository.js';
 import type { SettingsService } from '../settings/service.js';
 import { parse } from '../validation.js';
@@ -36,6 +39,10 @@ export interface ExecutionRoutesOptions {
   egress: EgressRepository;
   sizes: { maxScriptBytes: number; maxInputBytes: number };
   gvisorAvailable: boolean;
+  /** Which runtime (and so which image) a request runs in. */
+  runtimes: Pick<RuntimeCatalog, 'choose'>;
+  /** Custom images, which a request names in `image`. */
+  images: Pick<CustomImagesRepository, 'get' | 'list'>;
 }
 
 export async function executionRoutes(app: FastifyInstance, deps: ExecutionRoutesOptions) {
@@ -62,6 +69,7 @@ export async function executionRoutes(app: FastifyInstance, deps: ExecutionRoute
       throw tooLarge(`input is larger than the limit of ${sizes.maxInputBytes} bytes`, 'input');
     }
 
+    const chosen = await chooseRunIn(deps, body.language, body.runtime, body.image);
     const isolation = body.isolation ?? settings.defaultIsolation;
     if (body.isolation && body.isolation !== settings.defaultIsolation && !settings.allowIsolationChoice && req.actor.role !== 'admin') {
       throw new AppError('ISOLATION_NOT_ALLOWED', 403, `the administrator fixed the isolation tier to "${settings.defaultIsolation}"`, 'isolation');
@@ -103,6 +111,8 @@ export async function executionRoutes(app: FastifyInstance, deps: ExecutionRoute
       id: crypto.randomUUID(),
       userId: req.actor.id,
       language: body.language,
+      runtime: chosen.runtime,
+      image: chosen.image,
       status: 'queued',
       script: body.script,
       input: body.input === undefined ? null : body.input,
@@ -296,4 +306,29 @@ async function followLogs(deps: Pick<ExecutionRoutesOptions, 'executions' | 'eve
   pending = [];
   const now = await deps.executions.get(row.id);
   if (now && FINAL_STATUSES.has(now.status)) await finish(now.status);
+}
+
+/**
+ * What an execution runs in: a registered custom image (`image`, by name; run as the image id its registration
+ * check ran, so a re-tagged image is not run unchecked), or a built-in runtime (`runtime`, or the language's default).
+ */
+async function chooseRunIn(
+  deps: Pick<ExecutionRoutesOptions, 'runtimes' | 'images'>,
+  language: Language,
+  runtime: string | undefined,
+  image: string | undefined,
+): Promise<{ runtime: string; image: string }> {
+  if (image === undefined) {
+    const chosen = deps.runtimes.choose(language, runtime);
+    if (!chosen.ok) throw badRequest(chosen.message, chosen.field);
+    return { runtime: chosen.runtime.id, image: chosen.runtime.image };
+  }
+  if (runtime !== undefined) throw badRequest('image: name either a runtime or a custom image, not both', 'image');
+  const row = await deps.images.get(image);
+  if (!row) {
+    const names = (await deps.images.list()).map((r) => r.name);
+    throw badRequest(`image: unknown image "${image}"; registered images: ${names.length ? names.join(', ') : 'none'} (an admin registers them: POST /api/v1/images)`, 'image');
+  }
+  if (row.language !== language) throw badRequest(`image: ${image} is a ${row.language} image, but language is "${language}"`, 'image');
+  return { runtime: `image:${row.name}`, image: row.check.imageId };
 }

@@ -126,6 +126,7 @@ export class ExecutionRunner {
         {
           executionId: row.id,
           language: row.language,
+          ...(row.image ? { image: row.image } : {}),
           script: row.script,
           filename,
           argv,

@@ -19,6 +19,8 @@ export function serializeExecution(row: ExecutionRow, opts: { detail?: boolean }
     id: row.id,
     status: row.status,
     language: row.language,
+    runtime: row.runtime ?? null,
+    image: row.image ?? null,
     userId: row.userId,
     isolation: row.isolation,
     exitCode: row.exitCode,

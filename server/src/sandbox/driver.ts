@@ -24,6 +24,8 @@ export interface SandboxMount {
 export interface SandboxJob {
   executionId: string;
   language: Language;
+  /** The image to run in (the execution's runtime); absent: the language's default image (RuntimeImages). */
+  image?: string;
   script: string;
   filename: string;
   argv: string[];
@@ -99,6 +101,8 @@ export interface SandboxDriver {
   capabilities(): Promise<SandboxCapabilities>;
   ensureNetwork(): Promise<SandboxNetworkInfo>;
   missingImages(): Promise<string[]>;
+  /** What the engine knows of an image (null: it does not have it): the runtimes' contents, custom images' checks. */
+  inspectImage(image: string): Promise<import('./host/images.js').ImageFacts | null>;
   start(job: SandboxJob, output: SandboxOutput): Promise<SandboxRun>;
   /** Removes Cronium containers whose labels the predicate selects; returns how many. */
   removeContainers(select: (labels: Record<string, string>) => boolean): Promise<number>;

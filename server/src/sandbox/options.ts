@@ -1,3 +1,4 @@
+import { BUILTIN_RUNTIMES, builtinImage } from '../runtimes/builtin.js';
 import fs from 'node:fs';
 import type { Language } from '../api/enums.js';
 import type { Config, PoolConfig } from '../config.js';
@@ -9,6 +10,8 @@ export interface SandboxOptions {
   network: string;
   subnet?: string;
   images: Record<Language, string>;
+  /** The images of the other built-in runtimes (python@3.11, node@22…): checked at start like the defaults. */
+  otherImages: string[];
   /** Labels every sandbox of this server, so that its sweeps find them. */
   nodeId: string;
   /** The Docker seccomp profile's JSON text. */
@@ -41,6 +44,7 @@ export function sandboxOptionsFromConfig(config: Config, log: { warn(obj: object
     network: config.sandbox.network,
     subnet: config.sandbox.subnet,
     images: config.sandbox.images,
+    otherImages: BUILTIN_RUNTIMES.map((r) => builtinImage(r, config.sandbox.images)).filter((i) => !Object.values(config.sandbox.images).includes(i)),
     nodeId: config.nodeId,
     seccompProfile: readSeccompProfile(config),
     gvisorRuntime: config.sandbox.gvisorRuntime,

@@ -14,9 +14,9 @@
  */
 const FOOTPRINT_MB: Readonly<Record<string, number>> = { bash: 5, python: 15, node: 20 };
 
-/** A key not measured (a dependency bundle, later) is assumed to cost as much as the dearest language. */
+/** A learnt key (`python+…`: another image, a dependency bundle) costs what its language does; anything else as the dearest. */
 const UNKNOWN_MB = Math.max(...Object.values(FOOTPRINT_MB));
 
 export function footprintMb(key: string): number {
-  return FOOTPRINT_MB[key] ?? UNKNOWN_MB;
+  return FOOTPRINT_MB[key] ?? FOOTPRINT_MB[key.split('+')[0]!] ?? UNKNOWN_MB;
 }

@@ -1,3 +1,4 @@
+import type { ImageFacts } from './host/images.js';
 import type { PoolingSandboxDriver, SandboxCapabilities, SandboxJob, SandboxNetworkInfo, SandboxOutput, SandboxRun } from './driver.js';
 import type { HostServices } from './host/index.js';
 import type { SandboxRuntime } from './runtime.js';
@@ -48,6 +49,10 @@ export class SandboxRouter implements PoolingSandboxDriver {
 
   missingImages(): Promise<string[]> {
     return this.host.images.missing();
+  }
+
+  inspectImage(image: string): Promise<ImageFacts | null> {
+    return this.host.images.inspect(image);
   }
 
   start(job: SandboxJob, output: SandboxOutput): Promise<SandboxRun> {

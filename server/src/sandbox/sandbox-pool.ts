@@ -15,7 +15,13 @@ export interface SandboxPoolOptions<P extends WaitingSandbox> {
   sizing?: PoolConfig | null;
   /** The limits pooled sandboxes start with. */
   limits?: SandboxLimits;
-  prepare(language: Language, limits: SandboxLimits, mounts: SandboxMount[]): Promise<P>;
+  prepare(shape: PoolShape, limits: SandboxLimits): Promise<P>;
+  /**
+   * The image of a language's default runtime. The pool holds those under the language's name (bash, python,
+   * node: /health, /metrics) with the floor; another runtime, a custom image (SandboxJob.image) or a dependency
+   * bundle's mounts make a learnt key (warm-pool.ts), kept while it is used.
+   */
+  defaultImage(language: Language): string;
   /** Applies other memory/CPU/pids limits to a running sandbox; throws where the runtime cannot. */
   update(p: P, limits: SandboxLimits): Promise<void>;
   onError?(err: unknown, language: string): void;
@@ -38,38 +44,26 @@ const REFILL_DELAY_MS = 1000;
 const ACCEPT_WAIT_MS = 5000;
 
 /**
- * What a pooled sandbox is started with. A language alone, or (a learnt key, see warm-pool.ts) a language with
- * read-only mounts: a dependency bundle's members are started with it mounted, for the next execution with it.
+ * What a pooled sandbox is started with, under its pool key. A language's default image alone (the key is the
+ * language), or (a learnt key, see warm-pool.ts) another image or read-only mounts: a dependency bundle's
+ * members are started with it mounted, for the next execution with it.
  */
-interface PoolShape {
+export interface PoolShape {
+  key: string;
   language: Language;
+  image: string;
   mounts: SandboxMount[];
 }
 
 const LANGUAGE_KEYS: readonly Language[] = ['bash', 'python', 'node'];
 
-/** The pool key of a job: its language, and a digest of its read-only mounts (the bundle's path names its content). */
-function poolKey(language: Language, mounts: readonly SandboxMount[]): string {
-  if (!mounts.length) return language;
-  const digest = crypto.createHash('sha256').update(JSON.stringify(mounts.map((m) => [m.source, m.target]))).digest('hex');
-  return `${language}+${digest.slice(0, 16)}`;
-}
-
-/**
- * The job's pool key; null for a job that is never pooled: one with a writable mount (a build step's scratch
- * directory is its own, once).
- */
-function keyOf(job: SandboxJob): string | null {
-  const mounts = job.mounts ?? [];
-  return mounts.some((m) => m.writable) ? null : poolKey(job.language, mounts);
-}
-
 /** The warm pool as the drivers use it: a sandbox for a standard-tier job, with its limits, or none. */
 export class SandboxPool<P extends WaitingSandbox> {
   private readonly pool: WarmPool<string, P> | null;
-  private readonly shapes = new Map<string, PoolShape>(LANGUAGE_KEYS.map((language) => [language, { language, mounts: [] }]));
+  private readonly shapes: Map<string, PoolShape>;
 
   constructor(private readonly o: SandboxPoolOptions<P>) {
+    this.shapes = new Map(LANGUAGE_KEYS.map((language) => [language, { key: language, language, image: o.defaultImage(language), mounts: [] }]));
     const { limits, sizing } = o;
     this.pool =
       sizing && sizing.max > 0 && limits
@@ -81,7 +75,7 @@ export class SandboxPool<P extends WaitingSandbox> {
             create: (key) => {
               const shape = this.shapes.get(key);
               if (!shape) return Promise.reject(new SandboxError('START_FAILED', `no pool shape for ${key}`));
-              return o.prepare(shape.language, limits, shape.mounts);
+              return o.prepare(shape, limits);
             },
             destroy: (p) => p.remove(),
             onForget: (key) => this.shapes.delete(key),
@@ -105,10 +99,10 @@ export class SandboxPool<P extends WaitingSandbox> {
   /** A pooled sandbox for this job with the job's limits applied, or null (the caller starts a cold one). */
   async take(job: SandboxJob): Promise<P | null> {
     if (!this.pool || job.isolation !== 'standard' || job.limits.tmpfsMb !== this.o.limits?.tmpfsMb) return null;
-    const key = keyOf(job);
-    if (!key) return null;
-    if (!this.shapes.has(key)) this.shapes.set(key, { language: job.language, mounts: (job.mounts ?? []).map((m) => ({ ...m })) });
-    const p = this.pool.take(key);
+    const shape = this.shapeOf(job);
+    if (!shape) return null;
+    if (!this.shapes.has(shape.key)) this.shapes.set(shape.key, shape);
+    const p = this.pool.take(shape.key);
     if (!p) return null;
     const l = job.limits;
     if (l.memoryMb !== p.limits.memoryMb || l.cpus !== p.limits.cpus || l.pids !== p.limits.pids) {
@@ -122,6 +116,20 @@ export class SandboxPool<P extends WaitingSandbox> {
       }
     }
     return p;
+  }
+
+  /**
+   * The shape a job needs, under its key; null for a job that is never pooled: one with a writable mount (a
+   * build step's scratch directory is its own, once).
+   */
+  private shapeOf(job: SandboxJob): PoolShape | null {
+    const mounts = job.mounts ?? [];
+    if (mounts.some((m) => m.writable)) return null;
+    const image = job.image ?? this.o.defaultImage(job.language);
+    if (image === this.o.defaultImage(job.language) && !mounts.length) return this.shapes.get(job.language)!;
+    // The image's name (a checked custom image's is its id) and the bundle's path (content-addressed) say it all.
+    const digest = crypto.createHash('sha256').update(JSON.stringify([image, mounts.map((m) => [m.source, m.target])])).digest('hex');
+    return { key: `${job.language}+${digest.slice(0, 16)}`, language: job.language, image, mounts: mounts.map((m) => ({ ...m })) };
   }
 
   /**
@@ -139,7 +147,7 @@ export class SandboxPool<P extends WaitingSandbox> {
     if (pooled) {
       const run = await this.hand(pooled, deliver, true);
       // With refillAt 'claim' the replacement is already on its way, and this only tops the language up.
-      const key = keyOf(job);
+      const key = this.shapeOf(job)?.key;
       void run.done.catch(() => undefined).then(() => key && this.pool?.refill(key));
       let timer: NodeJS.Timeout | undefined;
       const took = await Promise.race([run.accepted, new Promise<boolean>((r) => (timer = setTimeout(() => r(true), ACCEPT_WAIT_MS)))]);

@@ -19,6 +19,7 @@ function pool(update: (p: WaitingSandbox, l: SandboxLimits) => Promise<void>, si
       return m;
     },
     update,
+    defaultImage: (l) => `img-${l}`,
   });
   return { p, removed };
 }
@@ -123,7 +124,7 @@ describe('SandboxPool (the drivers\' use of the warm pool)', () => {
   });
 
   it('is off without sizing', async () => {
-    const p = new SandboxPool<WaitingSandbox>({ prepare: async () => assert.fail('no pool'), update: async () => undefined });
+    const p = new SandboxPool<WaitingSandbox>({ prepare: async () => assert.fail('no pool'), update: async () => undefined, defaultImage: (l) => `img-${l}` });
     assert.equal(p.stats(), null);
     assert.equal(await p.take(job()), null);
   });

@@ -37,7 +37,8 @@ export class DockerRuntime implements SandboxRuntime {
     this.pool = new SandboxPool<DockerSandbox>({
       sizing: opts.pool.sizing,
       limits: { ...opts.pool.limits, tmpfsMb: opts.tmpfsMb },
-      prepare: (language, limits, mounts) => this.prepare({ kind: 'pool' }, language, limits, 'standard', mounts),
+      prepare: (shape, limits) => this.prepare({ kind: 'pool' }, shape.language, limits, 'standard', shape.image, shape.mounts),
+      defaultImage: (language) => host.images.name(language),
       update: async (p, l) => {
         const mb = 1024 * 1024;
         await p.container.update({ Memory: l.memoryMb * mb, MemorySwap: l.memoryMb * mb, NanoCpus: Math.round(l.cpus * 1e9), PidsLimit: l.pids });
@@ -65,7 +66,8 @@ export class DockerRuntime implements SandboxRuntime {
   start(job: SandboxJob, output: SandboxOutput): Promise<SandboxRun> {
     return this.pool.run(
       job,
-      () => this.prepare({ kind: 'execution', executionId: job.executionId }, job.language, job.limits, job.isolation, job.mounts),
+      () =>
+        this.prepare({ kind: 'execution', executionId: job.executionId }, job.language, job.limits, job.isolation, job.image ?? this.host.images.name(job.language), job.mounts),
       (p, pooled) => deliverJob(p, job, output, pooled),
     );
   }
@@ -79,9 +81,9 @@ export class DockerRuntime implements SandboxRuntime {
     language: SandboxJob['language'],
     limits: SandboxLimits,
     isolation: SandboxJob['isolation'],
+    image: string,
     mounts: SandboxJob['mounts'] = [],
   ): Promise<DockerSandbox> {
-    const image = this.host.images.name(language);
     let container: Docker.Container;
     try {
       container = await this.host.engine.client.createContainer(

@@ -10,7 +10,7 @@ export interface HostServices {
   network: SandboxNetwork;
 }
 
-export function createHostServices(o: { socketPath: string; images: Record<Language, string>; network: string; subnet?: string }): HostServices {
+export function createHostServices(o: { socketPath: string; images: Record<Language, string>; otherImages?: string[]; network: string; subnet?: string }): HostServices {
   const engine = new DockerEngine(o.socketPath);
-  return { engine, images: new RuntimeImages(engine, o.images), network: new SandboxNetwork(engine, o.network, o.subnet) };
+  return { engine, images: new RuntimeImages(engine, o.images, o.otherImages ?? []), network: new SandboxNetwork(engine, o.network, o.subnet) };
 }

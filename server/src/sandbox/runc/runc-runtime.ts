@@ -86,7 +86,8 @@ export class RuncRuntime implements SandboxRuntime {
     this.pool = new SandboxPool<StartedSandbox>({
       sizing: opts.pool.sizing,
       limits: { ...opts.pool.limits, tmpfsMb: opts.tmpfsMb },
-      prepare: (language, limits, mounts) => this.prepare({ kind: 'pool' }, language, limits, mounts),
+      prepare: (shape, limits) => this.prepare({ kind: 'pool' }, shape.language, limits, shape.image, shape.mounts),
+      defaultImage: (language) => host.images.name(language),
       update: (p, l) => this.runc.update(p.id, { memoryBytes: l.memoryMb * MB, cpuQuota: Math.round(l.cpus * CPU_PERIOD), cpuPeriod: CPU_PERIOD, pids: l.pids }),
       onError: opts.pool.onError,
     });
@@ -159,8 +160,7 @@ export class RuncRuntime implements SandboxRuntime {
   }
 
   /** The image's config and its shared read-only root, re-checked every few seconds for a rebuilt image. */
-  private image(language: SandboxJob['language']) {
-    const name = this.host.images.name(language);
+  private image(name: string) {
     const cached = this.images.get(name);
     if (cached && Date.now() - cached.at < IMAGE_TTL_MS) return cached.p;
     const p = (async () => {
@@ -180,10 +180,16 @@ export class RuncRuntime implements SandboxRuntime {
   }
 
   /** Writes the bundle, sets up the network and starts `runc run`: the sandbox then waits for its input on stdin. */
-  private async prepare(purpose: SandboxPurpose, language: SandboxJob['language'], limits: SandboxLimits, mounts: SandboxJob['mounts'] = []): Promise<StartedSandbox> {
+  private async prepare(
+    purpose: SandboxPurpose,
+    language: SandboxJob['language'],
+    limits: SandboxLimits,
+    imageName: string,
+    mounts: SandboxJob['mounts'] = [],
+  ): Promise<StartedSandbox> {
     if (!this.net) throw new SandboxError('START_FAILED', 'the sandbox network is not set up (ensureNetwork)');
     const { info, range, leases } = this.net;
-    const { image, rootfs, launcherBash } = await this.image(language);
+    const { image, rootfs, launcherBash } = await this.image(imageName);
     const id = crypto.randomBytes(32).toString('hex');
     const bundle = path.join(this.bundles, id);
     let ip: string | null = null;
@@ -315,7 +321,7 @@ export class RuncRuntime implements SandboxRuntime {
     if (job.isolation !== 'standard') return Promise.reject(new SandboxError('START_FAILED', `the runc runtime runs standard sandboxes only, not ${job.isolation}`));
     return this.pool.run(
       job,
-      () => this.prepare({ kind: 'execution', executionId: job.executionId }, job.language, job.limits, job.mounts),
+      () => this.prepare({ kind: 'execution', executionId: job.executionId }, job.language, job.limits, job.image ?? this.host.images.name(job.language), job.mounts),
       (p, pooled) => deliverJob(p, job, output, pooled),
     );
   }
