@@ -111,6 +111,22 @@ describe('dashboard in Chromium against a real server', { timeout: 900_000 }, ()
 
   let pythonExecution = '';
 
+  it('offers each language\'s runtimes with what their images hold, and a Packages box but for Bash', T, async () => {
+    await asAdmin();
+    await page.goto(url('/run'));
+    await page.locator('.cm-content').waitFor();
+    await chooseLanguage(page, 'Node.js');
+    const options = await page.getByTestId('runtime').locator('option').allInnerTexts();
+    assert.ok(options.some((o) => /^node@24 \(24\.[\d.]+\) · default$/.test(o)), options.join(' | '));
+    assert.ok(options.some((o) => /^node@22 \(22\./.test(o)), options.join(' | '));
+    assert.match(await page.getByTestId('runtime-contents').innerText(), /In the node@24 image: .*curl 7\./);
+    await page.getByTestId('runtime').selectOption('node@22');
+    assert.match(await page.getByTestId('runtime-contents').innerText(), /In the node@22 image/);
+    assert.ok(await page.getByTestId('packages').isVisible());
+    await chooseLanguage(page, 'Bash');
+    assert.equal(await page.getByTestId('packages').count(), 0);
+  });
+
   it('runs a Python script from the Run page, follows its log live and shows its output', T, async () => {
     await page.goto(url('/run'));
     await page.locator('.cm-content').waitFor();
@@ -533,6 +549,7 @@ describe('dashboard in Chromium against a real server', { timeout: 900_000 }, ()
     await why.waitFor();
     assert.match(await why.innerText(), /Why it failed/);
     assert.match(await why.innerText(), /The package “cronium_e2e_not_installed” is not installed in the runtime image/);
+    assert.match(await why.innerText(), /add “cronium_e2e_not_installed” to the run’s Packages/);
 
     await page.goto(url(`/executions/${broken}`));
     await why.waitFor();

@@ -55,6 +55,8 @@ export const RUN_FIELDS: Record<string, string> = {
   secrets: 'secrets',
   egress: 'egress',
   'egress.allow': 'egress',
+  runtime: 'runtime',
+  image: 'runtime',
   dependencies: 'packages',
   requirements: 'packages',
   packageJson: 'packages',

@@ -182,7 +182,7 @@ export function explain(ex: ExplainedExecution, logs: LogEntry[], egress: Egress
         kind: 'module',
         tone: 'error',
         title: `The package “${name}” is not installed in the runtime image.`,
-        detail: 'Scripts cannot install packages (they have no way to a package registry). Use the standard library, or ask an administrator to add the package to the runtime image.',
+        detail: `Scripts cannot install packages themselves (they have no way to a package registry): add “${name}” to the run’s Packages (the API’s dependencies field) and Cronium installs it into a read-only bundle before the script starts.`,
       });
     }
   }

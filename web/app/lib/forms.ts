@@ -195,6 +195,11 @@ export function parseRunForm(form: FormLike): Parsed<CreateExecutionBody> {
   if (!env.ok) errors.env = env.error;
   else if (env.value) body.env = env.value;
 
+  // The Runtime picker: empty for the language's default, `image:<name>` for a registered custom image.
+  const runtime = str(form, 'runtime');
+  if (runtime.startsWith('image:')) body.image = runtime.slice('image:'.length);
+  else if (runtime) body.runtime = runtime;
+
   // One specifier per line; `#` starts a comment, as in a requirements.txt. Bash has no packages: the box is hidden.
   const packages = raw(form, 'packages')
     .split(/\r?\n/)

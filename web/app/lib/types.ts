@@ -30,6 +30,7 @@ import type { LogEntry as ApiLogEntry } from '../../../server/src/executions/res
 export type { EgressRule } from '../../../server/src/egress/schemas';
 export type { RuntimeCall, Stats } from '../../../server/src/executions/response';
 export type { Limits } from '../../../server/src/settings/schemas';
+export type { Runtime } from '../../../server/src/runtimes/schemas';
 export type { Secret } from '../../../server/src/secrets/schemas';
 export type { ApiKey } from '../../../server/src/users/schemas';
 export type { Variable } from '../../../server/src/variables/schemas';

@@ -11,7 +11,7 @@ import { EXAMPLES, EXAMPLE_INPUT, isStarterOrEmpty } from '../lib/examples';
 import { parseRunForm } from '../lib/forms';
 import { requestedPackages } from '../lib/packages';
 import { formatDuration } from '../lib/format';
-import { type Execution, LANGUAGES, LANGUAGE_LABELS, type Language, type Limits, type Secret, type Settings, isLanguage } from '../lib/types';
+import { type Execution, LANGUAGES, LANGUAGE_LABELS, type Language, type Limits, type Runtime, type Secret, type Settings, isLanguage } from '../lib/types';
 
 export const meta: MetaFunction = () => [{ title: 'Run a script · Cronium Sandbox' }];
 
@@ -28,15 +28,18 @@ export interface RunValues {
   env: string;
   secrets: string[];
   packages: string;
+  /** A runtime id, `image:<name>`, or empty for the language's default. */
+  runtime: string;
 }
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const a = await requireUser(request);
   const search = new URL(request.url).searchParams;
   // The settings are an admin's to read: others see that limits exist, not their numbers.
-  const [secrets, settings] = await Promise.all([
+  const [secrets, settings, runtimes] = await Promise.all([
     a.api<{ items: Secret[] }>('GET', '/api/v1/secrets'),
     a.user.role === 'admin' ? a.api<Settings>('GET', '/api/v1/settings') : Promise.resolve(null),
+    a.api<{ items: Runtime[] }>('GET', '/api/v1/runtimes'),
   ]);
   const lang = search.get('language');
   const language: Language = isLanguage(lang) ? lang : 'python';
@@ -53,6 +56,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
     env: '',
     secrets: [],
     packages: '',
+    runtime: '',
   };
   let fromError: string | null = null;
   const from = search.get('from');
@@ -73,6 +77,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
         env: ex.env.map((n) => `${n}=`).join('\n'),
         secrets: ex.secretsGranted,
         packages: ex.dependencies ? requestedPackages(ex.dependencies).join('\n') : '',
+        runtime: ex.image ? `image:${ex.image}` : (ex.runtime ?? ''),
       };
     } else fromError = `Could not load execution ${from}: ${r.error.message}`;
   }
@@ -80,6 +85,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
     initial,
     limits: settings?.ok ? { defaults: settings.data.defaultLimits, max: settings.data.maxLimits } : null,
     secrets: secrets.ok ? secrets.data.items.map((s) => s.name) : [],
+    runtimes: runtimes.ok ? runtimes.data.items : [],
     secretsError: secrets.ok ? null : secrets.error.message,
     fromError,
   };
@@ -112,6 +118,7 @@ function valuesFrom(v: Record<string, string> | undefined, fallback: RunValues):
     env: v.env ?? '',
     secrets: (v.secrets ?? '').split('\n').filter(Boolean),
     packages: v.packages ?? '',
+    runtime: v.runtime ?? '',
   };
 }
 
@@ -126,6 +133,7 @@ export default function Run() {
       initial={initial}
       result={result}
       limits={loaderData.limits}
+      runtimes={loaderData.runtimes}
       secretNames={loaderData.secrets}
       secretsError={loaderData.secretsError}
       fromError={loaderData.fromError}
@@ -151,6 +159,7 @@ function RunForm({
   initial,
   result,
   limits,
+  runtimes,
   secretNames,
   secretsError,
   fromError,
@@ -158,12 +167,16 @@ function RunForm({
   initial: RunValues;
   result: ActionResult | undefined;
   limits: KnownLimits;
+  runtimes: Runtime[];
   secretNames: string[];
   secretsError: string | null;
   fromError: string | null;
 }) {
   const [language, setLanguage] = useState<Language>(initial.language);
   const [script, setScript] = useState(initial.script);
+  const [runtime, setRuntime] = useState(initial.runtime);
+  const choices = runtimes.filter((r) => r.language === language);
+  const shown = choices.find((r) => r.id === runtime) ?? choices.find((r) => r.default);
   const formRef = useRef<HTMLFormElement>(null);
   const busy = useNavigation().state === 'submitting';
   const errors = result?.fieldErrors ?? {};
@@ -201,6 +214,7 @@ function RunForm({
                       checked={language === l}
                       onChange={() => {
                         setLanguage(l);
+                        setRuntime('');
                         if (isStarterOrEmpty(script)) setScript(EXAMPLES[l]);
                       }}
                     />
@@ -214,6 +228,19 @@ function RunForm({
                 {errors.language}
               </p>
             )}
+            {choices.length > 0 && (
+              <Field id="runtime" label="Runtime" error={errors.runtime}>
+                <select {...fieldProps('runtime', errors.runtime)} value={runtime} onChange={(e) => setRuntime(e.target.value)} data-testid="runtime">
+                  {choices.map((r) => (
+                    <option key={r.id} value={r.default ? '' : r.id}>
+                      {r.id.startsWith('image:') ? `${r.id.slice('image:'.length)} (custom image)` : `${r.id} (${r.version})`}
+                      {r.default ? ' · default' : ''}
+                    </option>
+                  ))}
+                </select>
+              </Field>
+            )}
+            {shown && <RuntimeContents runtime={shown} />}
             <div className={`field${errors.script ? ' field-invalid' : ''}`}>
               <div className="label-row">
                 <label id="script-label" htmlFor="script">
@@ -338,4 +365,25 @@ function JsOnly({ children, fallback }: { children: ReactNode; fallback: ReactNo
   const [js, setJs] = useState(false);
   useEffect(() => setJs(true), []);
   return <>{js ? children : fallback}</>;
+}
+
+/** What the chosen runtime's image holds (read from the image by the server), next to the picker. */
+function RuntimeContents({ runtime }: { runtime: Runtime }) {
+  const items = runtime.contents;
+  if (!items.length) return null;
+  return (
+    <details className="field-hint runtime-contents" data-testid="runtime-contents">
+      <summary>
+        In the {runtime.id} image: {items.slice(0, 4).map((c) => `${c.name} ${c.version}`).join(' · ')}
+        {items.length > 4 ? ` and ${items.length - 4} more` : ''}
+      </summary>
+      <ul className="mono small">
+        {items.map((c) => (
+          <li key={`${c.source}:${c.name}`}>
+            {c.name} {c.version} <span className="muted">({c.source})</span>
+          </li>
+        ))}
+      </ul>
+    </details>
+  );
 }
