@@ -42,12 +42,13 @@ export interface NpmTools {
 
 /** npm with nothing of the host's configuration: an empty userconfig and globalconfig, our cache, the one registry. */
 function npmArgs(tools: NpmTools, registry: NpmRegistry, target: RuntimeTarget): string[] {
-  const empty = path.join(tools.home, 'npmrc');
-  if (!fs.existsSync(empty)) fs.writeFileSync(empty, '');
+  const user = path.join(tools.home, 'npmrc');
+  const global = path.join(tools.home, 'npmrc-global');
+  for (const f of [user, global]) if (!fs.existsSync(f)) fs.writeFileSync(f, '');
   const [os, cpu] = target.platform.split('-');
   return [
-    '--userconfig', empty,
-    '--globalconfig', empty,
+    '--userconfig', user,
+    '--globalconfig', global,
     '--cache', tools.cacheDir,
     '--registry', registry.url,
     ...(registry.cafile ? ['--cafile', registry.cafile] : []),
