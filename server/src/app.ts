@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { authPlugin } from './auth/plugin.js';
 import type { UsersRepository } from './auth/users-repository.js';
+import { type DependencyRoutesOptions, dependencyRoutes } from './dependencies/routes.js';
 import { type EgressRoutesOptions, egressRoutes } from './egress/routes.js';
 import { type ExecutionRoutesOptions, executionRoutes } from './executions/routes.js';
 import { type HealthRoutesOptions, healthRoutes } from './health/routes.js';
@@ -44,6 +45,7 @@ export interface PublicApiPlugins {
   secrets: SecretRoutesOptions;
   variables: VariableRoutesOptions;
   egress: EgressRoutesOptions;
+  dependencies: DependencyRoutesOptions;
 }
 
 /**
@@ -83,6 +85,7 @@ export async function registerPublicApi(app: FastifyInstance, p: PublicApiPlugin
   await app.register(secretRoutes, p.secrets);
   await app.register(variableRoutes, p.variables);
   await app.register(egressRoutes, p.egress);
+  await app.register(dependencyRoutes, p.dependencies);
   app.get('/api/v1/openapi.json', { config: { public: true } }, async () => openApiDocument());
   app.get('/', { config: { public: true } }, async () => ({
     name: 'Cronium Sandbox',
