@@ -119,6 +119,8 @@ const pipEnv = (tools: PipTools) => ({
   PIP_DISABLE_PIP_VERSION_CHECK: '1',
   PIP_NO_INPUT: '1',
   PYTHONDONTWRITEBYTECODE: '1',
+  // Debian's pip refuses installs into its system Python (PEP 668); ours only ever go to a bundle's --target.
+  PIP_BREAK_SYSTEM_PACKAGES: '1',
 });
 
 export interface PythonResolution {

@@ -219,7 +219,7 @@ export class DependencyService {
             const first = r.locked.find((p) => p.source === r.withInstallScripts[0])!;
             throw new DependencyError('INSTALL_SCRIPT_FAILED', `${first.name}@${first.version} has an install script, and this server has no build sandbox to run it in`, first.name);
           }
-          await this.asSandboxUser(dir, () =>
+          await this.asSandboxUser(dir, { language: 'node', runtime: runtime.id }, () =>
             runInstallScripts(sandbox, runtime, dir, r.withInstallScripts, egressHosts([npm.url]), log, this.opts.stepTimeoutMs ?? 5 * 60_000),
           );
         }
@@ -244,7 +244,7 @@ export class DependencyService {
     const sandbox = this.opts.buildSandbox;
     if (!sandbox || !fs.existsSync(dir)) return;
     const command = ['python3', '-m', 'compileall', '-q', '-s', BUILD_MOUNT, '-p', PYTHON_MOUNT, BUILD_MOUNT];
-    const r = await this.asSandboxUser(dir, () =>
+    const r = await this.asSandboxUser(dir, { language: 'python', runtime: runtime.id }, () =>
       sandbox.run({ language: 'python', runtime: runtime.id, writableDir: dir, command, egressAllow: egressHosts([pip.indexUrl]), timeoutMs: this.opts.stepTimeoutMs ?? 5 * 60_000 }, () => {}),
     );
     if (r.exitCode !== 0) log(`[cronium] byte-compiling the bundle did not complete (${r.timedOut ? 'timed out' : `exit ${r.exitCode}`}): imports will compile in memory`);
@@ -255,7 +255,7 @@ export class DependencyService {
    * (so the committed bundle cannot be changed by that uid). A server that is not root cannot chown: the
    * directory is then made writable for all for the step (it is inside the bundle dir's private .tmp).
    */
-  private async asSandboxUser<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  private async asSandboxUser<T>(dir: string, step: { language: PackageLanguage; runtime: string }, fn: () => Promise<T>): Promise<T> {
     const root = process.getuid?.() === 0;
     const walk = (d: string, f: (p: string) => void) => {
       f(d);
@@ -271,7 +271,21 @@ export class DependencyService {
       return await fn();
     } finally {
       if (root) walk(dir, (p) => fs.lchownSync(p, process.getuid!(), process.getgid!()));
+      else await this.reclaim(dir, step);
     }
+  }
+
+  /**
+   * Without root, what the sandbox wrote belongs to uid 10001: the sandbox opens it up to all, and the server
+   * copies the tree into files of its own (which it can make read-only and later delete) in place of the original.
+   */
+  private async reclaim(dir: string, step: { language: PackageLanguage; runtime: string }): Promise<void> {
+    const sandbox = this.opts.buildSandbox!;
+    await sandbox.run({ ...step, writableDir: dir, command: ['chmod', '-R', 'a+rwX', BUILD_MOUNT], egressAllow: [], timeoutMs: 60_000 }, () => {});
+    const own = `${dir}.own`;
+    fs.cpSync(dir, own, { recursive: true, verbatimSymlinks: true });
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.renameSync(own, dir);
   }
 }
 
