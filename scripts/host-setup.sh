@@ -30,6 +30,9 @@ command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || pkgs+=(iproute2)
 command -v g++ >/dev/null 2>&1 || pkgs+=(g++)
 command -v make >/dev/null 2>&1 || pkgs+=(make)
 command -v python3 >/dev/null 2>&1 || pkgs+=(python3)
+# Executions' third-party packages: pip and npm resolve and download them on the host (server/src/dependencies/).
+python3 -m pip --version >/dev/null 2>&1 || pkgs+=(python3-pip)
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 if [ "$WANT_TEST" = 1 ]; then
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || pkgs+=(postgresql)
   command -v chromium >/dev/null 2>&1 || pkgs+=(chromium)

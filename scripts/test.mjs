@@ -12,6 +12,8 @@ buildIfStale();
 run('npx', ['tsc', '-p', 'server/tsconfig.json', '--noEmit']);
 run('npm', ['run', 'typecheck', '-w', 'web']);
 run('bash', ['runtime-images/build.sh']);
+// The real packages the dependency tests serve from their local index (fetched once, then verified by hash).
+run(process.execPath, ['scripts/fetch-test-packages.mjs']);
 
 const list = (dir, re) =>
   fs.existsSync(path.join(root, dir))

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { authPlugin } from './auth/plugin.js';
 import type { UsersRepository } from './auth/users-repository.js';
+import { type DependencyRoutesOptions, dependencyRoutes } from './dependencies/routes.js';
 import { type EgressRoutesOptions, egressRoutes } from './egress/routes.js';
 import { type ExecutionRoutesOptions, executionRoutes } from './executions/routes.js';
 import { type HealthRoutesOptions, healthRoutes } from './health/routes.js';
@@ -48,6 +49,7 @@ export interface PublicApiPlugins {
   egress: EgressRoutesOptions;
   runtimes: RuntimeRoutesOptions;
   images: ImageRoutesOptions;
+  dependencies: DependencyRoutesOptions;
 }
 
 /**
@@ -89,6 +91,7 @@ export async function registerPublicApi(app: FastifyInstance, p: PublicApiPlugin
   await app.register(egressRoutes, p.egress);
   await app.register(runtimeRoutes, p.runtimes);
   await app.register(imageRoutes, p.images);
+  await app.register(dependencyRoutes, p.dependencies);
   app.get('/api/v1/openapi.json', { config: { public: true } }, async () => openApiDocument());
   app.get('/', { config: { public: true } }, async () => ({
     name: 'Cronium Sandbox',

@@ -95,6 +95,12 @@ const envSchema = z.object({
   CRONIUM_POOL_MEMORY_MB: int(512, 0),
   CRONIUM_POOL_IDLE_MS: int(10 * 60_000, 0),
   CRONIUM_POOL_REFILL: z.enum(['claim', 'end']).default('claim'),
+  // Unset: <CRONIUM_DATA_DIR>/bundles.
+  CRONIUM_BUNDLE_DIR: z.string().min(1).optional(),
+  CRONIUM_BUNDLE_CACHE_MB: int(4096, 16),
+  // Unset: the host pip's / npm's configured index, else pypi.org / registry.npmjs.org (dependencies/python.ts, node.ts).
+  CRONIUM_PIP_INDEX_URL: z.string().url().optional(),
+  CRONIUM_NPM_REGISTRY: z.string().url().optional(),
   CRONIUM_EGRESS_ALLOW_CIDRS: z
     .string()
     .default('')
@@ -203,6 +209,8 @@ export interface Config {
   egress: { blockedPorts: number[]; port: number; allowCidrs: string[]; firewall: 'auto' | 'off' | 'external'; dashboardPort: number };
   /** Slow-client bounds of the public and the runtime API. */
   http: HttpTimeouts;
+  /** Third-party package bundles (dependencies/service.ts). */
+  dependencies: { bundleDir: string; cacheBytes: number; pipIndexUrl?: string; npmRegistry?: string };
 }
 
 export class ConfigError extends Error {
@@ -326,6 +334,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       requestTimeoutMs: e.CRONIUM_HTTP_REQUEST_TIMEOUT_MS,
       idleTimeoutMs: e.CRONIUM_HTTP_IDLE_TIMEOUT_MS,
       keepAliveTimeoutMs: e.CRONIUM_HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    },
+    dependencies: {
+      bundleDir: path.resolve(e.CRONIUM_BUNDLE_DIR ?? path.join(e.CRONIUM_DATA_DIR, 'bundles')),
+      cacheBytes: e.CRONIUM_BUNDLE_CACHE_MB * 1024 * 1024,
+      pipIndexUrl: e.CRONIUM_PIP_INDEX_URL,
+      npmRegistry: e.CRONIUM_NPM_REGISTRY,
     },
   };
 }

@@ -10,6 +10,7 @@ import type { Config } from './config.js';
 import type { DatabaseDriver } from './db/driver.js';
 import { openDatabase } from './db/open.js';
 import { SandboxFirewall } from './egress/firewall.js';
+import { DependencyService } from './dependencies/service.js';
 import { EgressRepository } from './egress/repository.js';
 import { createEgressService } from './egress/service.js';
 import { ExecutionEngine } from './executions/engine.js';
@@ -99,6 +100,14 @@ export async function startServer(config: Config): Promise<RunningServer> {
 
     const egress = new EgressRepository(database.db);
     const customImages = new CustomImagesRepository(database.db);
+    // Bundles of third-party packages. The build sandbox (install scripts, byte-compiling) is the engine's to give.
+    const dependencies = new DependencyService({ ...config.dependencies, buildSandbox: null });
+    void dependencies.checkTools().then(
+      (tools) => {
+        for (const [language, t] of Object.entries(tools)) if (!t.ok) log.warn({ language }, `${t.detail}: ${language} executions that ask for packages will fail`);
+      },
+      () => {},
+    );
     const tokens = new ExecutionTokens(jwtSecret, executions);
     const engine = new ExecutionEngine({
       nodeId: config.nodeId,
@@ -200,6 +209,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       egress: { egress, users },
       runtimes: { runtimes, images: customImages },
       images: { images: customImages, driver, tmpfsMb: sandbox.tmpfsMb },
+      dependencies: { bundles: dependencies },
     });
     await publicApi.listen({ host: config.host, port: config.port });
     cleanups.push(() => publicApi.close());

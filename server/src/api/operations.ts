@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { bundleKeyParam, bundleSchema } from '../dependencies/schemas.js';
 import { createRuleSchema, egressLogEntrySchema, egressLogQuery, egressRuleSchema, ruleIdParam } from '../egress/schemas.js';
 import { createExecutionSchema, listExecutionsQuery, statsQuery } from '../executions/request.js';
 import {
@@ -40,6 +41,7 @@ const lists = {
   RuntimeCallList: itemsOf(runtimeCallSchema),
   RuntimeList: itemsOf(runtimeSchema),
   CustomImageList: itemsOf(customImageSchema),
+  DependencyBundleList: itemsOf(bundleSchema),
 };
 const anyObject = z.object({}).loose().describe('the OpenAPI 3.1 document');
 
@@ -69,6 +71,7 @@ const responseComponents = {
   CustomImage: customImageSchema,
   EgressLogEntry: egressLogEntrySchema,
   EgressRule: egressRuleSchema,
+  DependencyBundle: bundleSchema,
   Stats: statsSchema,
   User: userSchema,
   ApiKey: apiKeySchema,
@@ -218,6 +221,19 @@ const operations: Operation[] = [
     summary: 'Requests through the egress proxy, newest first: the caller’s own, or anyone’s for an admin',
     query: egressLogQuery,
     responses: { 200: ok('{ items }', lists.EgressLog), ...commonErrors },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/dependency-bundles',
+    summary: 'Dependency bundles in the cache, most recently used first (admins only)',
+    responses: { 200: ok('{ items }', lists.DependencyBundleList), 401: apiError(), 403: apiError() },
+  },
+  {
+    method: 'delete',
+    path: '/api/v1/dependency-bundles/{key}',
+    summary: 'Remove a dependency bundle; the next request for its packages resolves them again (admins only)',
+    params: { key: bundleKeyParam },
+    responses: { 204: ok('Removed'), 409: apiError('CONFLICT: the bundle is mounted by a running execution'), ...commonErrors },
   },
   { method: 'get', path: '/api/v1/variables', summary: 'The caller’s variables', responses: { 200: ok('{ items }', lists.VariableList), 401: apiError() } },
   {

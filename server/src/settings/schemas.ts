@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EXECUTION_POLICIES, ISOLATION_TIERS } from '../api/enums.js';
+import { packagePolicySchema } from '../dependencies/policy.js';
 import { MIN_LIMITS } from '../sandbox/limit-minimums.js';
 
 /** An execution's limits: the defaults and maxima in the settings, the applied ones on an execution. */
@@ -22,6 +23,8 @@ export const settingsSchema = z.object({
   maxQueuedPerUser: z.number().int().min(1),
   defaultLimits: limitsSchema,
   maxLimits: limitsSchema,
+  /** Which third-party packages executions may install (dependencies/policy.ts); a PATCH replaces it whole. */
+  packagePolicy: packagePolicySchema,
 });
 export type Settings = z.infer<typeof settingsSchema>;
 

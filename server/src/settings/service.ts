@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import type { Config } from '../config.js';
 import type { Db } from '../db/driver.js';
 import { settings as settingsTable } from '../db/schema.js';
+import { DEFAULT_PACKAGE_POLICY } from '../dependencies/policy.js';
 import { DERIVED_KEYS, resolveDerived } from './derived.js';
 import type { Settings, SettingsPatch } from './schemas.js';
 
@@ -24,7 +25,7 @@ export class SettingsService {
   ) {}
 
   private merge(stored: Stored): Settings {
-    const base = { ...this.config.defaults, allowExecutionEgressRules: true };
+    const base = { ...this.config.defaults, allowExecutionEgressRules: true, packagePolicy: DEFAULT_PACKAGE_POLICY };
     return resolveDerived({
       ...base,
       ...stored,
