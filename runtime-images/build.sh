@@ -298,7 +298,11 @@ write_contents_md() {
   mv "$out.part" "$out"
   log "CONTENTS.md written from the images' io.cronium.contents labels"
 }
-[[ ${#BUILT_RUNTIMES[@]} -gt 0 ]] && write_contents_md
+# The compose `images` service builds from a read-only copy of the repository: the document is the
+# repository's, the labels it is made from are in the images either way.
+if [[ ${#BUILT_RUNTIMES[@]} -gt 0 ]]; then
+  if [[ -w $HERE ]]; then write_contents_md; else log "CONTENTS.md not written: $HERE is read-only (the images' labels hold the contents)"; fi
+fi
 
 # Superseded versions of the images (untagged, labelled io.cronium.runtime) are
 # pruned unless a container still uses them. A few passes, as removing a child

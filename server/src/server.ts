@@ -10,7 +10,11 @@ import type { Config } from './config.js';
 import type { DatabaseDriver } from './db/driver.js';
 import { openDatabase } from './db/open.js';
 import { SandboxFirewall } from './egress/firewall.js';
+import Docker from 'dockerode';
 import { DependencyService } from './dependencies/service.js';
+import { executionPackages } from './executions/packages.js';
+import { sandboxBuildSteps } from './sandbox/build-step.js';
+import { hostPathOf, ownMounts } from './sandbox/host/host-paths.js';
 import { EgressRepository } from './egress/repository.js';
 import { createEgressService } from './egress/service.js';
 import { ExecutionEngine } from './executions/engine.js';
@@ -100,8 +104,24 @@ export async function startServer(config: Config): Promise<RunningServer> {
 
     const egress = new EgressRepository(database.db);
     const customImages = new CustomImagesRepository(database.db);
-    // Bundles of third-party packages. The build sandbox (install scripts, byte-compiling) is the engine's to give.
-    const dependencies = new DependencyService({ ...config.dependencies, buildSandbox: null });
+    // Bundles of third-party packages: resolved and downloaded on the host, anything that executes (install
+    // scripts, byte-compiling) in build sandboxes of the engine's driver; mounted into sandboxes by the path the
+    // Docker host knows them by (another than the server's own when it runs in a container).
+    const ownMountList = await ownMounts(new Docker({ socketPath: config.dockerSocket }));
+    const hostPath = (p: string) => hostPathOf(ownMountList, p);
+    const { memoryMb, cpus, pids } = config.defaults.defaultLimits;
+    const steps = sandboxBuildSteps(driver, { memoryMb, cpus, pids, tmpfsMb: sandbox.tmpfsMb });
+    const dependencies = new DependencyService({
+      ...config.dependencies,
+      buildSandbox: {
+        run: (step, stepLog) =>
+          steps.run(
+            { language: step.language, image: runtimes.list().find((r) => r.id === step.runtime)?.image, writableDir: hostPath(step.writableDir), command: step.command, timeoutMs: step.timeoutMs },
+            stepLog,
+          ),
+      },
+    });
+    const packages = executionPackages({ service: dependencies, runtimes, policy: async () => (await settings.get()).packagePolicy, hostPath });
     void dependencies.checkTools().then(
       (tools) => {
         for (const [language, t] of Object.entries(tools)) if (!t.ok) log.warn({ language }, `${t.detail}: ${language} executions that ask for packages will fail`);
@@ -123,6 +143,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       tmpfsMb: sandbox.tmpfsMb,
       tokenGraceMs: config.runtime.tokenGraceMs,
       tokens,
+      packages,
     });
 
     // Sandboxes call back at two addresses, both on the sandbox network's side: the runtime API and the egress

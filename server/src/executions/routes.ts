@@ -16,6 +16,7 @@ import type { ExecutionEngine } from './engine.js';
 import { type ExecutionEvents, FINAL_STATUSES, type LogEntry } from './events.js';
 import type { ExecutionRow, ExecutionsRepository } from './repository.js';
 import { queueStanding } from './queue-standing.js';
+import { dependencyIssues } from '../dependencies/specifiers.js';
 import { dependencyRequestOf } from './dependency-request.js';
 import { createExecutionSchema, listExecutionsQuery, statsQuery } from './request.js';
 import { decodeCursor, encodeCursor, serializeExecution, serializeLogEntry } from './serialize.js';
@@ -90,6 +91,14 @@ export async function executionRoutes(app: FastifyInstance, deps: ExecutionRoute
 
     const packages = dependencyRequestOf(body.language, body);
     if (!packages.ok) throw badRequest(`${packages.field}: ${packages.message}`, packages.field);
+    if (packages.request) {
+      const issue = dependencyIssues(body.language, packages.request)[0];
+      if (issue) {
+        const field = issue.path.join('.');
+        throw badRequest(`${field}: ${issue.message}`, field);
+      }
+      if (body.image !== undefined) throw badRequest('dependencies: packages are installed for built-in runtimes only, not into a custom image (build them into the image)', 'dependencies');
+    }
 
     const secrets = [...new Set(body.secrets ?? [])];
     if (secrets.length) {

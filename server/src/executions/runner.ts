@@ -9,6 +9,8 @@ import { commandFor, languageEnv } from './languages.js';
 import { LogSink } from './log-sink.js';
 import { createLogStore, storeErrorReason } from './log-store.js';
 import { Masker } from './masking.js';
+import type { ExecutionPackages, PreparedPackages } from './packages.js';
+import { DependencyError } from '../dependencies/errors.js';
 import type { ExecutionRow, ExecutionsRepository } from './repository.js';
 
 /** Where a sandbox reaches this server: known once the runtime API and the egress proxy listen. */
@@ -34,6 +36,8 @@ export interface RunnerDeps {
   counters: ServerCounters;
   tmpfsMb: number;
   tokenGraceMs: number;
+  /** Builds or reuses the dependency bundle of an execution that asked for packages. */
+  packages: ExecutionPackages;
 }
 
 /**
@@ -55,6 +59,8 @@ export type StopReason = 'timeout' | 'cancel' | 'shutdown';
 export class ExecutionRunner {
   private run: SandboxRun | null = null;
   private stopReason: StopReason | null = null;
+  /** Aborts installing the execution's packages (a cancel or time-out before its sandbox starts). */
+  private readonly setup = new AbortController();
   private masker = new Masker([]);
 
   constructor(
@@ -65,6 +71,7 @@ export class ExecutionRunner {
   /** Stops the execution; the first reason given wins. */
   async stop(reason: StopReason): Promise<void> {
     if (!this.stopReason) this.stopReason = reason;
+    this.setup.abort();
     await this.run?.kill().catch((err: unknown) => this.deps.log.warn({ err, executionId: this.row.id }, 'kill failed'));
   }
 
@@ -84,6 +91,7 @@ export class ExecutionRunner {
     let result: SandboxResult | null = null;
     let sink: LogSink | null = null;
     let unfollowEgress: (() => void) | null = null;
+    let packages: PreparedPackages | null = null;
     try {
       const granted = await deps.secrets.reveal(row.userId, row.secrets);
       const expiresAt = new Date(Date.now() + row.timeoutMs + START_ALLOWANCE_MS + deps.tokenGraceMs);
@@ -121,12 +129,19 @@ export class ExecutionRunner {
       };
       const s = sink;
       unfollowEgress = followEgressRefusals(deps.events, row.id, (line) => s.system(line));
+      if (row.dependencyRequest) {
+        packages = await deps.packages.prepare(row, (line) => s.system(line), this.setup.signal);
+        await deps.executions.update(row.id, { installed: packages?.installed ?? [], bundleKey: packages?.bundleKey ?? null });
+        // The bundle comes first on a path the script also sets (PYTHONPATH), as the installed packages' own.
+        for (const [k, v] of Object.entries(packages?.env ?? {})) env[k] = env[k] ? `${v}:${env[k]}` : v;
+      }
       if (this.stopReason) throw new SandboxError('START_FAILED', 'stopped before the container started');
       this.run = await deps.driver.start(
         {
           executionId: row.id,
           language: row.language,
           ...(row.image ? { image: row.image } : {}),
+          ...(packages ? { mounts: packages.mounts } : {}),
           script: row.script,
           filename,
           argv,
@@ -169,8 +184,10 @@ export class ExecutionRunner {
       }
     } catch (err) {
       status = this.stopReason === 'cancel' ? 'cancelled' : 'error';
-      error = err instanceof SandboxError ? err.message : `internal error: ${(err as Error).message}`;
-      deps.log.error({ err, executionId: row.id }, 'execution failed to run');
+      error = err instanceof SandboxError || err instanceof DependencyError ? err.message : `internal error: ${(err as Error).message}`;
+      // A package that cannot be had is the request's problem (its reason is the execution's), not the server's.
+      if (err instanceof DependencyError) deps.log.info({ executionId: row.id, code: err.code, pkg: err.pkg }, `packages not installed: ${err.message}`);
+      else deps.log.error({ err, executionId: row.id }, 'execution failed to run');
       sink?.system(`[cronium] ${error}`);
     } finally {
       unfollowEgress?.();
@@ -189,6 +206,7 @@ export class ExecutionRunner {
     deps.events.emitStatus(row.id, status);
     // Removed after the result is out (it no longer matters to the caller), but before the slot is freed.
     await this.run?.remove().catch((err: unknown) => deps.log.warn({ err, executionId: row.id }, 'could not remove container'));
+    packages?.release();
     return status;
   }
 }

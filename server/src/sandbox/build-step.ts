@@ -1,7 +1,5 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs/promises';
 import type { Language, SandboxDriver, SandboxLimits } from './driver.js';
-import { SANDBOX_UID } from './spec.js';
 
 /** Where a build step's scratch directory is mounted, writable, and where its command runs. */
 export const BUILD_DIR = '/opt/cronium/build';
@@ -9,7 +7,12 @@ export const BUILD_DIR = '/opt/cronium/build';
 /** A command that must execute to install a package (an install script, a byte-compile), run in a sandbox. */
 export interface BuildStep {
   language: Language;
-  /** The host directory the step may write: mounted at BUILD_DIR, the only writable place besides the tmpfs. */
+  /** The image to run (a runtime's); default: the language's. */
+  image?: string;
+  /**
+   * The directory the step may write, as the Docker host knows it, owned by the sandbox user: mounted at BUILD_DIR,
+   * the only writable place besides the tmpfs.
+   */
   writableDir: string;
   /** argv, run with BUILD_DIR as the working directory. */
   command: string[];
@@ -58,14 +61,13 @@ function lineWriter(log: (line: string) => void, maxLine = 2000) {
 export function sandboxBuildSteps(driver: SandboxDriver, limits: SandboxLimits): BuildSandbox {
   return {
     async run(step, log) {
-      // The sandbox user must be able to write the scratch directory it is given, and nothing else of the host's.
-      await fs.chown(step.writableDir, SANDBOX_UID, SANDBOX_UID);
       const out = lineWriter(log);
       const err = lineWriter(log);
       const run = await driver.start(
         {
           executionId: `build-${crypto.randomUUID()}`,
           language: step.language,
+          ...(step.image ? { image: step.image } : {}),
           script: `cd ${BUILD_DIR} && exec "$@"\n`,
           filename: 'build-step.sh',
           argv: ['bash', '/work/build-step.sh', ...step.command],

@@ -71,6 +71,7 @@ describe('sandbox bind mounts and build steps', { concurrency: false }, () => {
       assert.deepEqual(fs.readdirSync(bundle), ['pkg']);
 
       const scratch = tmp();
+      fs.chownSync(scratch, 10001, 10001);
       const lines: string[] = [];
       const build = sandboxBuildSteps(driver, limits);
       const r = await build.run(
@@ -92,7 +93,7 @@ describe('sandbox bind mounts and build steps', { concurrency: false }, () => {
       assert.equal(fs.readFileSync(path.join(scratch, 'out.txt'), 'utf8'), 'built\n');
       assert.equal(fs.statSync(path.join(scratch, 'out.txt')).uid, 10001);
 
-      const slow = await build.run({ language: 'bash', writableDir: tmp(), command: ['sleep', '30'], timeoutMs: 500 }, () => undefined);
+      const slow = await build.run({ language: 'bash', writableDir: scratch, command: ['sleep', '30'], timeoutMs: 500 }, () => undefined);
       assert.equal(slow.timedOut, true);
     });
   }

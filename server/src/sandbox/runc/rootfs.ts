@@ -44,7 +44,7 @@ export function isMountPoint(target: string): boolean {
  * Where Cronium binds host directories into a sandbox outside its tmpfs (a dependency bundle, a build step's
  * scratch directory); Docker makes a missing mount point in the container's own layer, this root has none.
  */
-export const BIND_MOUNT_POINTS = ['opt/cronium/deps', 'opt/cronium/build'];
+export const BIND_MOUNT_POINTS = ['opt/cronium/deps/python', 'opt/cronium/build'];
 
 /**
  * Docker gives every container an "init" layer with the mount points it binds over (/etc/hosts and friends).
