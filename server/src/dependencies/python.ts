@@ -33,7 +33,9 @@ export const PYPI = 'https://pypi.org/simple';
 export async function resolvePipIndex(python: string, configured: string | undefined, home: string): Promise<PipIndex> {
   const http = (urls: string[]) => urls.filter((u) => u.startsWith('http://')).map((u) => new URL(u).host);
   if (configured) return { indexUrl: configured, extraIndexUrls: [], trustedHosts: http([configured]), source: 'CRONIUM_PIP_INDEX_URL' };
-  const r = await runTool(python, ['-m', 'pip', 'config', 'list'], { env: { ...baseToolEnv(home), ...pipHostEnv() }, timeoutMs: 30_000 }).catch(() => null);
+  // Read as the server's user: their own pip.conf (~/.config/pip, ~/.pip) is part of the host's configuration.
+  const own = { ...(process.env.HOME ? { HOME: process.env.HOME } : {}), ...(process.env.XDG_CONFIG_HOME ? { XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME } : {}) };
+  const r = await runTool(python, ['-m', 'pip', 'config', 'list'], { env: { ...baseToolEnv(home), ...own, ...pipHostEnv() }, timeoutMs: 30_000 }).catch(() => null);
   const values = parsePipConfigList(r?.code === 0 ? r.lines : []);
   const indexUrl = values['index-url']?.[0] ?? PYPI;
   const extraIndexUrls = values['extra-index-url'] ?? [];
