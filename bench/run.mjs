@@ -5,6 +5,7 @@
 // DATABASE_URL runs the servers on PostgreSQL instead of the embedded PGlite. Then traffic on a new install's
 // settings (BENCH_TRAFFIC=default,docker): BENCH_SEQUENTIAL back-to-back executions per language and steady
 // rates (BENCH_RATES=2,5,10 per second, BENCH_STEADY_SECONDS=30 each), with the pooled share and p50/p95/p99.
+// Then packages (BENCH_DEPENDENCIES=0 skips): first build, cached bundle and warm runs against a local index.
 import { execFile, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -145,6 +146,59 @@ async function timedRun(server, language) {
 function traffic(runs) {
   const pooled = runs.filter((r) => r.pooled);
   return { ...summary(runs.map((r) => r.ms)), pooled: pooled.length, pooledShare: pooled.length / runs.length, warm: summary(pooled.map((r) => r.ms)) };
+}
+
+/**
+ * Packages (issue 20), on a new install's settings with a local package index on loopback (the test fixture's:
+ * requests, six and lodash as published, fetched once by scripts/fetch-test-packages.mjs): the first execution
+ * with a set (resolve, download, install, byte-compile in a build sandbox), the second (the bundle reused), and
+ * warm ones once the pool has learnt the bundle's key, each against the same runtime's warm hello world.
+ */
+const DEPENDENCY_CASES = [
+  { name: 'python requests+six', body: { language: 'python', runtime: 'python@3.11', dependencies: { python: ['requests', 'six'] }, script: 'import requests, six\nprint(requests.__version__, six.__version__)' } },
+  { name: 'node lodash', body: { language: 'node', dependencies: { node: ['lodash'] }, script: 'const _ = require("lodash");\nconsole.log(_.VERSION);' } },
+];
+
+async function dependencyRows() {
+  // The fixture is TypeScript: loaded through tsx, which the server's workspace has.
+  const { register } = await import('tsx/esm/api');
+  register();
+  const fixture = await import('../server/test/fixtures/package-index.ts');
+  const index = await fixture.startPackageIndex();
+  await fixture.addRealPackages(index);
+  const server = await startServer({ CRONIUM_PIP_INDEX_URL: index.pipIndexUrl, CRONIUM_NPM_REGISTRY: index.npmRegistry });
+  const once = async (body) => {
+    const t0 = process.hrtime.bigint();
+    const e = await server.api('POST', '/api/v1/executions', { ...body, wait: true });
+    if (e.status !== 'succeeded') throw new Error(`${JSON.stringify(body.dependencies)} ended ${e.status}: ${e.error ?? e.message}`);
+    return { ms: ms(t0), pooled: Boolean(e.pooled) };
+  };
+  const warmOf = async (body) => {
+    const xs = [];
+    for (let i = 0; xs.length < RUNS && i < RUNS * 4; i++) {
+      await sleep(1000); // the pool's member for the next take is started and warm by then
+      const r = await once(body);
+      if (r.pooled) xs.push(r.ms);
+    }
+    return summary(xs);
+  };
+  try {
+    const rows = {};
+    for (const c of DEPENDENCY_CASES) {
+      const { dependencies, ...hello } = { ...c.body, script: HELLO[c.body.language] };
+      log(`dependencies: ${c.name} — first build, the cached bundle, then warm starts; hello world warm in the same runtime`);
+      const first = await once(c.body);
+      const cached = await once(c.body);
+      const warm = await warmOf(c.body);
+      const helloWarm = await warmOf(hello);
+      rows[c.name] = { first: first.ms, cached: cached.ms, cachedPooled: cached.pooled, warm, helloWarm };
+      log(`${c.name}: first ${first.ms.toFixed(0)} ms, cached ${cached.ms.toFixed(0)} ms, warm p50 ${warm.p50.toFixed(0)} ms (hello ${helloWarm.p50.toFixed(0)} ms)`);
+    }
+    return rows;
+  } finally {
+    await server.stop();
+    await index.close();
+  }
 }
 
 /** SEQUENTIAL back-to-back executions per language, each sent when the previous one answered (a loop of API calls). */
@@ -371,6 +425,8 @@ async function main() {
     }
   }
 
+  if (process.env.BENCH_DEPENDENCIES !== '0') results.dependencies = await dependencyRows();
+
   const b = results.baseline.p50;
   const f = (x) => (Number.isFinite(x) ? x.toFixed(0).padStart(7) : '      -');
   const lines = [
@@ -408,6 +464,16 @@ async function main() {
       `${label.padEnd(27)} ${`${(r.pooledShare * 100).toFixed(0)}%`.padStart(6)}  ${f(r.p50)}  ${f(r.p95)}  ${f(r.p99)}    ${f(r.warm.p95)}     ${(r.p95 / b).toFixed(2)}`;
     for (const l of LANGS) lines.push(row(`sequential ${l} x${t.sequential[l].n}`, t.sequential[l]));
     for (const l of LANGS) for (const [rate, r] of Object.entries(t.steady[l])) lines.push(row(`steady ${rate}/s ${l} x${r.n}`, r));
+  }
+  if (results.dependencies) {
+    lines.push('', 'packages (default settings, local index): first build, the bundle cached, warm p50 (pooled runs) and its ratio to the same runtime\'s warm hello world');
+    lines.push('case                     first ms   cached ms   warm p50   warm p95   hello warm p50   warm / hello');
+    for (const [name, r] of Object.entries(results.dependencies)) {
+      lines.push(
+        `${name.padEnd(23)} ${f(r.first)}     ${f(r.cached)}${r.cachedPooled ? '*' : ' '}  ${f(r.warm.p50)}    ${f(r.warm.p95)}          ${f(r.helloWarm.p50)}        ${(r.warm.p50 / r.helloWarm.p50).toFixed(2)}  (${r.warm.n} warm runs)`,
+      );
+    }
+    lines.push('(* the cached run was pooled already)');
   }
   lines.push(
     `baseline throughput: bare docker run --rm, ${results.baselineThroughput.concurrency} at a time → ${results.baselineThroughput.perSecond.toFixed(2)} runs/s`,
