@@ -70,13 +70,23 @@ describe('custom images: registration check, hardening, refusals', { concurrency
     const entry = runtimes.body.items.find((r: { id: string }) => r.id === 'image:acme-python');
     assert.ok(entry && entry.language === 'python' && entry.default === false && entry.image === images.good, JSON.stringify(entry));
 
-    const e = await run(s.api, { language: 'python', image: 'acme-python', script: hardeningProbe, input: { n: 41 } });
-    const out = stdoutOf(await logsOf(s.api, e.id));
+    // The registration check's sandbox taught the pool the image's key (warm-pool.ts, learnt keys): runs of it
+    // may start warm, in a sandbox started from the checked image with the same spec. Both kinds are probed.
+    const runs = [];
+    for (let i = 0; i < 8 && !runs.some((r) => r.e.pooled); i++) {
+      const e = await run(s.api, { language: 'python', image: 'acme-python', script: hardeningProbe, input: { n: 41 } });
+      runs.push({ e, out: stdoutOf(await logsOf(s.api, e.id)) });
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.ok(runs.some((r) => r.e.pooled), 'a custom image is pooled once the pool has learnt it');
+    for (const { e, out } of runs) assertHardened(e, out, reg.body.imageId);
+  });
+
+  function assertHardened(e: any, out: string, imageId: string) {
     assert.equal(e.status, 'succeeded', JSON.stringify(e) + out);
     assert.deepEqual(e.output, { n: 42 }, 'the SDK works in the custom image');
     assert.equal(e.runtime, 'image:acme-python');
-    assert.equal(e.image, reg.body.imageId, 'runs the very image the check ran');
-    assert.equal(e.pooled, false, 'custom images start cold');
+    assert.equal(e.image, imageId, 'runs the very image the check ran');
     const lines = out.split('\n');
     assert.equal(lines[0], 'hello from the custom image');
     assert.equal(lines[1], '10001');
@@ -89,7 +99,7 @@ describe('custom images: registration check, hardening, refusals', { concurrency
     assert.match(out, /ROOT_DENIED/);
     assert.match(out, /USR_DENIED/);
     assert.match(out, /WORK_OK/);
-  });
+  }
 
   it('refuses, naming image and the reason, images that cannot run the launcher', async () => {
     const cases: [string, string, number, RegExp][] = [
