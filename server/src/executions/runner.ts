@@ -10,6 +10,8 @@ import { LogSink } from './log-sink.js';
 import { createLogStore, storeErrorReason } from './log-store.js';
 import { Masker } from './masking.js';
 import type { ExecutionRow, ExecutionsRepository } from './repository.js';
+import type { JobInputs } from '../files/job-inputs.js';
+import { tmpfsFor } from '../files/job-files.js';
 
 /** Where a sandbox reaches this server: known once the runtime API and the egress proxy listen. */
 export interface SandboxEndpoints {
@@ -34,6 +36,9 @@ export interface RunnerDeps {
   counters: ServerCounters;
   tmpfsMb: number;
   tokenGraceMs: number;
+  /** An execution's input files and stdin (issue 26); the tmpfs grows by their size up to maxTmpfsMb. */
+  inputs?: JobInputs;
+  maxTmpfsMb?: number;
 }
 
 /**
@@ -122,6 +127,9 @@ export class ExecutionRunner {
       const s = sink;
       unfollowEgress = followEgressRefusals(deps.events, row.id, (line) => s.system(line));
       if (this.stopReason) throw new SandboxError('START_FAILED', 'stopped before the container started');
+      const inputs = deps.inputs ? await deps.inputs.load(row.id) : { files: [], stdin: null, bytes: 0 };
+      // The files take room in /work: the tmpfs grows by their size (the route refused what the maximum cannot hold).
+      const tmpfsMb = tmpfsFor(inputs.bytes, deps.tmpfsMb, deps.maxTmpfsMb ?? deps.tmpfsMb) ?? Math.max(deps.maxTmpfsMb ?? 0, deps.tmpfsMb);
       this.run = await deps.driver.start(
         {
           executionId: row.id,
@@ -131,7 +139,9 @@ export class ExecutionRunner {
           argv,
           env,
           isolation: row.isolation,
-          limits: { memoryMb: row.memoryMb, cpus: Number(row.cpus), pids: row.pids, tmpfsMb: deps.tmpfsMb },
+          limits: { memoryMb: row.memoryMb, cpus: Number(row.cpus), pids: row.pids, tmpfsMb },
+          ...(inputs.files.length ? { files: inputs.files } : {}),
+          ...(inputs.stdin ? { stdin: inputs.stdin } : {}),
         },
         { stdout: (t) => s.write('stdout', t), stderr: (t) => s.write('stderr', t) },
       );
