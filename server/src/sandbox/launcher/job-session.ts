@@ -39,7 +39,9 @@ export interface JobSession {
  */
 export function superviseJob(ch: SandboxChannel, job: SandboxJob, output: SandboxOutput): JobSession {
   const token = () => crypto.randomBytes(16).toString('hex');
-  const tokens: MarkTokens = { job: token(), end: token(), usage: token(), artifacts: token() };
+  // artifacts '0': the launcher collects nothing. Until the server reads the artifacts block out of stdout
+  // (files/artifact-stream.ts, not wired in yet: issue 26 step 2), it must not be written.
+  const tokens: MarkTokens = { job: token(), end: token(), usage: token(), artifacts: '0' };
   const usage = createUsageExtractor(tokens.usage, output.stderr);
   const endMark = createEndMarkExtractor(tokens.end, output.stdout);
   const jobMark = createJobMarkExtractor(tokens.job, (t) => endMark.push(t));
