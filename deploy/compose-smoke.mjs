@@ -526,10 +526,13 @@ async function main() {
     return JSON.stringify(users);
   });
 
-  await check('the server image has no build tools, no npm and no dev dependencies', () => {
+  // pip and npm are there to resolve and download executions' packages (nothing they fetch runs in the server):
+  // no compiler, make or package manager besides them.
+  await check('the server image has no build tools, no dev dependencies, and pip and npm only for packages', () => {
     const r = sh('docker', [
       'run', '--rm', '--network', 'none', '--entrypoint', '/bin/sh', images[0], '-c',
-      'for b in npm npx yarn pnpm gcc cc g++ make tsc tsx python3 apt-get; do p=$(command -v $b) && [ "$b" != apt-get ] && echo "found $p"; done; ' +
+      'for b in yarn pnpm gcc cc g++ c++ make tsc tsx apt-get; do p=$(command -v $b) && [ "$b" != apt-get ] && echo "found $p"; done; ' +
+        'for b in npm python3; do command -v $b >/dev/null || echo "no $b (executions\' packages need it)"; done; python3 -m pip --version >/dev/null 2>&1 || echo "no pip"; ' +
         'for d in typescript tsx drizzle-kit esbuild vite @types/dockerode; do [ -e /app/node_modules/$d ] && echo "found node_modules/$d"; done; ' +
         'test -f /app/server/dist/main.js || echo "no main.js"; true',
     ]);

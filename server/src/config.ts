@@ -78,6 +78,10 @@ const envSchema = z.object({
   CRONIUM_DEFAULT_PIDS: int(128, 8),
   CRONIUM_MAX_PIDS: int(1024, 8),
   CRONIUM_TMPFS_MB: int(64, 1),
+  // The /work tmpfs grows by a job's files up to this (issue 26); files beyond it are refused.
+  CRONIUM_MAX_TMPFS_MB: int(1024, 1),
+  CRONIUM_MAX_FILE_BYTES: int(64 * 1024 * 1024, 0),
+  CRONIUM_MAX_FILES_BYTES: int(256 * 1024 * 1024, 0),
   CRONIUM_MAX_SCRIPT_BYTES: int(1024 * 1024, 1),
   CRONIUM_MAX_INPUT_BYTES: int(1024 * 1024, 1),
   CRONIUM_MAX_LOG_BYTES: int(1024 * 1024, 1024),
@@ -176,6 +180,8 @@ export interface Config {
     images: Record<Language, string>;
     gvisorRuntime: string;
     tmpfsMb: number;
+    /** What the tmpfs may grow to for a job's files. */
+    maxTmpfsMb: number;
     seccompProfilePath: string;
     /** The warm pool of standard-tier sandboxes (null: off); a fixed size has min = max. */
     pool: PoolConfig | null;
@@ -204,6 +210,9 @@ export interface Config {
     maxOutputBytes: number;
     maxVariableBytes: number;
     maxSecretBytes: number;
+    /** A request's input files: each, and all of them with its stdin (issue 26). */
+    maxFileBytes: number;
+    maxFilesBytes: number;
   };
   /** allowCidrs: openings, each a CIDR and its ports (egress/policy.ts parseOpening); dashboardPort: never reachable through the proxy. */
   egress: { blockedPorts: number[]; port: number; allowCidrs: string[]; firewall: 'auto' | 'off' | 'external'; dashboardPort: number };
@@ -283,6 +292,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       images: { bash: e.CRONIUM_IMAGE_BASH, python: e.CRONIUM_IMAGE_PYTHON, node: e.CRONIUM_IMAGE_NODE },
       gvisorRuntime: e.CRONIUM_GVISOR_RUNTIME,
       tmpfsMb: e.CRONIUM_TMPFS_MB,
+      maxTmpfsMb: e.CRONIUM_MAX_TMPFS_MB,
       seccompProfilePath: e.CRONIUM_SECCOMP_PROFILE ?? new URL('../../seccomp-profile.json', import.meta.url).pathname,
       pool: pool.pool,
     },
@@ -321,6 +331,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxOutputBytes: e.CRONIUM_MAX_OUTPUT_BYTES,
       maxVariableBytes: e.CRONIUM_MAX_VARIABLE_BYTES,
       maxSecretBytes: e.CRONIUM_MAX_SECRET_BYTES,
+      maxFileBytes: e.CRONIUM_MAX_FILE_BYTES,
+      maxFilesBytes: e.CRONIUM_MAX_FILES_BYTES,
     },
     egress: {
       blockedPorts: e.CRONIUM_EGRESS_BLOCKED_PORTS,

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -20,6 +21,9 @@ import { createEgressService } from './egress/service.js';
 import { ExecutionEngine } from './executions/engine.js';
 import { ExecutionEvents } from './executions/events.js';
 import { ExecutionsRepository } from './executions/repository.js';
+import { DiskFileStore } from './files/disk-store.js';
+import { JobInputs } from './files/job-inputs.js';
+import { ExecutionFilesRepository } from './files/repository.js';
 import type { SandboxEndpoints } from './executions/runner.js';
 import { CustomImagesRepository } from './images/repository.js';
 import { RuntimeCatalog } from './runtimes/catalog.js';
@@ -102,6 +106,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     const counters = createServerCounters();
     const { generatedKey } = await users.bootstrapAdmin(config.adminKey);
 
+    // Input files and stdin (issue 26): bytes on the data directory's disk, metadata in the database.
+    const inputs = new JobInputs(new DiskFileStore(path.join(config.dataDir, 'files')), new ExecutionFilesRepository(database.db));
     const egress = new EgressRepository(database.db);
     const customImages = new CustomImagesRepository(database.db);
     // Bundles of third-party packages: resolved and downloaded on the host, anything that executes (install
@@ -141,6 +147,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
       maxLogLineBytes: config.sizes.maxLogLineBytes,
       counters,
       tmpfsMb: sandbox.tmpfsMb,
+      maxTmpfsMb: config.sandbox.maxTmpfsMb,
+      inputs,
       tokenGraceMs: config.runtime.tokenGraceMs,
       tokens,
       packages,
@@ -222,7 +230,20 @@ export async function startServer(config: Config): Promise<RunningServer> {
         executions,
         counters,
       },
-      executions: { executions, engine, events, settings, secrets, egress, sizes: config.sizes, gvisorAvailable: gvisor, runtimes, images: customImages },
+      executions: {
+        executions,
+        engine,
+        events,
+        settings,
+        secrets,
+        egress,
+        sizes: config.sizes,
+        gvisorAvailable: gvisor,
+        runtimes,
+        images: customImages,
+        inputs,
+        tmpfs: { mb: sandbox.tmpfsMb, maxMb: config.sandbox.maxTmpfsMb },
+      },
       users: { users, manage: new UserManagement({ db: database.db, engine, events, log }) },
       settings: { settings, engine, gvisorAvailable: gvisor },
       secrets: { secrets, maxSecretBytes: config.sizes.maxSecretBytes },

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   boolean,
   index,
@@ -244,3 +245,29 @@ export const customImages = pgTable('custom_images', {
   createdAt: ts('created_at').notNull().defaultNow(),
   check: jsonb('check').$type<{ imageId: string; version: string; contents: { name: string; version: string; source: 'debian' | 'python' | 'npm' }[] }>().notNull(),
 });
+
+/**
+ * An execution's files (issue 26): what its request put into /work (`input`, and `stdin`), and what it left in
+ * /work/out (`artifact`). Only metadata: the bytes are in the file store (files/store.ts) under `key`. Not
+ * tied to the execution row by a foreign key: a request's files are stored before its row is queued, so the
+ * engine never claims an execution whose files are not all there yet.
+ */
+export const executionFiles = pgTable(
+  'execution_files',
+  {
+    executionId: text('execution_id').notNull(),
+    kind: text('kind', { enum: ['input', 'stdin', 'artifact'] }).notNull(),
+    /** The path under /work (input), '' (stdin), or the name under /work/out (artifact). */
+    name: text('name').notNull(),
+    key: text('key').notNull(),
+    mode: integer('mode').notNull().default(0o644),
+    size: bigint('size', { mode: 'number' }).notNull(),
+    sha256: text('sha256').notNull(),
+    contentType: text('content_type'),
+    /** Request order of the inputs (the launcher writes them in this order). */
+    position: integer('position').notNull().default(0),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    expiresAt: ts('expires_at'),
+  },
+  (t) => [primaryKey({ columns: [t.executionId, t.kind, t.name] }), index('execution_files_expires_idx').on(t.expiresAt)],
+);

@@ -68,6 +68,22 @@ export const createExecutionSchema = z
       .describe('packages for the execution’s language, installed into a read-only bundle mounted into the sandbox'),
     requirements: storableString().max(100_000, 'must be at most 100000 characters').optional().describe('python: the text of a requirements.txt'),
     packageJson: z.record(z.string(), storableJson).optional().describe('node: a package.json whose dependencies are installed'),
+    files: z
+      .array(
+        z
+          .object({
+            path: z.string({ error: 'must be a string' }).describe('relative to /work, the script’s working directory, e.g. "data/orders.csv"'),
+            content: z.string({ error: 'must be a string' }),
+            encoding: z.enum(['utf8', 'base64'], { error: 'must be "utf8" or "base64"' }).optional().describe('of content; default utf8'),
+            mode: z.enum(['0644', '0755'], { error: 'must be "0644" or "0755"' }).optional(),
+          })
+          .strict(),
+      )
+      .max(1000, 'at most 1000 files')
+      .optional()
+      .describe('files written into /work before the script starts, owned by the sandbox user'),
+    stdin: z.string({ error: 'must be a string' }).optional().describe('the script’s standard input, closed after it (default: empty)'),
+    stdinBase64: z.string({ error: 'must be a string' }).optional().describe('stdin as base64, for bytes that are not text'),
     wait: z.boolean({ error: 'must be a boolean' }).optional().describe('answer when the execution ends (200 with the execution) instead of 202 at once'),
   })
   .strict();

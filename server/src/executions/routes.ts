@@ -18,6 +18,9 @@ import type { ExecutionRow, ExecutionsRepository } from './repository.js';
 import { queueStanding } from './queue-standing.js';
 import { dependencyIssues } from '../dependencies/specifiers.js';
 import { dependencyRequestOf } from './dependency-request.js';
+import type { JobInputs } from '../files/job-inputs.js';
+import { checkFiles, tmpfsFor } from '../files/job-files.js';
+import { commandFor } from './languages.js';
 import { createExecutionSchema, listExecutionsQuery, statsQuery } from './request.js';
 import { decodeCursor, encodeCursor, serializeExecution, serializeLogEntry } from './serialize.js';
 
@@ -38,12 +41,17 @@ export interface ExecutionRoutesOptions {
   secrets: SecretsRepository;
   /** Only an execution's egress log. */
   egress: EgressRepository;
-  sizes: { maxScriptBytes: number; maxInputBytes: number };
+  sizes: { maxScriptBytes: number; maxInputBytes: number; maxFileBytes: number; maxFilesBytes: number };
   gvisorAvailable: boolean;
   /** Which runtime (and so which image) a request runs in. */
   runtimes: Pick<RuntimeCatalog, 'choose'>;
   /** Custom images, which a request names in `image`. */
   images: Pick<CustomImagesRepository, 'get' | 'list'>;
+
+  /** Where a request's files and stdin are kept until it runs. */
+  inputs: JobInputs;
+  /** The /work tmpfs and what it may grow to for a job's files. */
+  tmpfs: { mb: number; maxMb: number };
 }
 
 export async function executionRoutes(app: FastifyInstance, deps: ExecutionRoutesOptions) {
@@ -55,7 +63,9 @@ export async function executionRoutes(app: FastifyInstance, deps: ExecutionRoute
     return row;
   };
 
-  app.post('/api/v1/executions', async (req, reply) => {
+  // Files may come inline (base64 grows them by a third); the rest of the API keeps the server's own body limit.
+  const bodyLimit = deps.sizes.maxScriptBytes + deps.sizes.maxInputBytes + Math.ceil((deps.sizes.maxFilesBytes * 4) / 3) + 256 * 1024;
+  app.post('/api/v1/executions', { bodyLimit }, async (req, reply) => {
     const settings = await deps.settings.get();
     if (settings.executionPolicy === 'disabled') throw new AppError('EXECUTION_DISABLED', 403, 'executions are disabled by the administrator');
     if (settings.executionPolicy === 'admin_only' && req.actor.role !== 'admin') {
@@ -71,6 +81,21 @@ export async function executionRoutes(app: FastifyInstance, deps: ExecutionRoute
     }
 
     const chosen = await chooseRunIn(deps, body.language, body.runtime, body.image);
+
+    const files = checkFiles(body.files ?? [], commandFor(body.language, body.script).filename, { maxFileBytes: sizes.maxFileBytes, maxFilesBytes: sizes.maxFilesBytes });
+    if (!files.ok) throw files.status === 413 ? tooLarge(files.message, files.field) : badRequest(files.message, files.field);
+    if (body.stdin !== undefined && body.stdinBase64 !== undefined) throw badRequest('stdinBase64: give stdin or stdinBase64, not both', 'stdinBase64');
+    let stdin: Buffer | null = body.stdin !== undefined ? Buffer.from(body.stdin, 'utf8') : null;
+    if (body.stdinBase64 !== undefined) {
+      const s = body.stdinBase64.replace(/\s+/g, '');
+      if (s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) throw badRequest('stdinBase64: not valid base64', 'stdinBase64');
+      stdin = Buffer.from(s, 'base64');
+    }
+    if (stdin && stdin.length > sizes.maxFileBytes) throw tooLarge(`stdin is larger than the limit of ${sizes.maxFileBytes} bytes`, body.stdin !== undefined ? 'stdin' : 'stdinBase64');
+    if (files.totalBytes && tmpfsFor(files.totalBytes, deps.tmpfs.mb, deps.tmpfs.maxMb) === null) {
+      throw tooLarge(`files: ${files.totalBytes} bytes do not fit the sandbox's /work (at most ${deps.tmpfs.maxMb} MiB with the ${deps.tmpfs.mb} MiB it keeps free)`, 'files');
+    }
+
     const isolation = body.isolation ?? settings.defaultIsolation;
     if (body.isolation && body.isolation !== settings.defaultIsolation && !settings.allowIsolationChoice && req.actor.role !== 'admin') {
       throw new AppError('ISOLATION_NOT_ALLOWED', 403, `the administrator fixed the isolation tier to "${settings.defaultIsolation}"`, 'isolation');
@@ -116,8 +141,12 @@ export async function executionRoutes(app: FastifyInstance, deps: ExecutionRoute
     // gVisor's own threads count against the pids limit: below 128 its sandbox cannot start.
     const pids = Math.max(isolation === 'gvisor' ? GVISOR_MIN_PIDS : 0, Math.min(body.resources?.pids ?? d.pids, m.pids));
 
+    const id = crypto.randomUUID();
+    // Stored before the row is queued: the engine may claim it at once, and must find every file there.
+    const hasFiles = files.files.length > 0 || stdin !== null;
+    if (hasFiles) await deps.inputs.save(id, files.files, stdin && stdin.length ? stdin : null);
     const queued = await deps.executions.insertQueued({
-      id: crypto.randomUUID(),
+      id,
       userId: req.actor.id,
       language: body.language,
       runtime: chosen.runtime,
@@ -136,8 +165,14 @@ export async function executionRoutes(app: FastifyInstance, deps: ExecutionRoute
       event: body.event ?? null,
       dependencyRequest: packages.request,
       createdAt: new Date(),
-    }, settings);
-    if (!queued.ok) throw refusal(queued);
+    }, settings).catch(async (err: unknown) => {
+      if (hasFiles) await deps.inputs.discard(id).catch(() => undefined);
+      throw err;
+    });
+    if (!queued.ok) {
+      if (hasFiles) await deps.inputs.discard(id).catch(() => undefined);
+      throw refusal(queued);
+    }
     const row = queued.row;
     deps.engine.wake();
 

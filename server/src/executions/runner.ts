@@ -12,6 +12,8 @@ import { Masker } from './masking.js';
 import type { ExecutionPackages, PreparedPackages } from './packages.js';
 import { DependencyError } from '../dependencies/errors.js';
 import type { ExecutionRow, ExecutionsRepository } from './repository.js';
+import type { JobInputs } from '../files/job-inputs.js';
+import { tmpfsFor } from '../files/job-files.js';
 
 /** Where a sandbox reaches this server: known once the runtime API and the egress proxy listen. */
 export interface SandboxEndpoints {
@@ -38,6 +40,9 @@ export interface RunnerDeps {
   tokenGraceMs: number;
   /** Builds or reuses the dependency bundle of an execution that asked for packages. */
   packages: ExecutionPackages;
+  /** An execution's input files and stdin (issue 26); the tmpfs grows by their size up to maxTmpfsMb. */
+  inputs?: JobInputs;
+  maxTmpfsMb?: number;
 }
 
 /**
@@ -136,6 +141,9 @@ export class ExecutionRunner {
         for (const [k, v] of Object.entries(packages?.env ?? {})) env[k] = env[k] ? `${v}:${env[k]}` : v;
       }
       if (this.stopReason) throw new SandboxError('START_FAILED', 'stopped before the container started');
+      const inputs = deps.inputs ? await deps.inputs.load(row.id) : { files: [], stdin: null, bytes: 0 };
+      // The files take room in /work: the tmpfs grows by their size (the route refused what the maximum cannot hold).
+      const tmpfsMb = tmpfsFor(inputs.bytes, deps.tmpfsMb, deps.maxTmpfsMb ?? deps.tmpfsMb) ?? Math.max(deps.maxTmpfsMb ?? 0, deps.tmpfsMb);
       this.run = await deps.driver.start(
         {
           executionId: row.id,
@@ -147,7 +155,9 @@ export class ExecutionRunner {
           argv,
           env,
           isolation: row.isolation,
-          limits: { memoryMb: row.memoryMb, cpus: Number(row.cpus), pids: row.pids, tmpfsMb: deps.tmpfsMb },
+          limits: { memoryMb: row.memoryMb, cpus: Number(row.cpus), pids: row.pids, tmpfsMb },
+          ...(inputs.files.length ? { files: inputs.files } : {}),
+          ...(inputs.stdin ? { stdin: inputs.stdin } : {}),
         },
         { stdout: (t) => s.write('stdout', t), stderr: (t) => s.write('stderr', t) },
       );

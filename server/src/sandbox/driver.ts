@@ -34,6 +34,19 @@ export interface SandboxJob {
   isolation: Isolation;
   /** Bind mounts; a job with any is never handed to a pooled sandbox (those are started without). */
   mounts?: SandboxMount[];
+  /** Files written into /work before the script starts (paths checked by files/job-files.ts), in this order. */
+  files?: JobInput[];
+  /** The script's standard input (without it: empty). */
+  stdin?: JobInput | null;
+}
+
+/** A file the job carries: its bytes are read only when the job is sent to the sandbox, exactly `size` of them. */
+export interface JobInput {
+  /** Relative to /work ('' for stdin). */
+  path: string;
+  mode: number;
+  size: number;
+  open(): Promise<AsyncIterable<Buffer | Uint8Array>>;
 }
 
 export interface SandboxUsage {

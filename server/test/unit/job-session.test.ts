@@ -23,9 +23,10 @@ function channel(script: (t: Tokens, out: (t: string) => void, err: (t: string) 
   const ch: SandboxChannel = {
     connect: (o, e) => ((out = o), (err = e), () => undefined),
     send: (buf) => {
+      assert.ok(Buffer.isBuffer(buf), 'a job without files is sent as one buffer');
       sent.push(buf);
       const [magic, job, end, usage] = buf.toString('latin1').split('\0');
-      assert.equal(magic, 'CRONIUM2');
+      assert.equal(magic, 'CRONIUM3');
       setImmediate(() => script({ job: job!, end: end!, usage: usage! }, out, err, exit));
     },
     exited,

@@ -10,6 +10,7 @@ import type { SandboxRuntime } from '../runtime.js';
 import { SandboxPool } from '../sandbox-pool.js';
 import { parseSeccompProfile, sandboxSpec, type SeccompProfile } from '../spec.js';
 import { deliverJob, followStream, readiness, type StartedSandbox } from '../started-sandbox.js';
+import { sendJob } from '../launcher/send-job.js';
 import { createDemuxer, readyMarkFrameStripper } from './attach-stream.js';
 import { dockerCreateOptions } from './render.js';
 
@@ -134,7 +135,7 @@ export class DockerRuntime implements SandboxRuntime {
             held.connect((chunk) => demux.push(chunk));
             return () => demux.end();
           },
-          send: (buf) => stream.end(buf),
+          send: (job) => sendJob(job, stream, () => undefined),
           exited: waited.then((r) => r.StatusCode as number | null),
           outputEnded: ended,
           oomKilled: async () => Boolean(((await container.inspect()).State as { OOMKilled?: boolean }).OOMKilled),

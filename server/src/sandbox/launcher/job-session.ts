@@ -1,14 +1,14 @@
 import crypto from 'node:crypto';
 import { createEndMarkExtractor, createJobMarkExtractor, createUsageExtractor } from './markers.js';
 import type { SandboxJob, SandboxOutput, SandboxResult } from '../driver.js';
-import { encodeJob, type MarkTokens } from './job-wire.js';
+import { encodeJob, encodeJobStream, type MarkTokens } from './job-wire.js';
 
 /** What a driver offers of one started sandbox: its stdio and its end, whatever runs it. */
 export interface SandboxChannel {
   /** Routes the sandbox's decoded stdout and stderr text; returns a function that flushes what is still decoding. */
   connect(stdout: (text: string) => void, stderr: (text: string) => void): () => void;
-  /** Writes the job to the sandbox's stdin and closes it. */
-  send(job: Buffer): void;
+  /** Writes the job to the sandbox's stdin and closes it (a stream: as the sandbox takes it). */
+  send(job: Buffer | AsyncIterable<Buffer>): void;
   /** The sandbox's exit status, once it has ended. */
   exited: Promise<number | null>;
   /** Settles when the sandbox's output streams have closed. */
@@ -39,7 +39,9 @@ export interface JobSession {
  */
 export function superviseJob(ch: SandboxChannel, job: SandboxJob, output: SandboxOutput): JobSession {
   const token = () => crypto.randomBytes(16).toString('hex');
-  const tokens: MarkTokens = { job: token(), end: token(), usage: token() };
+  // artifacts '0': the launcher collects nothing. Until the server reads the artifacts block out of stdout
+  // (files/artifact-stream.ts, not wired in yet: issue 26 step 2), it must not be written.
+  const tokens: MarkTokens = { job: token(), end: token(), usage: token(), artifacts: '0' };
   const usage = createUsageExtractor(tokens.usage, output.stderr);
   const endMark = createEndMarkExtractor(tokens.end, output.stdout);
   const jobMark = createJobMarkExtractor(tokens.job, (t) => endMark.push(t));
@@ -49,7 +51,8 @@ export function superviseJob(ch: SandboxChannel, job: SandboxJob, output: Sandbo
     (t) => jobMark.push(t),
     (t) => usage.push(t),
   );
-  ch.send(encodeJob({ script: job.script, filename: job.filename, argv: job.argv, env: job.env, tokens }));
+  const wire = { script: job.script, filename: job.filename, argv: job.argv, env: job.env, tokens, files: job.files, stdin: job.stdin };
+  ch.send(job.files?.length || job.stdin?.size ? encodeJobStream(wire) : encodeJob(wire));
 
   const done = (async (): Promise<SandboxResult> => {
     const exited = await Promise.race([ch.exited.then((code) => ({ code })), usage.reported.then(() => null)]);

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { sendJob } from '../launcher/send-job.js';
 import { createLosslessDecoder, type LosslessDecoder } from '../launcher/lossless-decoder.js';
 import { readyMarkStripper } from '../launcher/ready-mark.js';
 import { LABEL_MANAGED, SandboxError, type SandboxJob, type SandboxLimits, type SandboxNetworkInfo, type SandboxOutput, type SandboxPurpose, type SandboxRun } from '../driver.js';
@@ -302,7 +303,7 @@ export class RuncRuntime implements SandboxRuntime {
               if (e) stderr(e);
             };
           },
-          send: (buf) => stdin.end(buf, () => stdin.destroy()),
+          send: (job) => sendJob(job, stdin, () => stdin.destroy()),
           exited,
           outputEnded: streamsEnded,
         }),

@@ -1,0 +1,16 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * Where the bytes of an execution's files live: its input files and stdin, and later its artifacts. Streamed in
+ * chunks both ways, so memory stays bounded whatever the size; metadata (name, size, hash, expiry) is in the
+ * database (files/repository.ts), never here. Keys are made by the server (`<execution id>/in/<n>`), never by a
+ * request. One implementation per place: the data directory's disk (disk-store.ts) by default.
+ */
+export interface FileStore {
+  /** Stores the stream under `key` (replacing what was there) and reports what it stored, measured from the bytes. */
+  put(key: string, body: AsyncIterable<Buffer | Uint8Array>): Promise<{ size: number; sha256: string }>;
+  /** The stored bytes, or `[start, end]` of them (inclusive); null when there is nothing under `key`. */
+  get(key: string, range?: { start: number; end: number }): Promise<Readable | null>;
+  /** Removes everything whose key starts with `prefix` (a whole execution: `<id>/`). */
+  deletePrefix(prefix: string): Promise<void>;
+}
