@@ -359,6 +359,7 @@ cronium.set_output(res)
 // ------------------------------------------------------------------------------------------ main
 let hostListener;
 let outside; // the outside stand-in (startOutsideStandIn)
+let packageIndex; // an operator's package index on the outside stand-in's address (startPackageIndex)
 let bareHostNetworkId = null;
 let stackStarted = false;
 let env; // the values of the smoke env file
@@ -428,6 +429,7 @@ async function main() {
   // The proxy refuses benchmarking addresses: the stand-in's port is opened (for global rules), as an operator
   // would open a service of theirs.
   const egressAllowCidrs = `${outside.ip}/32:${outside.port}`;
+  packageIndex = await startPackageIndex(outside.ip);
   env = {
     COMPOSE_PROJECT_NAME: project,
     CRONIUM_ENV_FILE: envFile,
@@ -444,6 +446,7 @@ async function main() {
     CRONIUM_NODE_ID: `${project}-server`,
     CRONIUM_LOG_LEVEL: 'warn',
     CRONIUM_EGRESS_ALLOW_CIDRS: egressAllowCidrs,
+    CRONIUM_PIP_INDEX_URL: packageIndex.url,
   };
   fs.writeFileSync(envFile, Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
   adminKey = env.CRONIUM_ADMIN_KEY;
@@ -638,6 +641,16 @@ async function main() {
     return `${sdkRun.durationMs} ms`;
   });
 
+  await check('a Python execution with a package: the non-root server builds the bundle from the operator\'s index, the sandbox mounts it read-only by its host path', async () => {
+    const r = await run('python', 'import six, os\nprint("six", six.__version__)\ntry:\n    open(os.path.join(os.path.dirname(six.__file__), "x"), "w")\nexcept OSError as e:\n    print(e.strerror)\n', { dependencies: { python: ['six'] } });
+    assertEq(r.status, 'succeeded', `execution (${describeRun(r)})`);
+    assertEq(JSON.stringify(r.installed), JSON.stringify([{ name: 'six', version: '1.17.0' }]), 'installed');
+    const out = (await logsOf(r.id)).filter((e) => e.stream === 'stdout').map((e) => e.text).join('\n');
+    assertEq(out, 'six 1.17.0\nRead-only file system', 'stdout');
+    assert(packageIndex.requests.some((u) => u.startsWith('/files/six')), 'the wheel came from the operator\'s index');
+    return `${r.durationMs} ms`;
+  });
+
   // ---------------------------------------------------------------- isolation
   // A listener on the host, on all interfaces: reachable from the host through the sandbox gateway address
   // (positive control), and must not be from a sandbox.
@@ -805,6 +818,30 @@ function removeSandboxContainers() {
  * The outside, on this machine: a Docker network of its own on a free /24 of 198.18.0.0/15 (an ordinary bridge),
  * and a listener of this process on its host-side address. Removed by teardown().
  */
+/**
+ * An operator's package index (PEP 503) on the outside stand-in's address, serving the six wheel the tests fetch
+ * (scripts/fetch-test-packages.mjs): the server resolves and downloads from it as CRONIUM_PIP_INDEX_URL.
+ */
+async function startPackageIndex(ip) {
+  const file = 'six-1.17.0-py2.py3-none-any.whl';
+  const wheel = path.join(root, '.cache/test-packages/pypi', file);
+  if (!fs.existsSync(wheel)) {
+    const r = sh(process.execPath, [path.join(root, 'scripts/fetch-test-packages.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (r.code !== 0 || !fs.existsSync(wheel)) throw new Error(`the test packages could not be fetched: ${r.stderr}`);
+  }
+  const data = fs.readFileSync(wheel);
+  const sha = crypto.createHash('sha256').update(data).digest('hex');
+  const requests = [];
+  const server = http.createServer((req, res) => {
+    requests.push(req.url);
+    if (req.url === '/simple/six/') res.end(`<html><body><a href="/files/${file}#sha256=${sha}">${file}</a></body></html>`);
+    else if (req.url === `/files/${file}`) res.end(data);
+    else res.writeHead(404).end();
+  });
+  await new Promise((resolve, reject) => server.once('error', reject).listen(0, ip, resolve));
+  return { url: `http://${ip}:${server.address().port}/simple/`, server, requests };
+}
+
 async function startOutsideStandIn(name) {
   let ip = null;
   for (let i = 0; i < 8 && !ip; i++) {
@@ -824,6 +861,7 @@ async function startOutsideStandIn(name) {
 
 async function teardown() {
   hostListener?.close();
+  packageIndex?.server.close();
   if (outside) {
     outside.server.close();
     const attached = sh('docker', ['network', 'inspect', '-f', '{{range $k, $v := .Containers}}{{$k}} {{end}}', outside.network]).stdout;
