@@ -834,7 +834,8 @@ async function startPackageIndex(ip) {
   const requests = [];
   const server = http.createServer((req, res) => {
     requests.push(req.url);
-    if (req.url === '/simple/six/') res.end(`<html><body><a href="/files/${file}#sha256=${sha}">${file}</a></body></html>`);
+    // pip reads a page as an index only with an index's content type (PEP 503 / 691).
+    if (req.url === '/simple/six/') res.writeHead(200, { 'content-type': 'text/html' }).end(`<html><body><a href="/files/${file}#sha256=${sha}">${file}</a></body></html>`);
     else if (req.url === `/files/${file}`) res.end(data);
     else res.writeHead(404).end();
   });
