@@ -4,7 +4,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BUILD_MOUNT, type BuildSandbox, type BuildStep } from '../src/dependencies/build-sandbox.js';
+import assert from 'node:assert/strict';
+import { DependencyError } from '../src/dependencies/errors.js';
 import { DependencyService, type DependencyServiceOptions } from '../src/dependencies/service.js';
+import { parseDependencies } from '../src/dependencies/specifiers.js';
 import type { RuntimeTarget } from '../src/dependencies/types.js';
 
 const imageExists = (image: string) => spawnSync('docker', ['image', 'inspect', image], { stdio: 'ignore' }).status === 0;
@@ -95,4 +98,22 @@ export function testService(opts: Partial<DependencyServiceOptions> & Pick<Depen
 export function collectLog(): { lines: string[]; log: (line: string) => void } {
   const lines: string[] = [];
   return { lines, log: (l) => lines.push(l) };
+}
+
+/** A dependency set as an execution's request would give it (asserted valid). */
+export function packageSet(language: 'python' | 'node', ...specs: string[]) {
+  const r = parseDependencies(language, { dependencies: { [language]: specs } });
+  assert.ok(r.ok, JSON.stringify(r));
+  return r.set;
+}
+
+/** The DependencyError a promise rejects with (anything else fails the test). */
+export async function refusal(p: Promise<unknown>): Promise<DependencyError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof DependencyError, `a DependencyError, got ${(err as Error).stack}`);
+    return err;
+  }
+  assert.fail('expected a DependencyError');
 }

@@ -4,31 +4,13 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { BuildStep } from '../../src/dependencies/build-sandbox.js';
-import { DependencyError } from '../../src/dependencies/errors.js';
 import type { PackagePolicy } from '../../src/dependencies/policy.js';
 import type { DependencyService } from '../../src/dependencies/service.js';
-import { parseDependencies } from '../../src/dependencies/specifiers.js';
 import { addRealPackages, type PackageIndex, startPackageIndex } from '../fixtures/package-index.js';
-import { collectLog, dockerBuildSandbox, NODE, NODE_IMAGE, runWithBundle, testService } from '../dependency-helpers.js';
+import { collectLog, dockerBuildSandbox, NODE, NODE_IMAGE, runWithBundle, testService, packageSet, refusal } from '../dependency-helpers.js';
 import { requireDocker } from '../helpers.js';
 
 const ANY: PackagePolicy = { mode: 'any' };
-
-function set(...specs: string[]) {
-  const r = parseDependencies('node', { dependencies: { node: specs } });
-  assert.ok(r.ok, JSON.stringify(r));
-  return r.set;
-}
-
-async function refusal(p: Promise<unknown>): Promise<DependencyError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof DependencyError, `a DependencyError, got ${(err as Error).stack}`);
-    return err;
-  }
-  assert.fail('expected a DependencyError');
-}
 
 describe('node dependencies: real npm against a local registry, install scripts in a real sandbox', { concurrency: false }, () => {
   let index: PackageIndex;
@@ -36,7 +18,7 @@ describe('node dependencies: real npm against a local registry, install scripts 
   let service: DependencyService;
   const steps: BuildStep[] = [];
   const marker = `/tmp/cronium-marker-${crypto.randomBytes(6).toString('hex')}`;
-  const prepare = (specs: string[], log = collectLog().log, policy: PackagePolicy = ANY) => service.prepare({ language: 'node', runtime: NODE, set: set(...specs), policy }, log);
+  const prepare = (specs: string[], log = collectLog().log, policy: PackagePolicy = ANY) => service.prepare({ language: 'node', runtime: NODE, set: packageSet('node', ...specs), policy }, log);
 
   before(async () => {
     await requireDocker();

@@ -3,31 +3,13 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DependencyError } from '../../src/dependencies/errors.js';
 import type { PackagePolicy } from '../../src/dependencies/policy.js';
 import type { DependencyService } from '../../src/dependencies/service.js';
-import { parseDependencies } from '../../src/dependencies/specifiers.js';
 import { addRealPackages, makeSdist, type PackageIndex, startPackageIndex } from '../fixtures/package-index.js';
-import { collectLog, PY, PYTHON_IMAGE, runWithBundle, testService } from '../dependency-helpers.js';
+import { collectLog, PY, PYTHON_IMAGE, runWithBundle, testService, packageSet, refusal } from '../dependency-helpers.js';
 import { requireDocker } from '../helpers.js';
 
 const ANY: PackagePolicy = { mode: 'any' };
-
-function set(...reqs: string[]) {
-  const r = parseDependencies('python', { dependencies: { python: reqs } });
-  assert.ok(r.ok, JSON.stringify(r));
-  return r.set;
-}
-
-async function refusal(p: Promise<unknown>): Promise<DependencyError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof DependencyError, `a DependencyError, got ${(err as Error).stack}`);
-    return err;
-  }
-  assert.fail('expected a DependencyError');
-}
 
 describe('python dependencies: real pip against a local index, byte-compiled in a real sandbox', { concurrency: false }, () => {
   let index: PackageIndex;
@@ -35,7 +17,7 @@ describe('python dependencies: real pip against a local index, byte-compiled in 
   let service: DependencyService;
   const marker = `/tmp/cronium-marker-${crypto.randomBytes(6).toString('hex')}`;
   const prepare = (pkgs: string[], log = collectLog().log, policy: PackagePolicy = ANY) =>
-    service.prepare({ language: 'python', runtime: PY, set: set(...pkgs), policy }, log);
+    service.prepare({ language: 'python', runtime: PY, set: packageSet('python', ...pkgs), policy }, log);
 
   before(async () => {
     await requireDocker();
@@ -209,7 +191,7 @@ describe('python dependencies: real pip against a local index, byte-compiled in 
   it('an unreachable index: INDEX_UNREACHABLE, not a traceback', async () => {
     const down = testService({ pipIndexUrl: 'http://127.0.0.1:9/simple', buildSandbox: null });
     try {
-      const e = await refusal(down.service.prepare({ language: 'python', runtime: PY, set: set('six'), policy: ANY }, () => {}));
+      const e = await refusal(down.service.prepare({ language: 'python', runtime: PY, set: packageSet('python', 'six'), policy: ANY }, () => {}));
       assert.equal(e.code, 'INDEX_UNREACHABLE');
       assert.equal(e.message, 'the configured index http://127.0.0.1:9/simple could not be reached (connection refused) while looking up six');
     } finally {
