@@ -88,6 +88,13 @@ if [ "$(id -u)" = 0 ] && [ -d /sys/fs/cgroup/memory ] && [ -n "$v2_controllers" 
   done
 fi
 
+# systemd mounts / shared on every host it boots; a machine booted without it may leave / private, and Docker then
+# cannot bind a directory inside its own root (a named volume's, such as the compose server's bundles) into a
+# sandbox: it binds those rslave, which needs the mount above them shared or slave.
+if [ "$(id -u)" = 0 ] && [ "$(findmnt -no PROPAGATION / 2>/dev/null)" = private ]; then
+  mount --make-rshared / && say "made / rshared, as systemd does (Docker binds paths inside its root rslave)"
+fi
+
 docker_ok() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 if ! docker_ok; then
   if [ "$(id -u)" = 0 ]; then

@@ -6,7 +6,8 @@ const bindMount = (m: SandboxSpec['mounts'][number]): Docker.MountSettings => ({
   Source: m.source,
   Target: m.target,
   ReadOnly: !m.writable,
-  BindOptions: { Propagation: 'rprivate' },
+  // No propagation given: Docker's default, rprivate, except for a source inside its own root (a named volume's
+  // directory, where the compose server keeps its bundles), which Docker refuses as rprivate and binds rslave.
 });
 
 /** The sandbox spec (spec.ts) as Docker create options. */
