@@ -71,11 +71,11 @@ describe('Docker create options from the sandbox spec', () => {
     });
   });
 
-  it('a bind mount: read-only unless writable, private propagation; none given, no Mounts at all', () => {
+  it('a bind mount: read-only unless writable, Docker’s own propagation (rprivate; rslave inside its root, where it refuses rprivate); none given, no Mounts at all', () => {
     const job = { purpose: { kind: 'execution' as const, executionId: 'exec-1' }, language: 'python' as const, limits: { memoryMb: 256, cpus: 1, pids: 128, tmpfsMb: 64 }, isolation: 'standard' as const };
     const mounts = [{ source: '/var/lib/cronium/bundles/abc', target: '/opt/cronium/deps', writable: false }];
     assert.deepEqual(dockerCreateOptions(sandboxSpec({ ...job, mounts }, opts)).HostConfig!.Mounts, [
-      { Type: 'bind', Source: '/var/lib/cronium/bundles/abc', Target: '/opt/cronium/deps', ReadOnly: true, BindOptions: { Propagation: 'rprivate' } },
+      { Type: 'bind', Source: '/var/lib/cronium/bundles/abc', Target: '/opt/cronium/deps', ReadOnly: true },
     ]);
     const rw = [{ source: '/tmp/build-1', target: '/opt/cronium/build', writable: true }];
     assert.equal(dockerCreateOptions(sandboxSpec({ ...job, mounts: rw }, opts)).HostConfig!.Mounts![0]!.ReadOnly, false);
