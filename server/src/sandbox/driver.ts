@@ -63,6 +63,18 @@ export interface SandboxResult {
 export interface SandboxOutput {
   stdout(text: string): void;
   stderr(text: string): void;
+  /**
+   * Collect what the job leaves under /work/out (issue 26): the launcher writes it to stdout as a tar stream
+   * after the job (launcher/job-session.ts); the sink takes the files. Without it, nothing is collected.
+   * `flow` stops reading the sandbox's output while the sink cannot keep up (bounded memory whatever the size).
+   */
+  artifacts?(flow: OutputFlow): import('../files/artifact-stream.js').ArtifactSink;
+}
+
+/** Back-pressure on a sandbox's output: stop reading it, read on. */
+export interface OutputFlow {
+  pause(): void;
+  resume(): void;
 }
 
 export interface SandboxRun {
@@ -75,6 +87,11 @@ export interface SandboxRun {
   readonly accepted: Promise<boolean>;
   /** Kills the sandbox at once; `done` settles afterwards. */
   kill(): Promise<void>;
+  /**
+   * Ends the job but not the sandbox: the launcher kills the job and all it started, then still hands over what
+   * it left in /work/out and ends (a time-out). `done` settles afterwards; the caller kills it if it does not.
+   */
+  interrupt(): Promise<void>;
   /** Removes every trace of the sandbox. Safe to call more than once. */
   remove(): Promise<void>;
 }

@@ -14,6 +14,8 @@ export interface StartedSandbox extends WaitingSandbox {
   channel(): SandboxChannel;
   /** Kills it at once. */
   kill(): Promise<void>;
+  /** Asks its launcher to end the job and hand over what it left (SIGUSR2 to PID 1). */
+  interrupt(): Promise<void>;
   /** Heard once the launcher has reported the job's end: the sandbox is about to exit by itself. */
   jobEnded?(): void;
 }
@@ -78,5 +80,5 @@ export function followStream(stream: NodeJS.ReadableStream, mark: ReadyMarkStrip
 export function deliverJob(s: StartedSandbox, job: SandboxJob, output: SandboxOutput, pooled: boolean): SandboxRun {
   const { done, accepted } = superviseJob(s.channel(), job, output);
   if (s.jobEnded) void done.then((r) => r.usage && s.jobEnded?.(), () => undefined);
-  return { containerId: s.id, pooled, done, accepted, kill: () => s.kill(), remove: () => s.remove() };
+  return { containerId: s.id, pooled, done, accepted, kill: () => s.kill(), interrupt: () => s.interrupt(), remove: () => s.remove() };
 }

@@ -1,3 +1,4 @@
+import type { ByteFilter } from '../launcher/job-session.js';
 import { createLosslessDecoder } from '../launcher/lossless-decoder.js';
 import { readyMarkStripper, type ReadyMarkStripper } from '../launcher/ready-mark.js';
 
@@ -6,8 +7,9 @@ import { readyMarkStripper, type ReadyMarkStripper } from '../launcher/ready-mar
  * into stdout and stderr text, decoded without loss (launcher/lossless-decoder.ts) and keeping multi-byte characters whole
  * across frames. A frame's payload is passed on as it arrives, never gathered (a frame may be large), and the
  * payloads of one stream within one chunk go out together: the work per chunk is proportional to the chunk.
+ * Stdout's bytes go through `stdoutBytes` before they are decoded, if given.
  */
-export function createDemuxer(onStdout: (text: string) => void, onStderr: (text: string) => void) {
+export function createDemuxer(onStdout: (text: string) => void, onStderr: (text: string) => void, stdoutBytes?: ByteFilter) {
   const header = Buffer.alloc(8);
   let headerFill = 0;
   let type = 0;
@@ -16,7 +18,9 @@ export function createDemuxer(onStdout: (text: string) => void, onStderr: (text:
   const err = createLosslessDecoder();
   const emit = (stream: number, pieces: Buffer[]) => {
     if (!pieces.length) return;
-    const bytes = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+    let bytes = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+    if (stream !== 2 && stdoutBytes) bytes = stdoutBytes.push(bytes);
+    if (!bytes.length) return;
     const t = stream === 2 ? err.write(bytes) : out.write(bytes);
     if (t) (stream === 2 ? onStderr : onStdout)(t);
   };
@@ -50,6 +54,11 @@ export function createDemuxer(onStdout: (text: string) => void, onStderr: (text:
       emit(piecesOf, pieces);
     },
     end() {
+      if (stdoutBytes) {
+        const rest = stdoutBytes.end();
+        const t = rest.length ? out.write(rest) : '';
+        if (t) onStdout(t);
+      }
       const o = out.end();
       if (o) onStdout(o);
       const e = err.end();

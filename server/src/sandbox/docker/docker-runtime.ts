@@ -130,11 +130,12 @@ export class DockerRuntime implements SandboxRuntime {
         warm: ready.warm,
         whenWarm: ready.whenWarm,
         channel: () => ({
-          connect: (stdout, stderr) => {
-            const demux = createDemuxer(stdout, stderr);
+          connect: (stdout, stderr, stdoutBytes) => {
+            const demux = createDemuxer(stdout, stderr, stdoutBytes);
             held.connect((chunk) => demux.push(chunk));
             return () => demux.end();
           },
+          flow: { pause: () => void stream.pause(), resume: () => void stream.resume() },
           send: (job) => sendJob(job, stream, () => undefined),
           exited: waited.then((r) => r.StatusCode as number | null),
           outputEnded: ended,
@@ -142,6 +143,11 @@ export class DockerRuntime implements SandboxRuntime {
         }),
         kill: async () => {
           await container.kill({ signal: 'SIGKILL' }).catch((err: unknown) => {
+            if (!isStatus(err, 404) && !isStatus(err, 409)) throw err;
+          });
+        },
+        interrupt: async () => {
+          await container.kill({ signal: 'SIGUSR2' }).catch((err: unknown) => {
             if (!isStatus(err, 404) && !isStatus(err, 409)) throw err;
           });
         },

@@ -1,12 +1,19 @@
 import crypto from 'node:crypto';
+import { createArtifactReader } from '../../files/artifact-stream.js';
 import { createEndMarkExtractor, createJobMarkExtractor, createUsageExtractor } from './markers.js';
-import type { SandboxJob, SandboxOutput, SandboxResult } from '../driver.js';
+import type { OutputFlow, SandboxJob, SandboxOutput, SandboxResult } from '../driver.js';
 import { encodeJob, encodeJobStream, type MarkTokens } from './job-wire.js';
 
 /** What a driver offers of one started sandbox: its stdio and its end, whatever runs it. */
 export interface SandboxChannel {
-  /** Routes the sandbox's decoded stdout and stderr text; returns a function that flushes what is still decoding. */
-  connect(stdout: (text: string) => void, stderr: (text: string) => void): () => void;
+  /**
+   * Routes the sandbox's decoded stdout and stderr text; returns a function that flushes what is still decoding.
+   * Stdout's bytes pass through `stdoutBytes` first, if given (what it returns is decoded): the artifacts block
+   * in it is bytes, not text.
+   */
+  connect(stdout: (text: string) => void, stderr: (text: string) => void, stdoutBytes?: ByteFilter): () => void;
+  /** Stops and restarts reading the sandbox's output. */
+  flow: OutputFlow;
   /** Writes the job to the sandbox's stdin and closes it (a stream: as the sandbox takes it). */
   send(job: Buffer | AsyncIterable<Buffer>): void;
   /** The sandbox's exit status, once it has ended. */
@@ -15,6 +22,13 @@ export interface SandboxChannel {
   outputEnded: Promise<void>;
   /** Whether the kernel's OOM killer ended the sandbox, where the runtime can tell. */
   oomKilled?(): Promise<boolean>;
+}
+
+/** Takes what it wants out of a byte stream and passes the rest on. */
+export interface ByteFilter {
+  push(b: Buffer): Buffer;
+  /** The stream has ended: what is still held. */
+  end(): Buffer;
 }
 
 /** One job handed to a sandbox, followed to its result. */
@@ -39,9 +53,10 @@ export interface JobSession {
  */
 export function superviseJob(ch: SandboxChannel, job: SandboxJob, output: SandboxOutput): JobSession {
   const token = () => crypto.randomBytes(16).toString('hex');
-  // artifacts '0': the launcher collects nothing. Until the server reads the artifacts block out of stdout
-  // (files/artifact-stream.ts, not wired in yet: issue 26 step 2), it must not be written.
-  const tokens: MarkTokens = { job: token(), end: token(), usage: token(), artifacts: '0' };
+  // artifacts '0': the launcher collects nothing (the caller does not want the files).
+  const sink = output.artifacts?.(ch.flow) ?? null;
+  const tokens: MarkTokens = { job: token(), end: token(), usage: token(), artifacts: sink ? token() : '0' };
+  const artifacts = sink ? createArtifactReader(tokens.artifacts, sink) : null;
   const usage = createUsageExtractor(tokens.usage, output.stderr);
   const endMark = createEndMarkExtractor(tokens.end, output.stdout);
   const jobMark = createJobMarkExtractor(tokens.job, (t) => endMark.push(t));
@@ -50,13 +65,17 @@ export function superviseJob(ch: SandboxChannel, job: SandboxJob, output: Sandbo
   const flush = ch.connect(
     (t) => jobMark.push(t),
     (t) => usage.push(t),
+    artifacts ?? undefined,
   );
   const wire = { script: job.script, filename: job.filename, argv: job.argv, env: job.env, tokens, files: job.files, stdin: job.stdin };
   ch.send(job.files?.length || job.stdin?.size ? encodeJobStream(wire) : encodeJob(wire));
 
   const done = (async (): Promise<SandboxResult> => {
     const exited = await Promise.race([ch.exited.then((code) => ({ code })), usage.reported.then(() => null)]);
-    await Promise.race([exited ? ch.outputEnded : endMark.seen, ch.outputEnded, new Promise((r) => setTimeout(r, exited ? 2000 : 500))]);
+    // The end mark follows the artifacts block on stdout, which may be far behind the report on stderr: with a
+    // block to read, its end (or the stream's) is waited for, however long the files take to arrive.
+    const grace = new Promise((r) => setTimeout(r, exited ? 2000 : 500));
+    await Promise.race([exited ? ch.outputEnded : endMark.seen, ch.outputEnded, ...(artifacts && !exited ? [] : [grace])]);
     flush();
     jobMark.end();
     endMark.end();

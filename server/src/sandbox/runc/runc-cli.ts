@@ -75,8 +75,9 @@ export class RuncCli {
     if (r.code !== 0 && !(ignore && ignore.test(r.stderr))) throw new Error(`${this.binary} ${args[0]} failed (${r.code}): ${r.stderr.trim()}`);
   }
 
-  async kill(id: string, signal = 'KILL'): Promise<void> {
-    await this.call(['kill', '--all', id, signal], /does not exist|not running|container not running|process already finished|No such process/i);
+  /** Signals every process of the sandbox, or with `all: false` its init only (the launcher). */
+  async kill(id: string, signal = 'KILL', opts: { all: boolean } = { all: true }): Promise<void> {
+    await this.call(['kill', ...(opts.all ? ['--all'] : []), id, signal], /does not exist|not running|container not running|process already finished|No such process/i);
   }
 
   async delete(id: string): Promise<void> {

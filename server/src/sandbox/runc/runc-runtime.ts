@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sendJob } from '../launcher/send-job.js';
+import type { ByteFilter } from '../launcher/job-session.js';
 import { createLosslessDecoder, type LosslessDecoder } from '../launcher/lossless-decoder.js';
 import { readyMarkStripper } from '../launcher/ready-mark.js';
 import { LABEL_MANAGED, SandboxError, type SandboxJob, type SandboxLimits, type SandboxNetworkInfo, type SandboxOutput, type SandboxPurpose, type SandboxRun } from '../driver.js';
@@ -287,16 +288,17 @@ export class RuncRuntime implements SandboxRuntime {
         warm: ready.warm,
         whenWarm: ready.whenWarm,
         channel: () => ({
-          connect: (stdout, stderr) => {
+          connect: (stdout, stderr, stdoutBytes) => {
             const outText = createLosslessDecoder();
             const errText = createLosslessDecoder();
-            const pass = (d: LosslessDecoder, to: (t: string) => void) => (b: Buffer) => {
-              const t = d.write(b);
+            const pass = (d: LosslessDecoder, to: (t: string) => void, filter?: ByteFilter) => (b: Buffer) => {
+              const t = d.write(filter ? filter.push(b) : b);
               if (t) to(t);
             };
-            stdoutIn.held.connect(pass(outText, stdout));
+            stdoutIn.held.connect(pass(outText, stdout, stdoutBytes));
             stderrIn.held.connect(pass(errText, stderr));
             return () => {
+              if (stdoutBytes) pass(outText, stdout)(stdoutBytes.end());
               const o = outText.end();
               if (o) stdout(o);
               const e = errText.end();
@@ -304,10 +306,12 @@ export class RuncRuntime implements SandboxRuntime {
             };
           },
           send: (job) => sendJob(job, stdin, () => stdin.destroy()),
+          flow: { pause: () => void io.stdout.pause(), resume: () => void io.stdout.resume() },
           exited,
           outputEnded: streamsEnded,
         }),
         kill: () => this.runc.kill(id),
+        interrupt: () => this.runc.kill(id, 'USR2', { all: false }),
         jobEnded: () => void (jobDone = true),
         remove,
       };
