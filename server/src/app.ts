@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { authPlugin } from './auth/plugin.js';
 import type { UsersRepository } from './auth/users-repository.js';
 import { type DependencyRoutesOptions, dependencyRoutes } from './dependencies/routes.js';
+import { type ArtifactRoutesOptions, artifactRoutes } from './files/artifact-routes.js';
 import { type EgressRoutesOptions, egressRoutes } from './egress/routes.js';
 import { type ExecutionRoutesOptions, executionRoutes } from './executions/routes.js';
 import { type HealthRoutesOptions, healthRoutes } from './health/routes.js';
@@ -50,6 +51,7 @@ export interface PublicApiPlugins {
   runtimes: RuntimeRoutesOptions;
   images: ImageRoutesOptions;
   dependencies: DependencyRoutesOptions;
+  artifacts: ArtifactRoutesOptions;
 }
 
 /**
@@ -92,6 +94,7 @@ export async function registerPublicApi(app: FastifyInstance, p: PublicApiPlugin
   await app.register(runtimeRoutes, p.runtimes);
   await app.register(imageRoutes, p.images);
   await app.register(dependencyRoutes, p.dependencies);
+  await app.register(artifactRoutes, p.artifacts);
   app.get('/api/v1/openapi.json', { config: { public: true } }, async () => openApiDocument());
   app.get('/', { config: { public: true } }, async () => ({
     name: 'Cronium Sandbox',

@@ -82,6 +82,9 @@ const envSchema = z.object({
   CRONIUM_MAX_TMPFS_MB: int(1024, 1),
   CRONIUM_MAX_FILE_BYTES: int(64 * 1024 * 1024, 0),
   CRONIUM_MAX_FILES_BYTES: int(256 * 1024 * 1024, 0),
+  // What an execution leaves under /work/out: each file, and all of them (beyond: cut or not kept, and said so).
+  CRONIUM_MAX_ARTIFACT_BYTES: int(256 * 1024 * 1024, 0),
+  CRONIUM_MAX_ARTIFACTS_BYTES: int(1024 * 1024 * 1024, 0),
   CRONIUM_MAX_SCRIPT_BYTES: int(1024 * 1024, 1),
   CRONIUM_MAX_INPUT_BYTES: int(1024 * 1024, 1),
   CRONIUM_MAX_LOG_BYTES: int(1024 * 1024, 1024),
@@ -90,6 +93,8 @@ const envSchema = z.object({
   CRONIUM_MAX_VARIABLE_BYTES: int(256 * 1024, 1),
   CRONIUM_MAX_SECRET_BYTES: int(64 * 1024, 1),
   CRONIUM_TOKEN_GRACE_MS: int(30_000, 0),
+  // How often expired artifacts are looked for (the artifactRetentionDays setting says when they expire).
+  CRONIUM_ARTIFACT_CLEANUP_MS: int(10 * 60_000, 100),
   CRONIUM_EGRESS_BLOCKED_PORTS: csvInts([25, 465, 587]),
   CRONIUM_EGRESS_PORT: int(8082),
   // Unset: the pool sizes itself to demand between CRONIUM_POOL_MIN and _MAX; 0: off; N: fixed at N per language.
@@ -187,6 +192,7 @@ export interface Config {
     pool: PoolConfig | null;
   };
   runtime: { host?: string; port: number; url?: string; tokenGraceMs: number };
+  artifacts: { cleanupMs: number };
   /** Initial values of the admin-editable settings; the settings table overrides them. */
   defaults: {
     executionPolicy: ExecutionPolicy;
@@ -213,6 +219,9 @@ export interface Config {
     /** A request's input files: each, and all of them with its stdin (issue 26). */
     maxFileBytes: number;
     maxFilesBytes: number;
+    /** An execution's artifacts: each, and all of them (issue 26). */
+    maxArtifactBytes: number;
+    maxArtifactsBytes: number;
   };
   /** allowCidrs: openings, each a CIDR and its ports (egress/policy.ts parseOpening); dashboardPort: never reachable through the proxy. */
   egress: { blockedPorts: number[]; port: number; allowCidrs: string[]; firewall: 'auto' | 'off' | 'external'; dashboardPort: number };
@@ -302,6 +311,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       url: e.CRONIUM_RUNTIME_URL,
       tokenGraceMs: e.CRONIUM_TOKEN_GRACE_MS,
     },
+    artifacts: { cleanupMs: e.CRONIUM_ARTIFACT_CLEANUP_MS },
     defaults: {
       executionPolicy: e.CRONIUM_EXECUTION_POLICY,
       defaultIsolation: e.CRONIUM_DEFAULT_ISOLATION,
@@ -333,6 +343,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxSecretBytes: e.CRONIUM_MAX_SECRET_BYTES,
       maxFileBytes: e.CRONIUM_MAX_FILE_BYTES,
       maxFilesBytes: e.CRONIUM_MAX_FILES_BYTES,
+      maxArtifactBytes: e.CRONIUM_MAX_ARTIFACT_BYTES,
+      maxArtifactsBytes: e.CRONIUM_MAX_ARTIFACTS_BYTES,
     },
     egress: {
       blockedPorts: e.CRONIUM_EGRESS_BLOCKED_PORTS,

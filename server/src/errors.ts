@@ -22,6 +22,8 @@ export type ErrorCode =
   | 'SECRET_NOT_GRANTED'
   | 'VARIABLE_NOT_FOUND'
   | 'SERVICE_UNAVAILABLE'
+  | 'RANGE_NOT_SATISFIABLE'
+  | 'ARTIFACT_GONE'
   | 'INTERNAL';
 
 export class AppError extends Error {

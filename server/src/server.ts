@@ -23,6 +23,8 @@ import { ExecutionEvents } from './executions/events.js';
 import { ExecutionsRepository } from './executions/repository.js';
 import { DiskFileStore } from './files/disk-store.js';
 import { JobInputs } from './files/job-inputs.js';
+import { ExecutionArtifacts } from './files/artifacts.js';
+import { startArtifactCleanup } from './files/artifact-cleanup.js';
 import { ExecutionFilesRepository } from './files/repository.js';
 import type { SandboxEndpoints } from './executions/runner.js';
 import { CustomImagesRepository } from './images/repository.js';
@@ -106,8 +108,16 @@ export async function startServer(config: Config): Promise<RunningServer> {
     const counters = createServerCounters();
     const { generatedKey } = await users.bootstrapAdmin(config.adminKey);
 
-    // Input files and stdin (issue 26): bytes on the data directory's disk, metadata in the database.
-    const inputs = new JobInputs(new DiskFileStore(path.join(config.dataDir, 'files')), new ExecutionFilesRepository(database.db));
+    // Input files, stdin and artifacts (issue 26): bytes on the data directory's disk, metadata in the database.
+    const fileStore = new DiskFileStore(path.join(config.dataDir, 'files'));
+    const executionFiles = new ExecutionFilesRepository(database.db);
+    const inputs = new JobInputs(fileStore, executionFiles);
+    const artifacts = new ExecutionArtifacts(
+      fileStore,
+      executionFiles,
+      { maxFileBytes: config.sizes.maxArtifactBytes, maxTotalBytes: config.sizes.maxArtifactsBytes },
+      async () => (await settings.get()).artifactRetentionDays,
+    );
     const egress = new EgressRepository(database.db);
     const customImages = new CustomImagesRepository(database.db);
     // Bundles of third-party packages: resolved and downloaded on the host, anything that executes (install
@@ -149,6 +159,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       tmpfsMb: sandbox.tmpfsMb,
       maxTmpfsMb: config.sandbox.maxTmpfsMb,
       inputs,
+      artifacts,
       tokenGraceMs: config.runtime.tokenGraceMs,
       tokens,
       packages,
@@ -252,7 +263,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
       runtimes: { runtimes, images: customImages },
       images: { images: customImages, driver, tmpfsMb: sandbox.tmpfsMb },
       dependencies: { bundles: dependencies },
+      artifacts: { executions, artifacts },
     });
+    cleanups.push(startArtifactCleanup({ artifacts, log, everyMs: config.artifacts.cleanupMs }));
     await publicApi.listen({ host: config.host, port: config.port });
     cleanups.push(() => publicApi.close());
     const port = listeningPort(publicApi);

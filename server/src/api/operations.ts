@@ -15,6 +15,7 @@ import {
   statsSchema,
 } from '../executions/response.js';
 import { healthSchema, serviceInfoSchema } from '../health/schemas.js';
+import { artifactListSchema, artifactNameParam, artifactSchema } from '../files/schemas.js';
 import { runtimeSchema } from '../runtimes/schemas.js';
 import { customImageSchema, imageNameParam, registerImageSchema } from '../images/schemas.js';
 import { putSecretSchema, secretName, secretSchema } from '../secrets/schemas.js';
@@ -72,6 +73,8 @@ const responseComponents = {
   EgressLogEntry: egressLogEntrySchema,
   EgressRule: egressRuleSchema,
   DependencyBundle: bundleSchema,
+  Artifact: artifactSchema,
+  ArtifactList: artifactListSchema,
   Stats: statsSchema,
   User: userSchema,
   ApiKey: apiKeySchema,
@@ -156,6 +159,36 @@ const operations: Operation[] = [
     summary: 'The execution’s requests through the egress proxy, allowed and refused (newest first, at most 1000)',
     params: executionId,
     responses: { 200: ok('{ items }', lists.EgressLog), ...commonErrors },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/executions/{id}/artifacts',
+    summary: 'What the script left under /work/out (and saved with the SDKs’ saveArtifact), collected when it ended',
+    params: executionId,
+    responses: { 200: ok('{ items, truncated, expiresAt }', artifactListSchema), ...commonErrors },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/executions/{id}/artifacts.zip',
+    summary: 'All of the execution’s artifacts as one zip (stored, not compressed; Content-Length known in advance)',
+    params: executionId,
+    responses: { 200: { description: 'The zip', content: { 'application/zip': { schema: { type: 'string', format: 'binary' } } } }, ...commonErrors },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/executions/{id}/artifacts/{name}',
+    summary:
+      'One artifact’s bytes: Content-Disposition attachment (inline=1 shows text, JSON and images in place), ETag (If-None-Match: 304), one byte range (Range: 206, outside it: 416)',
+    params: { id: executionIdParam, name: artifactNameParam },
+    query: z.object({ inline: z.enum(['1', 'true', '0', 'false']).optional() }),
+    responses: {
+      200: { description: 'The artifact', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+      206: { description: 'The requested range', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+      304: ok('Not modified (If-None-Match named its ETag)'),
+      410: apiError('ARTIFACT_GONE: its bytes are no longer stored'),
+      416: apiError('RANGE_NOT_SATISFIABLE: the range is outside the artifact'),
+      ...commonErrors,
+    },
   },
   {
     method: 'get',

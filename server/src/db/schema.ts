@@ -102,6 +102,10 @@ export const executions = pgTable(
     attempt: integer('attempt').notNull().default(0),
     cancelRequested: boolean('cancel_requested').notNull().default(false),
     logsTruncated: boolean('logs_truncated').notNull().default(false),
+    /** What the script left under /work/out (issue 26): how many were kept, whether any was cut or not kept. */
+    artifactCount: integer('artifact_count').notNull().default(0),
+    artifactsTruncated: boolean('artifacts_truncated').notNull().default(false),
+    artifactsExpireAt: ts('artifacts_expire_at'),
     createdAt: ts('created_at').notNull().defaultNow(),
     startedAt: ts('started_at'),
     finishedAt: ts('finished_at'),

@@ -37,6 +37,9 @@ export const executionSchema = z.object({
     .nullable()
     .describe('the packages in the execution’s dependency bundle, exact versions; null without dependencies or before they are installed'),
   logsTruncated: z.boolean(),
+  artifactCount: z.number().int().describe('the files kept from what the script left under /work/out (GET /api/v1/executions/{id}/artifacts)'),
+  artifactsTruncated: z.boolean().describe('an artifact was cut or not kept (a limit, or the sandbox ended while they were collected): the log says which'),
+  artifactsExpireAt: nullableTime.describe('when the artifacts are removed (the artifactRetentionDays setting); null without artifacts'),
   durationMs: z.number().int().nullable(),
   createdAt: isoDateTime,
   startedAt: nullableTime,

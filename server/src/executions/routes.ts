@@ -21,16 +21,11 @@ import { dependencyRequestOf } from './dependency-request.js';
 import type { JobInputs } from '../files/job-inputs.js';
 import { checkFiles, tmpfsFor } from '../files/job-files.js';
 import { commandFor } from './languages.js';
+import { visibleExecution } from './visible.js';
 import { createExecutionSchema, listExecutionsQuery, statsQuery } from './request.js';
 import { decodeCursor, encodeCursor, serializeExecution, serializeLogEntry } from './serialize.js';
 
 const GVISOR_MIN_PIDS = 128;
-
-const idParam = (req: FastifyRequest) => {
-  const id = (req.params as { id: string }).id;
-  if (!/^[0-9a-f-]{36}$/i.test(id)) throw notFound(`execution ${id}`);
-  return id;
-};
 
 export interface ExecutionRoutesOptions {
   executions: ExecutionsRepository;
@@ -55,13 +50,7 @@ export interface ExecutionRoutesOptions {
 }
 
 export async function executionRoutes(app: FastifyInstance, deps: ExecutionRoutesOptions) {
-  /** Someone else's execution is reported as missing, so ids cannot be probed. */
-  const load = async (req: FastifyRequest): Promise<ExecutionRow> => {
-    const id = idParam(req);
-    const row = await deps.executions.get(id);
-    if (!row || (req.actor.role !== 'admin' && row.userId !== req.actor.id)) throw notFound(`execution ${id}`);
-    return row;
-  };
+  const load = (req: FastifyRequest): Promise<ExecutionRow> => visibleExecution(deps.executions, req);
 
   // Files may come inline (base64 grows them by a third); the rest of the API keeps the server's own body limit.
   const bodyLimit = deps.sizes.maxScriptBytes + deps.sizes.maxInputBytes + Math.ceil((deps.sizes.maxFilesBytes * 4) / 3) + 256 * 1024;

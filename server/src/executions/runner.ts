@@ -14,6 +14,7 @@ import { DependencyError } from '../dependencies/errors.js';
 import type { ExecutionRow, ExecutionsRepository } from './repository.js';
 import type { JobInputs } from '../files/job-inputs.js';
 import { tmpfsFor } from '../files/job-files.js';
+import type { ExecutionArtifacts } from '../files/artifacts.js';
 
 /** Where a sandbox reaches this server: known once the runtime API and the egress proxy listen. */
 export interface SandboxEndpoints {
@@ -43,6 +44,8 @@ export interface RunnerDeps {
   /** An execution's input files and stdin (issue 26); the tmpfs grows by their size up to maxTmpfsMb. */
   inputs?: JobInputs;
   maxTmpfsMb?: number;
+  /** Collects what the script leaves under /work/out (issue 26); without it, nothing is. */
+  artifacts?: ExecutionArtifacts;
 }
 
 /**
@@ -57,6 +60,8 @@ function callbackEnv(row: ExecutionRow, token: string, endpoints: SandboxEndpoin
 
 /** Time allowed for creating and starting a container, on top of the script's own timeout. */
 const START_ALLOWANCE_MS = 30_000;
+/** After a time-out or a cancel, how long the launcher has to hand the artifacts over before the sandbox is killed. */
+const COLLECT_GRACE_MS = 15_000;
 
 export type StopReason = 'timeout' | 'cancel' | 'shutdown';
 
@@ -67,17 +72,36 @@ export class ExecutionRunner {
   /** Aborts installing the execution's packages (a cancel or time-out before its sandbox starts). */
   private readonly setup = new AbortController();
   private masker = new Masker([]);
+  /** Whether the sandbox is asked to end the job and hand over its artifacts, rather than killed, when stopped. */
+  private collecting = false;
+  private hardKill: NodeJS.Timeout | null = null;
+  private killedHard = false;
 
   constructor(
     private readonly deps: RunnerDeps,
     readonly row: ExecutionRow,
   ) {}
 
-  /** Stops the execution; the first reason given wins. */
+  /**
+   * Stops the execution; the first reason given wins. A time-out or a cancel ends the job but lets the launcher
+   * hand over what it left in /work/out, for COLLECT_GRACE_MS; a shutdown kills at once.
+   */
   async stop(reason: StopReason): Promise<void> {
     if (!this.stopReason) this.stopReason = reason;
     this.setup.abort();
-    await this.run?.kill().catch((err: unknown) => this.deps.log.warn({ err, executionId: this.row.id }, 'kill failed'));
+    const run = this.run;
+    if (!run) return;
+    if (reason !== 'shutdown' && this.collecting && !this.killedHard) {
+      this.hardKill ??= setTimeout(() => void this.kill(run), COLLECT_GRACE_MS);
+      await run.interrupt().catch((err: unknown) => this.deps.log.warn({ err, executionId: this.row.id }, 'interrupt failed'));
+      return;
+    }
+    await this.kill(run);
+  }
+
+  private async kill(run: SandboxRun): Promise<void> {
+    this.killedHard = true;
+    await run.kill().catch((err: unknown) => this.deps.log.warn({ err, executionId: this.row.id }, 'kill failed'));
   }
 
   /**
@@ -144,6 +168,8 @@ export class ExecutionRunner {
       const inputs = deps.inputs ? await deps.inputs.load(row.id) : { files: [], stdin: null, bytes: 0 };
       // The files take room in /work: the tmpfs grows by their size (the route refused what the maximum cannot hold).
       const tmpfsMb = tmpfsFor(inputs.bytes, deps.tmpfsMb, deps.maxTmpfsMb ?? deps.tmpfsMb) ?? Math.max(deps.maxTmpfsMb ?? 0, deps.tmpfsMb);
+      const artifacts = deps.artifacts ? await deps.artifacts.begin(row.id, (line) => s.system(line)) : null;
+      this.collecting = artifacts !== null;
       this.run = await deps.driver.start(
         {
           executionId: row.id,
@@ -159,7 +185,7 @@ export class ExecutionRunner {
           ...(inputs.files.length ? { files: inputs.files } : {}),
           ...(inputs.stdin ? { stdin: inputs.stdin } : {}),
         },
-        { stdout: (t) => s.write('stdout', t), stderr: (t) => s.write('stderr', t) },
+        { stdout: (t) => s.write('stdout', t), stderr: (t) => s.write('stderr', t), ...(artifacts ? { artifacts: (flow) => artifacts.sink(flow) } : {}) },
       );
       const containerStarted = new Date();
       await deps.executions.update(row.id, {
@@ -167,13 +193,15 @@ export class ExecutionRunner {
         pooled: this.run.pooled,
         deadlineAt: new Date(containerStarted.getTime() + row.timeoutMs),
       });
-      if (this.stopReason) await this.run.kill();
+      if (this.stopReason) await this.kill(this.run);
       const timer = setTimeout(() => void this.stop('timeout'), row.timeoutMs);
       try {
         result = await this.run.done;
       } finally {
         clearTimeout(timer);
+        if (this.hardKill) clearTimeout(this.hardKill);
       }
+      if (artifacts) await this.recordArtifacts(artifacts, s);
       if (this.stopReason === 'cancel') {
         status = 'cancelled';
         error = 'cancelled while running';
@@ -218,5 +246,21 @@ export class ExecutionRunner {
     await this.run?.remove().catch((err: unknown) => deps.log.warn({ err, executionId: row.id }, 'could not remove container'));
     packages?.release();
     return status;
+  }
+
+  /** Stores the execution's artifacts (before its end is recorded: once it has ended, they can be listed). */
+  private async recordArtifacts(artifacts: import('../files/artifacts.js').ArtifactCollection, s: LogSink): Promise<void> {
+    const { deps, row } = this;
+    try {
+      const got = await artifacts.finish();
+      if (!got.seen && this.killedHard) s.system('[cronium] no artifacts: the sandbox was killed before it could hand over /work/out');
+      if (got.rows.length || got.truncated) {
+        await deps.executions.update(row.id, { artifactCount: got.rows.length, artifactsTruncated: got.truncated, artifactsExpireAt: got.expiresAt });
+      }
+    } catch (err) {
+      deps.log.error({ err, executionId: row.id }, 'could not record the artifacts');
+      s.system(`[cronium] the artifacts could not be recorded: ${(err as Error).message}`);
+      await deps.executions.update(row.id, { artifactsTruncated: true }).catch(() => undefined);
+    }
   }
 }

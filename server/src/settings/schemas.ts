@@ -25,6 +25,8 @@ export const settingsSchema = z.object({
   maxLimits: limitsSchema,
   /** Which third-party packages executions may install (dependencies/policy.ts); a PATCH replaces it whole. */
   packagePolicy: packagePolicySchema,
+  /** How long an execution's artifacts are kept after it ends (files/artifact-cleanup.ts removes them after). */
+  artifactRetentionDays: z.number().int().min(1).max(3650),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 

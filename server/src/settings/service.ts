@@ -25,7 +25,7 @@ export class SettingsService {
   ) {}
 
   private merge(stored: Stored): Settings {
-    const base = { ...this.config.defaults, allowExecutionEgressRules: true, packagePolicy: DEFAULT_PACKAGE_POLICY };
+    const base = { ...this.config.defaults, allowExecutionEgressRules: true, packagePolicy: DEFAULT_PACKAGE_POLICY, artifactRetentionDays: 7 };
     return resolveDerived({
       ...base,
       ...stored,

@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { isoDateTime } from '../api/schemas.js';
+
+/** One file an execution left under /work/out, as GET /api/v1/executions/{id}/artifacts lists it. */
+export const artifactSchema = z.object({
+  name: z.string().describe('its path under /work/out, made safe to download (no empty, "." or ".." segment, no control character or backslash)'),
+  size: z.number().int().describe('bytes, as received from the sandbox'),
+  sha256: z.string().describe('hex digest of the stored bytes; also the ETag'),
+  contentType: z.string().describe('from the name’s extension only'),
+  createdAt: isoDateTime,
+});
+
+export const artifactListSchema = z.object({
+  items: z.array(artifactSchema),
+  truncated: z.boolean().describe('an artifact was cut or not kept: the execution’s log says which and why'),
+  expiresAt: isoDateTime.nullable().describe('when the artifacts are removed; null without artifacts'),
+});
+
+export const artifactNameParam = z.string().min(1).describe('the artifact’s name, URL-encoded (a "/" in it as %2F)');
