@@ -407,6 +407,25 @@ describe("cronium (bash): save-artifact", () => {
     assert.deepEqual(tree(work), ["out", "out/report.bin"], "the temporary copy was renamed away");
   });
 
+  it("writes the temporary copy outside the artifacts directory (in its parent) and renames it into place", async () => {
+    // An `mv` first on PATH that records what it moves (and whether the copy is whole), then does the move.
+    const shims = join(dir, "shims");
+    mkdirSync(shims);
+    writeFileSync(
+      join(shims, "mv"),
+      `#!/usr/bin/env bash\nprintf '%s\\n' "$@" >>"${dir}/mv.log"\ncmp -s -- "\${@: -2:1}" "${src}" && echo whole >>"${dir}/mv.log"\nexec ${execFileSync("bash", ["-c", "command -v mv"]).toString().trim()} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const r = await save([src, "deep/er/report.bin"], { env: { PATH: `${shims}:${process.env.PATH}` } });
+    assert.equal(r.code, 0, r.stderr);
+    const log = readFileSync(join(dir, "mv.log"), "utf8").split("\n");
+    const from = log.find((l) => l.includes(".cronium-artifact-"));
+    assert.match(from, new RegExp(`^${work}/\\.cronium-artifact-[A-Za-z0-9]{16}\\.tmp$`), "not under out/, where a half copy would be collected");
+    assert.ok(log.includes(join(out, "deep/er/report.bin")), log.join(" | "));
+    assert.ok(log.includes("whole"), "the whole file is written before the move");
+    assert.deepEqual(readFileSync(join(out, "deep/er/report.bin")), bytes);
+  });
+
   it("takes a name with subdirectories, and makes them; a relative path is the working directory's", async () => {
     let r = await save([src, "reports/2024/summary.bin"]);
     assert.equal(r.code, 0, r.stderr);

@@ -17,6 +17,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
+import { promises as fsp } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { installPackageCopy } from "../test-support/package-copy.mjs";
@@ -82,6 +83,25 @@ for (const [kind, sdk] of Object.entries(entries)) {
       assert.deepEqual(tree(out), ["report.bin"]);
       assert.deepEqual(tree(work), ["out", "out/report.bin"], "the temporary copy was renamed away");
       assert.deepEqual(readFileSync(src), bytes, "the source is untouched");
+    });
+
+    it("writes the temporary copy outside the artifacts directory (in its parent) and renames it into place", async () => {
+      const renames = [];
+      const rename = fsp.rename;
+      fsp.rename = async (from, to) => {
+        renames.push([String(from), String(to), readFileSync(from).equals(bytes)]);
+        return rename(from, to);
+      };
+      try {
+        await sdk.saveArtifact(src, "deep/er/report.bin");
+      } finally {
+        fsp.rename = rename;
+      }
+      assert.equal(renames.length, 1);
+      const [from, to, complete] = renames[0];
+      assert.match(from, new RegExp(`^${work}/\\.cronium-artifact-[0-9a-f]{16}\\.tmp$`), "not under out/, where a half copy would be collected");
+      assert.equal(to, join(out, "deep/er/report.bin"));
+      assert.ok(complete, "the whole file is written before the rename");
     });
 
     it("takes a name with subdirectories, and makes them", async () => {

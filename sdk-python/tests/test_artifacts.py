@@ -6,6 +6,7 @@ Run from the repository root: python3 -m unittest discover -s sdk-python/tests -
 
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -79,6 +80,28 @@ class TestSaveArtifact(unittest.TestCase):
         self.assertEqual(tree(self.work), ["out", "out/report.bin"], "the temporary copy was renamed away")
         with open(self.src, "rb") as f:
             self.assertEqual(f.read(), self.bytes, "the source is untouched")
+
+    def test_temporary_copy_is_outside_the_artifacts_directory(self):
+        import cronium._artifacts as impl
+        renames = []
+        real = impl.os.replace
+
+        def spy(a, b):
+            with open(a, "rb") as f:
+                renames.append((a, b, f.read() == self.bytes))
+            return real(a, b)
+
+        impl.os.replace = spy
+        try:
+            cronium.save_artifact(self.src, "deep/er/report.bin")
+        finally:
+            impl.os.replace = real
+        self.assertEqual(len(renames), 1)
+        frm, to, complete = renames[0]
+        self.assertRegex(frm, "^" + re.escape(self.work) + r"/\.cronium-artifact-[0-9a-f]{16}\.tmp$",
+                         "not under out/, where a half copy would be collected")
+        self.assertEqual(to, os.path.join(self.out, "deep", "er", "report.bin"))
+        self.assertTrue(complete, "the whole file is written before the rename")
 
     def test_subdirectory_names_and_pathlike_paths(self):
         self.assertEqual(cronium.save_artifact(self.src, "reports/2024/summary.bin"), "reports/2024/summary.bin")
