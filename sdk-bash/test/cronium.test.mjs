@@ -3,7 +3,21 @@
 import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import {
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,9 +33,9 @@ before(async () => {
 after(() => rmSync(HOME, { recursive: true, force: true }));
 
 /** Run a command with the given env; never blocks the event loop (the fake API lives here). */
-function run(cmd, args, { env, input } = {}) {
+function run(cmd, args, { env, input, cwd } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(cmd, args, { env, cwd, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d) => (stdout += d));
@@ -288,7 +302,7 @@ describe("cronium (bash)", () => {
   it("help and usage errors", async () => {
     const h = await cronium(["help"]);
     assert.equal(h.code, 0);
-    for (const word of ["get-input", "set-output", "get-variable", "set-variable", "delete-variable", "set-condition", "get-secret", "context", "input", "output", "event"]) {
+    for (const word of ["get-input", "set-output", "get-variable", "set-variable", "delete-variable", "set-condition", "get-secret", "context", "save-artifact", "input", "output", "event"]) {
       assert.match(h.stdout, new RegExp(`^\\s+${word}\\b`, "m"), word);
     }
     const none = await cronium([]);
@@ -353,5 +367,164 @@ describe("cronium (bash): connection errors", () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^cronium: cannot reach the Cronium API/);
     assert.ok(Date.now() - started >= 900);
+  });
+});
+
+/** Every path under `dir` (relative, sorted), so that a test sees anything left behind. */
+function tree(dir) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true }).map(String).sort();
+}
+
+// save-artifact is local (no API call): run without CRONIUM_API_URL/CRONIUM_TOKEN, on real files in a temporary
+// directory standing in for /work, with CRONIUM_ARTIFACTS_DIR pointing at its out/.
+describe("cronium (bash): save-artifact", () => {
+  let dir, work, out, src, bytes;
+  const save = (args, opts = {}) =>
+    run("bash", [SCRIPT, "save-artifact", ...args], { env: cliEnv(null, { CRONIUM_ARTIFACTS_DIR: out, ...opts.env }), cwd: opts.cwd });
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "cronium-sdk-artifacts-"));
+    work = join(dir, "work");
+    out = join(work, "out");
+    mkdirSync(work);
+    bytes = Buffer.concat([randomBytes(200_000), Buffer.from([0, 255, 10, 13])]);
+    src = join(dir, "report.bin");
+    writeFileSync(src, bytes);
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("copies the bytes under the file's basename, prints the name, leaves no temporary file", async () => {
+    const r = await save([src]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "report.bin\n");
+    assert.equal(r.stderr, "");
+    assert.deepEqual(readFileSync(join(out, "report.bin")), bytes);
+    const st = lstatSync(join(out, "report.bin"));
+    assert.ok(st.isFile());
+    assert.equal(st.nlink, 1, "a copy, not a hard link (the collector skips those)");
+    assert.equal(st.mode & 0o777, 0o644);
+    assert.deepEqual(tree(work), ["out", "out/report.bin"], "the temporary copy was renamed away");
+  });
+
+  it("writes the temporary copy outside the artifacts directory (in its parent) and renames it into place", async () => {
+    // An `mv` first on PATH that records what it moves (and whether the copy is whole), then does the move.
+    const shims = join(dir, "shims");
+    mkdirSync(shims);
+    writeFileSync(
+      join(shims, "mv"),
+      `#!/usr/bin/env bash\nprintf '%s\\n' "$@" >>"${dir}/mv.log"\ncmp -s -- "\${@: -2:1}" "${src}" && echo whole >>"${dir}/mv.log"\nexec ${execFileSync("bash", ["-c", "command -v mv"]).toString().trim()} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const r = await save([src, "deep/er/report.bin"], { env: { PATH: `${shims}:${process.env.PATH}` } });
+    assert.equal(r.code, 0, r.stderr);
+    const log = readFileSync(join(dir, "mv.log"), "utf8").split("\n");
+    const from = log.find((l) => l.includes(".cronium-artifact-"));
+    assert.match(from, new RegExp(`^${work}/\\.cronium-artifact-[A-Za-z0-9]{16}\\.tmp$`), "not under out/, where a half copy would be collected");
+    assert.ok(log.includes(join(out, "deep/er/report.bin")), log.join(" | "));
+    assert.ok(log.includes("whole"), "the whole file is written before the move");
+    assert.deepEqual(readFileSync(join(out, "deep/er/report.bin")), bytes);
+  });
+
+  it("takes a name with subdirectories, and makes them; a relative path is the working directory's", async () => {
+    let r = await save([src, "reports/2024/summary.bin"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "reports/2024/summary.bin\n");
+    assert.deepEqual(readFileSync(join(out, "reports/2024/summary.bin")), bytes);
+    mkdirSync(join(work, "data"));
+    writeFileSync(join(work, "data/orders.csv"), "id,amount\n1,12.5\n");
+    r = await save(["data/orders.csv"], { cwd: work, env: { CRONIUM_ARTIFACTS_DIR: "out" } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "orders.csv\n");
+    assert.equal(readFileSync(join(out, "orders.csv"), "utf8"), "id,amount\n1,12.5\n");
+    assert.deepEqual(tree(out), ["orders.csv", "reports", "reports/2024", "reports/2024/summary.bin"]);
+  });
+
+  it("follows the script's own link to the file; replaces an artifact, a link or a hard link of the same name", async () => {
+    symlinkSync(src, join(dir, "latest.bin"));
+    let r = await save([join(dir, "latest.bin")]);
+    assert.equal(r.stdout, "latest.bin\n", r.stderr);
+    assert.ok(lstatSync(join(out, "latest.bin")).isFile());
+    assert.deepEqual(readFileSync(join(out, "latest.bin")), bytes);
+
+    writeFileSync(join(out, "report.bin"), "old");
+    symlinkSync(src, join(out, "linked.bin"));
+    linkSync(src, join(out, "hard.bin"));
+    for (const name of ["report.bin", "linked.bin", "hard.bin"]) {
+      r = await save([src, name]);
+      assert.equal(r.code, 0, r.stderr);
+      const st = lstatSync(join(out, name));
+      assert.ok(st.isFile() && st.nlink === 1 && st.ino !== statSync(src).ino, name);
+      assert.deepEqual(readFileSync(join(out, name)), bytes, name);
+    }
+  });
+
+  it("is a no-op for the file already at that name", async () => {
+    mkdirSync(join(out, "sub"), { recursive: true });
+    writeFileSync(join(out, "report.txt"), "written in place");
+    writeFileSync(join(out, "sub/x.txt"), "x");
+    const ino = statSync(join(out, "report.txt")).ino;
+    let r = await save([join(out, "report.txt")]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "report.txt\n");
+    r = await save(["out/sub/x.txt", "sub/x.txt"], { cwd: work });
+    assert.equal(r.stdout, "sub/x.txt\n", r.stderr);
+    assert.equal(statSync(join(out, "report.txt")).ino, ino, "not rewritten");
+    assert.deepEqual(tree(work), ["out", "out/report.txt", "out/sub", "out/sub/x.txt"]);
+  });
+
+  it("refuses every bad name: usage error (exit 2) naming the argument, nothing written", async () => {
+    // A NUL cannot be passed in a command-line argument at all; every other bad name:
+    for (const name of ["", "/abs.txt", "a//b", "a/", "./a", "a/./b", "..", ".", "../x", "a/../b", "a\\b", "a\nb", "a\x7fb"]) {
+      const r = await save([src, name]);
+      assert.equal(r.code, 2, `${JSON.stringify(name)}: ${r.stderr}`);
+      assert.match(r.stderr, /^cronium: save-artifact: <name> .* must /, JSON.stringify(name));
+      assert.equal(r.stdout, "");
+    }
+    const odd = join(dir, "a\\b.txt");
+    writeFileSync(odd, "x");
+    let r = await save([odd]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^cronium: save-artifact: <name> \(the basename of <path> .*\) 'a\\b.txt' must not contain a backslash\n/);
+    for (const args of [[], [""], [src, "a", "b"]]) {
+      r = await save(args);
+      assert.equal(r.code, 2, JSON.stringify(args));
+      assert.match(r.stderr, /^cronium: save-artifact: /);
+    }
+    assert.deepEqual(tree(work), []);
+  });
+
+  it("refuses what is not a regular file (exit 1): a directory, a missing path, a FIFO (without blocking)", async () => {
+    let r = await save([dir]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `cronium: save-artifact: <path> '${dir}' is a directory, not a regular file\n`);
+    r = await save([join(dir, "missing.csv")]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `cronium: save-artifact: <path> '${dir}/missing.csv' does not exist\n`);
+    execFileSync("mkfifo", [join(dir, "pipe")]);
+    r = await save([join(dir, "pipe")]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /is a FIFO, not a regular file\n$/);
+    assert.equal(r.stdout, "");
+    assert.deepEqual(tree(work), []);
+  });
+
+  it("refuses a name that runs into a directory, a file or a symlink in the artifacts directory, or a linked out/", async () => {
+    mkdirSync(join(out, "taken"), { recursive: true });
+    writeFileSync(join(out, "plain"), "p");
+    mkdirSync(join(dir, "elsewhere"));
+    symlinkSync(join(dir, "elsewhere"), join(out, "linkdir"));
+    for (const [name, why] of [["taken", /taken is a directory\n$/], ["plain/x", /plain is not a directory\n$/], ["linkdir/x", /linkdir is a symbolic link/]]) {
+      const r = await save([src, name]);
+      assert.equal(r.code, 1, name);
+      assert.match(r.stderr, why);
+    }
+    assert.deepEqual(tree(join(dir, "elsewhere")), [], "nothing written through the link");
+    rmSync(out, { recursive: true });
+    symlinkSync(join(dir, "elsewhere"), out);
+    const r = await save([src]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /out is a symbolic link/);
+    assert.deepEqual(tree(join(dir, "elsewhere")), []);
   });
 });

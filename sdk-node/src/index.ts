@@ -10,6 +10,8 @@
  */
 import * as http from "node:http";
 import * as https from "node:https";
+import { saveArtifact as saveArtifactFile } from "./artifacts.js";
+import { CroniumError } from "./errors.js";
 
 /** Any JSON value. */
 export type JsonValue =
@@ -75,6 +77,12 @@ export interface CroniumClient {
   getSecret(name: string): Promise<string>;
   /** Execution context. */
   context(): Promise<CroniumContext>;
+  /**
+   * Copy a regular file into the artifacts directory (`/work/out`, or `$CRONIUM_ARTIFACTS_DIR`) as `name`
+   * (default: the file's basename; subdirectories allowed, e.g. `reports/day.csv`); resolves to the name.
+   * Local only: no API call.
+   */
+  saveArtifact(path: string, name?: string | null): Promise<string>;
   /** Legacy spelling of `getInput()`. */
   input<T = unknown>(): Promise<T>;
   /** Legacy spelling of `setOutput()`. */
@@ -83,32 +91,7 @@ export interface CroniumClient {
   event(): Promise<CroniumLegacyEvent>;
 }
 
-export interface CroniumErrorOptions {
-  status?: number | null;
-  code: string;
-  field?: string;
-  cause?: unknown;
-}
-
-/**
- * Error raised for every SDK failure.
- *  - `status`: HTTP status, or `null` when no HTTP response was received.
- *  - `code`: the server's error code (e.g. `SECRET_NOT_GRANTED`), or one of the SDK's own
- *    codes: `NOT_IN_CRONIUM`, `INVALID_CONFIG`, `CONNECTION_FAILED`, `INVALID_RESPONSE`, `HTTP_<status>`.
- */
-export class CroniumError extends Error {
-  readonly status: number | null;
-  readonly code: string;
-  readonly field: string | undefined;
-
-  constructor(message: string, options: CroniumErrorOptions) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = "CroniumError";
-    this.status = options.status ?? null;
-    this.code = options.code;
-    this.field = options.field;
-  }
-}
+export { CroniumError, type CroniumErrorOptions } from "./errors.js";
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [100, 250, 600];
@@ -372,6 +355,7 @@ export function createClient(options: ClientOptions = {}): CroniumClient {
     setCondition,
     getSecret,
     context,
+    saveArtifact: saveArtifactFile,
     input: getInput,
     output: setOutput,
     event,
@@ -388,6 +372,7 @@ export const deleteVariable: CroniumClient["deleteVariable"] = defaultClient.del
 export const setCondition: CroniumClient["setCondition"] = defaultClient.setCondition;
 export const getSecret: CroniumClient["getSecret"] = defaultClient.getSecret;
 export const context: CroniumClient["context"] = defaultClient.context;
+export const saveArtifact: CroniumClient["saveArtifact"] = defaultClient.saveArtifact;
 /** Legacy spelling of `getInput()`. */
 export const input: CroniumClient["input"] = defaultClient.input;
 /** Legacy spelling of `setOutput()`. */

@@ -23,6 +23,7 @@ const API_NAMES = [
   "setCondition",
   "getSecret",
   "context",
+  "saveArtifact",
   "input",
   "output",
   "event",

@@ -15,6 +15,7 @@ raise ``TypeError``.
 
 from typing import Any, Dict
 
+from ._artifacts import save_artifact
 from ._client import Client, CroniumError
 
 __version__ = "0.1.0"
@@ -62,6 +63,9 @@ def context() -> Dict[str, Any]:
     return _default.context()
 
 
+# save_artifact(path, name=None) -> str, imported above: copies a file into /work/out (local, no API call).
+
+
 def event() -> Dict[str, Any]:
     """Legacy: ``{"id", "name", "type", "userId", "executionId"}``."""
     return _default.event()
@@ -75,6 +79,7 @@ setVariable = set_variable
 deleteVariable = delete_variable
 setCondition = set_condition
 getSecret = get_secret
+saveArtifact = save_artifact
 
 # Legacy Cronium spellings (use get_input / set_output / context in new scripts).
 # Note: `cronium.input` is only reachable as an attribute; it is left out of __all__
@@ -93,6 +98,7 @@ __all__ = [
     "set_condition",
     "get_secret",
     "context",
+    "save_artifact",
     "event",
     "output",
     "getInput",
@@ -102,4 +108,5 @@ __all__ = [
     "deleteVariable",
     "setCondition",
     "getSecret",
+    "saveArtifact",
 ]

@@ -24,7 +24,8 @@ class CroniumError(Exception):
 
     ``status`` is the HTTP status (``None`` when no HTTP response was received) and ``code``
     the server's error code (e.g. ``SECRET_NOT_GRANTED``) or one of the SDK's own codes:
-    ``NOT_IN_CRONIUM``, ``INVALID_CONFIG``, ``CONNECTION_FAILED``, ``INVALID_RESPONSE``, ``HTTP_<status>``.
+    ``NOT_IN_CRONIUM``, ``INVALID_CONFIG``, ``CONNECTION_FAILED``, ``INVALID_RESPONSE``, ``HTTP_<status>``,
+    and for ``save_artifact``: ``FILE_NOT_FOUND``, ``NOT_A_FILE``, ``ARTIFACT_CONFLICT``, ``ARTIFACT_WRITE_FAILED``.
     """
 
     def __init__(self, message: str, status: Optional[int] = None, code: str = "ERROR",
@@ -203,6 +204,12 @@ class Client:
                                status=200, code="INVALID_RESPONSE")
         return data
 
+    def save_artifact(self, path: Any, name: Optional[str] = None) -> str:
+        """Copy a regular file into the artifacts directory (see cronium.save_artifact); local, no API call."""
+        from ._artifacts import save_artifact  # late: _artifacts imports this module
+
+        return save_artifact(path, name)
+
     def event(self) -> Dict[str, Any]:
         """Legacy: ``{"id", "name", "type", "userId", "executionId"}`` (id/name/type are None without an event)."""
         ctx = self.context()
@@ -223,6 +230,7 @@ class Client:
     deleteVariable = delete_variable
     setCondition = set_condition
     getSecret = get_secret
+    saveArtifact = save_artifact
     input = get_input
     output = set_output
 

@@ -14,8 +14,8 @@ import { logsOf, repoRoot, requireDocker, startTestServer, type TestServer } fro
  */
 const READMES = ['README.md', 'sdk-node/README.md', 'sdk-python/README.md', 'sdk-bash/README.md', 'runtime-images/README.md', 'deploy/README.md', 'web/README.md'];
 
-/** What the SDK examples read: their input and the secrets they are granted (created with these values). */
-const FIXTURES: Record<string, { input?: unknown; secrets?: Record<string, string>; event?: Record<string, string> }> = {
+/** What the SDK examples read: their input, the secrets they are granted (created with these values), their files. */
+const FIXTURES: Record<string, { input?: unknown; secrets?: Record<string, string>; event?: Record<string, string>; files?: { path: string; content: string }[] }> = {
   order: {
     input: { id: 'A-1001', items: [{ price: 12.5 }, { price: 7.5 }], express: true },
     secrets: { SHOP_API_KEY: 'shop-key-for-the-docs' },
@@ -25,6 +25,8 @@ const FIXTURES: Record<string, { input?: unknown; secrets?: Record<string, strin
     secrets: { REPORT_API_KEY: 'report-key-for-the-docs' },
   },
   cronium: { input: { hello: 'world' }, event: { id: 'evt-1', name: 'nightly', type: 'schedule' } },
+  // The SDK READMEs' "CSV in, report out".
+  orders: { files: [{ path: 'data/orders.csv', content: 'id,amount\n1,12.50\n2,7.50\n3,22.00\n' }] },
 };
 
 const examples: DocExample[] = READMES.flatMap((f) => extractExamples(f, fs.readFileSync(path.join(repoRoot, f), 'utf8')));
@@ -82,6 +84,7 @@ describe('the examples in the READMEs run as written', { concurrency: false }, (
         ...(fixture.input !== undefined ? { input: fixture.input } : {}),
         ...(fixture.secrets ? { secrets: Object.keys(fixture.secrets) } : {}),
         ...(fixture.event ? { event: fixture.event } : {}),
+        ...(fixture.files ? { files: fixture.files } : {}),
       });
       assert.equal(res.status, 200, JSON.stringify(res.body));
       const entries = await logsOf(s.api, res.body.id);
