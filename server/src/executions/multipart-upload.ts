@@ -79,7 +79,7 @@ export class MultipartUpload {
    * Reads the `request` field, which must be the first part. On a refusal the body is drained (`abandon`) before
    * the error is thrown, so the caller has nothing to clean up.
    */
-  static async open(req: FastifyRequest, parseJson: (text: string) => Promise<unknown>): Promise<{ upload: MultipartUpload; body: unknown }> {
+  static async open(req: FastifyRequest, parseJson: (req: FastifyRequest, text: string) => Promise<unknown>): Promise<{ upload: MultipartUpload; body: unknown }> {
     const upload = new MultipartUpload(req);
     try {
       const first = await upload.next();
@@ -89,7 +89,7 @@ export class MultipartUpload {
       if (first.valueTruncated) throw tooLarge(`${REQUEST_FIELD}: larger than the limit of a request body`, REQUEST_FIELD);
       // The plugin has parsed a part sent as application/json already; any other is text to parse like a JSON body.
       if (first.mimetype === 'application/json') return { upload, body: first.value };
-      const body = await parseJson(String(first.value)).catch(() => {
+      const body = await parseJson(req, String(first.value)).catch(() => {
         throw badRequest(`${REQUEST_FIELD}: not valid JSON`, REQUEST_FIELD);
       });
       if (body === undefined) throw badRequest(`${REQUEST_FIELD}: must not be empty`, REQUEST_FIELD);

@@ -73,8 +73,9 @@ export async function executionRoutes(app: FastifyInstance, deps: ExecutionRoute
   // Registered here, so multipart bodies are parsed for these routes only (the rest of the API answers 415).
   await app.register(fastifyMultipart, multipartOptions(uploadLimits, bodyLimit));
   const json = app.getDefaultJsonParser('error', 'error');
-  const parseJson = (text: string) =>
-    new Promise<unknown>((resolve, reject) => json({} as FastifyRequest, text, (err, value) => (err ? reject(err) : resolve(value))));
+  // The `request` field is parsed as a JSON body is (prototype poisoning refused the same way).
+  const parseJson = (req: FastifyRequest, text: string) =>
+    new Promise<unknown>((resolve, reject) => json(req, text, (err, value) => (err ? reject(err) : resolve(value))));
 
   app.post('/api/v1/executions', { bodyLimit }, async (req, reply) => {
     if (!req.isMultipart()) {
