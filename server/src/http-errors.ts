@@ -35,8 +35,10 @@ export function installErrorHandling(app: FastifyInstance) {
 export function refuseOversizedBodies(app: FastifyInstance, limit: number, hardCap = 64 * 1024 * 1024) {
   app.addHook('onRequest', async (req) => {
     const len = Number(req.headers['content-length'] ?? 0);
-    if (!(len > limit)) return;
-    const error = new AppError('PAYLOAD_TOO_LARGE', 413, `request body of ${len} bytes is larger than the limit of ${limit} bytes`);
+    // A route may take more than the server's limit (an execution's files): its own limit is the one to keep.
+    const routeLimit = req.routeOptions.bodyLimit ?? limit;
+    if (!(len > routeLimit)) return;
+    const error = new AppError('PAYLOAD_TOO_LARGE', 413, `request body of ${len} bytes is larger than the limit of ${routeLimit} bytes`);
     if (len > hardCap) {
       req.raw.socket.destroySoon();
       throw error;

@@ -25,7 +25,8 @@ export interface Operation {
   public?: boolean;
   params?: Record<string, z.ZodType>;
   query?: z.ZodObject;
-  body?: { schema: z.ZodType; required?: boolean };
+  /** The JSON body (`schema`, a component); `content`: other media types the same body may come as, written out. */
+  body?: { schema: z.ZodType; required?: boolean; description?: string; content?: Record<string, Record<string, unknown>> };
   /** A status and its response; `error` (or a reason) for the API's error body. */
   responses: Record<number, OperationResponse | ErrorResponse>;
 }
@@ -114,7 +115,15 @@ export function buildOpenApiDocument(api: ApiDescription) {
       summary: op.summary,
       ...(op.public ? { security: [] } : {}),
       ...(parameters.length ? { parameters } : {}),
-      ...(op.body ? { requestBody: { required: op.body.required ?? true, content: { 'application/json': { schema: ref(op.body.schema, where) } } } } : {}),
+      ...(op.body
+        ? {
+            requestBody: {
+              required: op.body.required ?? true,
+              ...(op.body.description ? { description: op.body.description } : {}),
+              content: { 'application/json': { schema: ref(op.body.schema, where) }, ...(op.body.content ?? {}) },
+            },
+          }
+        : {}),
       responses,
     };
   }

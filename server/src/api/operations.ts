@@ -100,7 +100,24 @@ const operations: Operation[] = [
     method: 'post',
     path: '/api/v1/executions',
     summary: 'Submit an execution',
-    body: body(createExecutionSchema),
+    body: {
+      ...body(createExecutionSchema),
+      description:
+        'JSON, or for large files multipart/form-data: the first part is the field "request" holding the JSON request (validated before any file is stored), ' +
+        'every later part a file (a part with a filename) whose field name is its path under /work, mode 0644, streamed into the file store. ' +
+        'Limits per file and in all as for JSON files (413 naming the part); a bad or repeated path, a missing, late or invalid "request", an unknown field: 400 naming it.',
+      content: {
+        'multipart/form-data': {
+          schema: {
+            type: 'object',
+            required: ['request'],
+            properties: { request: { $ref: '#/components/schemas/ExecutionRequest' } },
+            additionalProperties: { type: 'string', contentMediaType: 'application/octet-stream', description: 'a file: the field name is its path under /work' },
+          },
+          encoding: { request: { contentType: 'application/json, text/plain' } },
+        },
+      },
+    },
     responses: {
       200: ok('With wait: true, the finished execution', executionDetailSchema),
       202: ok('Accepted and queued', acceptedSchema),

@@ -20,6 +20,8 @@ import { dependencyIssues } from '../dependencies/specifiers.js';
 import { dependencyRequestOf } from './dependency-request.js';
 import type { JobInputs } from '../files/job-inputs.js';
 import { checkFiles, tmpfsFor } from '../files/job-files.js';
+import fastifyMultipart from '@fastify/multipart';
+import { MAX_FILES, MultipartUpload, multipartOptions, type UploadLimits } from './multipart-upload.js';
 import { commandFor } from './languages.js';
 import { visibleExecution } from './visible.js';
 import { createExecutionSchema, listExecutionsQuery, statsQuery } from './request.js';
@@ -52,125 +54,33 @@ export interface ExecutionRoutesOptions {
 export async function executionRoutes(app: FastifyInstance, deps: ExecutionRoutesOptions) {
   const load = (req: FastifyRequest): Promise<ExecutionRow> => visibleExecution(deps.executions, req);
 
-  // Files may come inline (base64 grows them by a third); the rest of the API keeps the server's own body limit.
-  const bodyLimit = deps.sizes.maxScriptBytes + deps.sizes.maxInputBytes + Math.ceil((deps.sizes.maxFilesBytes * 4) / 3) + 256 * 1024;
+  // Files may come inline (base64 grows them by a third), or as multipart parts, each with its part's headers;
+  // the rest of the API keeps the server's own body limit.
+  const bodyLimit =
+    deps.sizes.maxScriptBytes + deps.sizes.maxInputBytes + Math.ceil((deps.sizes.maxFilesBytes * 4) / 3) + 256 * 1024 + MAX_FILES * 8 * 1024;
+  const uploadLimits: UploadLimits = { maxFileBytes: deps.sizes.maxFileBytes, maxFilesBytes: deps.sizes.maxFilesBytes, tmpfs: deps.tmpfs };
+  // Registered here, so multipart bodies are parsed for these routes only (the rest of the API answers 415).
+  await app.register(fastifyMultipart, multipartOptions(uploadLimits, bodyLimit));
+  const json = app.getDefaultJsonParser('error', 'error');
+  // The `request` field is parsed as a JSON body is (prototype poisoning refused the same way).
+  const parseJson = (req: FastifyRequest, text: string) =>
+    new Promise<unknown>((resolve, reject) => json(req, text, (err, value) => (err ? reject(err) : resolve(value))));
+
   app.post('/api/v1/executions', { bodyLimit }, async (req, reply) => {
-    const settings = await deps.settings.get();
-    if (settings.executionPolicy === 'disabled') throw new AppError('EXECUTION_DISABLED', 403, 'executions are disabled by the administrator');
-    if (settings.executionPolicy === 'admin_only' && req.actor.role !== 'admin') {
-      throw new AppError('EXECUTION_DISABLED', 403, 'only administrators may run executions on this server');
+    if (!req.isMultipart()) {
+      const p = await prepareSubmission(deps, req, req.body);
+      const store = p.files.files.length > 0 || p.stdin !== null ? (id: string) => deps.inputs.save(id, p.files.files, p.stdin) : null;
+      return submit(deps, req, reply, p, store);
     }
-    const body = parse(createExecutionSchema, req.body);
-    const { sizes } = deps;
-    if (Buffer.byteLength(body.script) > sizes.maxScriptBytes) {
-      throw tooLarge(`script is larger than the limit of ${sizes.maxScriptBytes} bytes`, 'script');
-    }
-    if (body.input !== undefined && Buffer.byteLength(JSON.stringify(body.input)) > sizes.maxInputBytes) {
-      throw tooLarge(`input is larger than the limit of ${sizes.maxInputBytes} bytes`, 'input');
-    }
-
-    const chosen = await chooseRunIn(deps, body.language, body.runtime, body.image);
-
-    const files = checkFiles(body.files ?? [], commandFor(body.language, body.script).filename, { maxFileBytes: sizes.maxFileBytes, maxFilesBytes: sizes.maxFilesBytes });
-    if (!files.ok) throw files.status === 413 ? tooLarge(files.message, files.field) : badRequest(files.message, files.field);
-    if (body.stdin !== undefined && body.stdinBase64 !== undefined) throw badRequest('stdinBase64: give stdin or stdinBase64, not both', 'stdinBase64');
-    let stdin: Buffer | null = body.stdin !== undefined ? Buffer.from(body.stdin, 'utf8') : null;
-    if (body.stdinBase64 !== undefined) {
-      const s = body.stdinBase64.replace(/\s+/g, '');
-      if (s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) throw badRequest('stdinBase64: not valid base64', 'stdinBase64');
-      stdin = Buffer.from(s, 'base64');
-    }
-    if (stdin && stdin.length > sizes.maxFileBytes) throw tooLarge(`stdin is larger than the limit of ${sizes.maxFileBytes} bytes`, body.stdin !== undefined ? 'stdin' : 'stdinBase64');
-    if (files.totalBytes && tmpfsFor(files.totalBytes, deps.tmpfs.mb, deps.tmpfs.maxMb) === null) {
-      throw tooLarge(`files: ${files.totalBytes} bytes do not fit the sandbox's /work (at most ${deps.tmpfs.maxMb} MiB with the ${deps.tmpfs.mb} MiB it keeps free)`, 'files');
-    }
-
-    const isolation = body.isolation ?? settings.defaultIsolation;
-    if (body.isolation && body.isolation !== settings.defaultIsolation && !settings.allowIsolationChoice && req.actor.role !== 'admin') {
-      throw new AppError('ISOLATION_NOT_ALLOWED', 403, `the administrator fixed the isolation tier to "${settings.defaultIsolation}"`, 'isolation');
-    }
-    if (isolation === 'gvisor' && !deps.gvisorAvailable) {
-      throw new AppError('ISOLATION_NOT_AVAILABLE', 400, 'isolation "gvisor" is not available: the runsc runtime is not installed in this Docker engine', 'isolation');
-    }
-    if (body.egress?.allow.length && !settings.allowExecutionEgressRules) {
-      throw new AppError('FORBIDDEN', 403, 'the administrator does not allow per-execution egress rules', 'egress.allow');
-    }
-
-    const egressAllow: string[] = [];
-    for (const [i, host] of (body.egress?.allow ?? []).entries()) {
-      const v = parseAllowEntry(host);
-      if (!v.ok) throw badRequest(`egress.allow.${i}: ${v.message}`, `egress.allow.${i}`);
-      egressAllow.push(v.canonical);
-    }
-
-    const packages = dependencyRequestOf(body.language, body);
-    if (!packages.ok) throw badRequest(`${packages.field}: ${packages.message}`, packages.field);
-    if (packages.request) {
-      const issue = dependencyIssues(body.language, packages.request)[0];
-      if (issue) {
-        const field = issue.path.join('.');
-        throw badRequest(`${field}: ${issue.message}`, field);
-      }
-      if (body.image !== undefined) throw badRequest('dependencies: packages are installed for built-in runtimes only, not into a custom image (build them into the image)', 'dependencies');
-    }
-
-    const secrets = [...new Set(body.secrets ?? [])];
-    if (secrets.length) {
-      const have = await deps.secrets.existing(req.actor.id, secrets);
-      const missing = secrets.filter((s) => !have.has(s));
-      if (missing.length) throw new AppError('SECRET_NOT_FOUND', 400, `unknown secret${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`, 'secrets');
-    }
-
-    // Requested limits are capped by the server's maxima; the applied values are reported on the execution.
-    const d = settings.defaultLimits;
-    const m = settings.maxLimits;
-    const timeoutMs = Math.min(body.timeoutMs ?? d.timeoutMs, m.timeoutMs);
-    const memoryMb = Math.min(body.resources?.memoryMb ?? d.memoryMb, m.memoryMb);
-    const cpus = Math.min(body.resources?.cpus ?? d.cpus, m.cpus);
-    // gVisor's own threads count against the pids limit: below 128 its sandbox cannot start.
-    const pids = Math.max(isolation === 'gvisor' ? GVISOR_MIN_PIDS : 0, Math.min(body.resources?.pids ?? d.pids, m.pids));
-
-    const id = crypto.randomUUID();
-    // Stored before the row is queued: the engine may claim it at once, and must find every file there.
-    const hasFiles = files.files.length > 0 || stdin !== null;
-    if (hasFiles) await deps.inputs.save(id, files.files, stdin && stdin.length ? stdin : null);
-    const queued = await deps.executions.insertQueued({
-      id,
-      userId: req.actor.id,
-      language: body.language,
-      runtime: chosen.runtime,
-      image: chosen.image,
-      status: 'queued',
-      script: body.script,
-      input: body.input === undefined ? null : body.input,
-      env: body.env ?? {},
-      timeoutMs,
-      memoryMb,
-      cpus: String(cpus),
-      pids,
-      isolation,
-      secrets,
-      egressAllow: [...new Set(egressAllow)],
-      event: body.event ?? null,
-      dependencyRequest: packages.request,
-      createdAt: new Date(),
-    }, settings).catch(async (err: unknown) => {
-      if (hasFiles) await deps.inputs.discard(id).catch(() => undefined);
+    const { upload, body } = await MultipartUpload.open(req, parseJson);
+    try {
+      const p = await prepareSubmission(deps, req, body);
+      // The parts are read into the store here, before the row exists: no server can claim it without its files.
+      return await submit(deps, req, reply, p, (id) => deps.inputs.save(id, p.files.files, p.stdin, upload.files(p.files.names, p.files.totalBytes, uploadLimits)));
+    } catch (err) {
+      if (!(await upload.abandon())) reply.header('connection', 'close');
       throw err;
-    });
-    if (!queued.ok) {
-      if (hasFiles) await deps.inputs.discard(id).catch(() => undefined);
-      throw refusal(queued);
     }
-    const row = queued.row;
-    deps.engine.wake();
-
-    if (!body.wait) return reply.code(202).send({ id: row.id, status: row.status });
-    const abort = new AbortController();
-    req.raw.once('close', () => abort.abort());
-    await deps.engine.waitForEnd(row.id, deps.events, abort.signal);
-    const final = await deps.executions.get(row.id);
-    return reply.code(200).send(serializeExecution(final!, { detail: true }));
   });
 
   app.get('/api/v1/executions', async (req) => {
@@ -339,6 +249,148 @@ async function followLogs(deps: Pick<ExecutionRoutesOptions, 'executions' | 'eve
   pending = [];
   const now = await deps.executions.get(row.id);
   if (now && FINAL_STATUSES.has(now.status)) await finish(now.status);
+}
+
+type Prepared = Awaited<ReturnType<typeof prepareSubmission>>;
+
+/**
+ * Everything about a submission that can be checked before anything is stored, whichever way it came (a JSON
+ * body, or a multipart form's `request` field): the same schema and the same checks.
+ */
+async function prepareSubmission(deps: ExecutionRoutesOptions, req: FastifyRequest, raw: unknown) {
+  const settings = await deps.settings.get();
+  if (settings.executionPolicy === 'disabled') throw new AppError('EXECUTION_DISABLED', 403, 'executions are disabled by the administrator');
+  if (settings.executionPolicy === 'admin_only' && req.actor.role !== 'admin') {
+    throw new AppError('EXECUTION_DISABLED', 403, 'only administrators may run executions on this server');
+  }
+  const body = parse(createExecutionSchema, raw);
+  const { sizes } = deps;
+  if (Buffer.byteLength(body.script) > sizes.maxScriptBytes) {
+    throw tooLarge(`script is larger than the limit of ${sizes.maxScriptBytes} bytes`, 'script');
+  }
+  if (body.input !== undefined && Buffer.byteLength(JSON.stringify(body.input)) > sizes.maxInputBytes) {
+    throw tooLarge(`input is larger than the limit of ${sizes.maxInputBytes} bytes`, 'input');
+  }
+
+  const chosen = await chooseRunIn(deps, body.language, body.runtime, body.image);
+
+  const files = checkFiles(body.files ?? [], commandFor(body.language, body.script).filename, { maxFileBytes: sizes.maxFileBytes, maxFilesBytes: sizes.maxFilesBytes });
+  if (!files.ok) throw files.status === 413 ? tooLarge(files.message, files.field) : badRequest(files.message, files.field);
+  if (body.stdin !== undefined && body.stdinBase64 !== undefined) throw badRequest('stdinBase64: give stdin or stdinBase64, not both', 'stdinBase64');
+  let stdin: Buffer | null = body.stdin !== undefined ? Buffer.from(body.stdin, 'utf8') : null;
+  if (body.stdinBase64 !== undefined) {
+    const s = body.stdinBase64.replace(/\s+/g, '');
+    if (s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) throw badRequest('stdinBase64: not valid base64', 'stdinBase64');
+    stdin = Buffer.from(s, 'base64');
+  }
+  if (stdin && stdin.length > sizes.maxFileBytes) throw tooLarge(`stdin is larger than the limit of ${sizes.maxFileBytes} bytes`, body.stdin !== undefined ? 'stdin' : 'stdinBase64');
+  if (files.totalBytes && tmpfsFor(files.totalBytes, deps.tmpfs.mb, deps.tmpfs.maxMb) === null) {
+    throw tooLarge(`files: ${files.totalBytes} bytes do not fit the sandbox's /work (at most ${deps.tmpfs.maxMb} MiB with the ${deps.tmpfs.mb} MiB it keeps free)`, 'files');
+  }
+
+  const isolation = body.isolation ?? settings.defaultIsolation;
+  if (body.isolation && body.isolation !== settings.defaultIsolation && !settings.allowIsolationChoice && req.actor.role !== 'admin') {
+    throw new AppError('ISOLATION_NOT_ALLOWED', 403, `the administrator fixed the isolation tier to "${settings.defaultIsolation}"`, 'isolation');
+  }
+  if (isolation === 'gvisor' && !deps.gvisorAvailable) {
+    throw new AppError('ISOLATION_NOT_AVAILABLE', 400, 'isolation "gvisor" is not available: the runsc runtime is not installed in this Docker engine', 'isolation');
+  }
+  if (body.egress?.allow.length && !settings.allowExecutionEgressRules) {
+    throw new AppError('FORBIDDEN', 403, 'the administrator does not allow per-execution egress rules', 'egress.allow');
+  }
+
+  const egressAllow: string[] = [];
+  for (const [i, host] of (body.egress?.allow ?? []).entries()) {
+    const v = parseAllowEntry(host);
+    if (!v.ok) throw badRequest(`egress.allow.${i}: ${v.message}`, `egress.allow.${i}`);
+    egressAllow.push(v.canonical);
+  }
+
+  const packages = dependencyRequestOf(body.language, body);
+  if (!packages.ok) throw badRequest(`${packages.field}: ${packages.message}`, packages.field);
+  if (packages.request) {
+    const issue = dependencyIssues(body.language, packages.request)[0];
+    if (issue) {
+      const field = issue.path.join('.');
+      throw badRequest(`${field}: ${issue.message}`, field);
+    }
+    if (body.image !== undefined) throw badRequest('dependencies: packages are installed for built-in runtimes only, not into a custom image (build them into the image)', 'dependencies');
+  }
+
+  const secrets = [...new Set(body.secrets ?? [])];
+  if (secrets.length) {
+    const have = await deps.secrets.existing(req.actor.id, secrets);
+    const missing = secrets.filter((s) => !have.has(s));
+    if (missing.length) throw new AppError('SECRET_NOT_FOUND', 400, `unknown secret${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`, 'secrets');
+  }
+
+  // Requested limits are capped by the server's maxima; the applied values are reported on the execution.
+  const d = settings.defaultLimits;
+  const m = settings.maxLimits;
+  const timeoutMs = Math.min(body.timeoutMs ?? d.timeoutMs, m.timeoutMs);
+  const memoryMb = Math.min(body.resources?.memoryMb ?? d.memoryMb, m.memoryMb);
+  const cpus = Math.min(body.resources?.cpus ?? d.cpus, m.cpus);
+  // gVisor's own threads count against the pids limit: below 128 its sandbox cannot start.
+  const pids = Math.max(isolation === 'gvisor' ? GVISOR_MIN_PIDS : 0, Math.min(body.resources?.pids ?? d.pids, m.pids));
+
+  return {
+    settings,
+    wait: body.wait === true,
+    files,
+    stdin: stdin && stdin.length ? stdin : null,
+    row: {
+      userId: req.actor.id,
+      language: body.language,
+      runtime: chosen.runtime,
+      image: chosen.image,
+      status: 'queued' as const,
+      script: body.script,
+      input: body.input === undefined ? null : body.input,
+      env: body.env ?? {},
+      timeoutMs,
+      memoryMb,
+      cpus: String(cpus),
+      pids,
+      isolation,
+      secrets,
+      egressAllow: [...new Set(egressAllow)],
+      event: body.event ?? null,
+      dependencyRequest: packages.request,
+    },
+  };
+}
+
+/**
+ * Stores the submission's files (`store`, when it has any), then queues its row: the engine may claim the row at
+ * once and must find every file there. Whatever was stored is discarded when either step fails.
+ */
+async function submit(deps: ExecutionRoutesOptions, req: FastifyRequest, reply: FastifyReply, p: Prepared, store: ((id: string) => Promise<void>) | null) {
+  const id = crypto.randomUUID();
+  const discard = () => (store ? deps.inputs.discard(id).catch(() => undefined) : undefined);
+  let queued;
+  try {
+    if (store) await store(id);
+    queued = await deps.executions.insertQueued({ id, ...p.row, createdAt: new Date() }, p.settings);
+  } catch (err) {
+    await discard();
+    throw err;
+  }
+  if (!queued.ok) {
+    await discard();
+    throw refusal(queued);
+  }
+  const row = queued.row;
+  deps.engine.wake();
+
+  if (!p.wait) return reply.code(202).send({ id: row.id, status: row.status });
+  // The response's close, not the request's: a multipart request has been read to its end (and closed) by now.
+  const abort = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) abort.abort();
+  });
+  await deps.engine.waitForEnd(row.id, deps.events, abort.signal);
+  const final = await deps.executions.get(row.id);
+  return reply.code(200).send(serializeExecution(final!, { detail: true }));
 }
 
 /**

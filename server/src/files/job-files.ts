@@ -23,7 +23,7 @@ export interface FileLimits {
 }
 
 export type FileProblem = { ok: false; status: 400 | 413; field: string; message: string };
-export type FilesChecked = { ok: true; files: CheckedFile[]; dirs: string[]; totalBytes: number } | FileProblem;
+export type FilesChecked = { ok: true; files: CheckedFile[]; dirs: string[]; totalBytes: number; names: FileNames } | FileProblem;
 
 const MAX_PATH_BYTES = 4096;
 const MAX_SEGMENT_BYTES = 255;
@@ -56,28 +56,53 @@ function decode(f: RequestedFile): Buffer | null {
 }
 
 /**
- * Checks and decodes the requested files: each path (pathProblem), no file named twice nor used as another's
- * directory, each within maxFileBytes and all within maxFilesBytes. The directories to make come out in an order
- * where every parent precedes its children.
+ * The names a request's files take under /work, whichever way they come (JSON `files`, multipart parts): each path
+ * (pathProblem), no file named twice nor used as another's directory.
+ */
+export class FileNames {
+  private readonly names = new Set<string>();
+  private readonly dirSet = new Set<string>();
+
+  constructor(private readonly scriptFilename: string) {}
+
+  /** Takes `p` for a file, or says why it cannot be one (the message starts with the path, quoted). */
+  add(p: string): string | null {
+    const problem = pathProblem(p, [this.scriptFilename]);
+    if (problem) return `${JSON.stringify(p)} ${problem}`;
+    if (this.names.has(p)) return `${JSON.stringify(p)} names the same file twice`;
+    if (this.dirSet.has(p)) return `${JSON.stringify(p)} is also the directory of another file`;
+    const segs = p.split('/');
+    for (let k = 1; k < segs.length; k++) {
+      const d = segs.slice(0, k).join('/');
+      if (this.names.has(d)) return `${JSON.stringify(p)} would be under the file ${JSON.stringify(d)}`;
+    }
+    for (let k = 1; k < segs.length; k++) this.dirSet.add(segs.slice(0, k).join('/'));
+    this.names.add(p);
+    return null;
+  }
+
+  get count(): number {
+    return this.names.size;
+  }
+
+  /** The directories to make, every parent before its children. */
+  dirs(): string[] {
+    return [...this.dirSet].sort((a, b) => a.split('/').length - b.split('/').length || a.localeCompare(b));
+  }
+}
+
+/**
+ * Checks and decodes the requested files: their names (FileNames), each within maxFileBytes and all within
+ * maxFilesBytes. `names` is returned for files that come after these (a multipart request's parts).
  */
 export function checkFiles(files: readonly RequestedFile[], scriptFilename: string, limits: FileLimits): FilesChecked {
   const out: CheckedFile[] = [];
-  const names = new Set<string>();
-  const dirs = new Set<string>();
+  const names = new FileNames(scriptFilename);
   let total = 0;
   for (const [i, f] of files.entries()) {
     const field = `files.${i}.path`;
-    const problem = pathProblem(f.path, [scriptFilename]);
-    if (problem) return { ok: false, status: 400, field, message: `${field}: ${JSON.stringify(f.path)} ${problem}` };
-    if (names.has(f.path)) return { ok: false, status: 400, field, message: `${field}: ${JSON.stringify(f.path)} names the same file twice` };
-    if (dirs.has(f.path)) return { ok: false, status: 400, field, message: `${field}: ${JSON.stringify(f.path)} is also the directory of another file` };
-    const segs = f.path.split('/');
-    for (let k = 1; k < segs.length; k++) {
-      const d = segs.slice(0, k).join('/');
-      if (names.has(d)) return { ok: false, status: 400, field, message: `${field}: ${JSON.stringify(f.path)} would be under the file ${JSON.stringify(d)}` };
-      dirs.add(d);
-    }
-    names.add(f.path);
+    const problem = names.add(f.path);
+    if (problem) return { ok: false, status: 400, field, message: `${field}: ${problem}` };
     const bytes = decode(f);
     if (!bytes) return { ok: false, status: 400, field: `files.${i}.content`, message: `files.${i}.content: not valid base64 (file ${JSON.stringify(f.path)})` };
     if (bytes.length > limits.maxFileBytes) {
@@ -89,7 +114,7 @@ export function checkFiles(files: readonly RequestedFile[], scriptFilename: stri
     }
     out.push({ path: f.path, mode: f.mode === '0755' ? 0o755 : 0o644, bytes });
   }
-  return { ok: true, files: out, dirs: [...dirs].sort((a, b) => a.split('/').length - b.split('/').length || a.localeCompare(b)), totalBytes: total };
+  return { ok: true, files: out, dirs: names.dirs(), totalBytes: total, names };
 }
 
 /**

@@ -1,10 +1,17 @@
 import type { JobInput } from '../sandbox/driver.js';
 import type { ExecutionFilesRepository } from './repository.js';
-import type { CheckedFile } from './job-files.js';
+import type { CheckedFile, FileMode } from './job-files.js';
 import type { FileStore } from './store.js';
 
 async function* once(b: Buffer) {
   yield b;
+}
+
+/** A file whose bytes arrive as they are read (a multipart part), checked and metered by whoever yields it. */
+export interface StreamedFile {
+  path: string;
+  mode: FileMode;
+  body: AsyncIterable<Buffer | Uint8Array>;
 }
 
 /**
@@ -17,13 +24,23 @@ export class JobInputs {
     private readonly repo: ExecutionFilesRepository,
   ) {}
 
-  /** Stores a request's files and stdin before its execution is queued. */
-  async save(executionId: string, files: CheckedFile[], stdin: Buffer | null): Promise<void> {
+  /**
+   * Stores a request's files and stdin before its execution is queued: the decoded ones, then the streamed ones
+   * one by one as they are read. The rows are written once every file is stored, so an execution never has a
+   * row without its bytes; on a failure half way the caller discards what was stored.
+   */
+  async save(executionId: string, files: CheckedFile[], stdin: Buffer | null, streamed?: AsyncIterable<StreamedFile>): Promise<void> {
     const rows = [];
-    for (const [i, f] of files.entries()) {
+    const all = async function* () {
+      for (const f of files) yield { path: f.path, mode: f.mode, body: once(f.bytes) };
+      if (streamed) yield* streamed;
+    };
+    let i = 0;
+    for await (const f of all()) {
       const key = `${executionId}/in/${i}`;
-      const put = await this.store.put(key, once(f.bytes));
+      const put = await this.store.put(key, f.body);
       rows.push({ executionId, kind: 'input' as const, name: f.path, key, mode: f.mode, size: put.size, sha256: put.sha256, position: i });
+      i++;
     }
     if (stdin) {
       const key = `${executionId}/stdin`;
