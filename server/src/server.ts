@@ -23,6 +23,8 @@ import { ExecutionEvents } from './executions/events.js';
 import { ExecutionsRepository } from './executions/repository.js';
 import { DiskFileStore } from './files/disk-store.js';
 import { JobInputs } from './files/job-inputs.js';
+import { PgLargeObjectFileStore } from './files/pg-large-object-store.js';
+import type { FileStore } from './files/store.js';
 import { ExecutionFilesRepository } from './files/repository.js';
 import type { SandboxEndpoints } from './executions/runner.js';
 import { CustomImagesRepository } from './images/repository.js';
@@ -58,6 +60,13 @@ export interface RunningServer {
   /** Set on the very first start when no CRONIUM_ADMIN_KEY was given: printed once, never stored in clear. */
   generatedAdminKey?: string;
   stop(): Promise<void>;
+}
+
+function fileStoreFor(config: Config, database: DatabaseDriver): FileStore {
+  if (config.fileStore === 'disk') return new DiskFileStore(path.join(config.dataDir, 'files'));
+  // loadConfig allows postgres only with a PostgreSQL DATABASE_URL, whose driver has a pool.
+  if (!database.pool) throw new Error('CRONIUM_ARTIFACT_STORE=postgres needs the PostgreSQL driver');
+  return new PgLargeObjectFileStore(database.pool);
 }
 
 const listeningPort = (app: FastifyInstance) => (app.server.address() as AddressInfo).port;
@@ -106,8 +115,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
     const counters = createServerCounters();
     const { generatedKey } = await users.bootstrapAdmin(config.adminKey);
 
-    // Input files and stdin (issue 26): bytes on the data directory's disk, metadata in the database.
-    const inputs = new JobInputs(new DiskFileStore(path.join(config.dataDir, 'files')), new ExecutionFilesRepository(database.db));
+    // Input files and stdin (issue 26): bytes on the data directory's disk, or in PostgreSQL for servers that share
+    // it (CRONIUM_ARTIFACT_STORE); metadata in the database.
+    const inputs = new JobInputs(fileStoreFor(config, database), new ExecutionFilesRepository(database.db));
     const egress = new EgressRepository(database.db);
     const customImages = new CustomImagesRepository(database.db);
     // Bundles of third-party packages: resolved and downloaded on the host, anything that executes (install
