@@ -85,6 +85,9 @@ const envSchema = z.object({
   // What an execution leaves under /work/out: each file, and all of them (beyond: cut or not kept, and said so).
   CRONIUM_MAX_ARTIFACT_BYTES: int(256 * 1024 * 1024, 0),
   CRONIUM_MAX_ARTIFACTS_BYTES: int(1024 * 1024 * 1024, 0),
+  // Where executions' files live (files/store.ts): disk (the data directory) or postgres (large objects, for servers
+  // sharing DATABASE_URL); checked against DATABASE_URL in loadConfig.
+  CRONIUM_ARTIFACT_STORE: z.string().trim().default('disk'),
   CRONIUM_MAX_SCRIPT_BYTES: int(1024 * 1024, 1),
   CRONIUM_MAX_INPUT_BYTES: int(1024 * 1024, 1),
   CRONIUM_MAX_LOG_BYTES: int(1024 * 1024, 1024),
@@ -227,8 +230,23 @@ export interface Config {
   egress: { blockedPorts: number[]; port: number; allowCidrs: string[]; firewall: 'auto' | 'off' | 'external'; dashboardPort: number };
   /** Slow-client bounds of the public and the runtime API. */
   http: HttpTimeouts;
+  /** Where the bytes of executions' files live: the data directory's disk, or PostgreSQL large objects (shared by servers on one database). */
+  fileStore: FileStoreKind;
   /** Third-party package bundles (dependencies/service.ts). */
   dependencies: { bundleDir: string; cacheBytes: number; pipIndexUrl?: string; npmRegistry?: string };
+}
+
+export type FileStoreKind = 'disk' | 'postgres';
+
+/** CRONIUM_ARTIFACT_STORE: postgres needs the database to be PostgreSQL (PGlite keeps file contents out of it). */
+function fileStoreKind(value: string, databaseUrl: string | undefined): { kind: FileStoreKind; problem?: string } {
+  if (value === 'disk') return { kind: 'disk' };
+  if (value === 'postgres') {
+    if (databaseUrl && /^postgres(ql)?:$/.test(new URL(databaseUrl).protocol)) return { kind: 'postgres' };
+    return { kind: 'disk', problem: 'CRONIUM_ARTIFACT_STORE=postgres needs DATABASE_URL to be a PostgreSQL database (postgres://…); the embedded PGlite keeps files on the data directory\'s disk (CRONIUM_ARTIFACT_STORE=disk)' };
+  }
+  if (/^s3:\/\//i.test(value)) return { kind: 'disk', problem: 'CRONIUM_ARTIFACT_STORE: S3-compatible stores (s3://…) are not supported yet; use disk or postgres' };
+  return { kind: 'disk', problem: `CRONIUM_ARTIFACT_STORE: expected disk or postgres, got ${JSON.stringify(value)}` };
 }
 
 export class ConfigError extends Error {
@@ -259,6 +277,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const o = parseOpening(c);
     if (!o.ok) problems.push(`CRONIUM_EGRESS_ALLOW_CIDRS: ${o.message}`);
   }
+  const fileStore = fileStoreKind(e.CRONIUM_ARTIFACT_STORE, e.DATABASE_URL);
+  if (fileStore.problem) problems.push(fileStore.problem);
   const production = e.NODE_ENV === 'production';
   if (production) {
     // A production server must not run on secrets that someone else may also have.
@@ -359,6 +379,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       idleTimeoutMs: e.CRONIUM_HTTP_IDLE_TIMEOUT_MS,
       keepAliveTimeoutMs: e.CRONIUM_HTTP_KEEP_ALIVE_TIMEOUT_MS,
     },
+    fileStore: fileStore.kind,
     dependencies: {
       bundleDir: path.resolve(e.CRONIUM_BUNDLE_DIR ?? path.join(e.CRONIUM_DATA_DIR, 'bundles')),
       cacheBytes: e.CRONIUM_BUNDLE_CACHE_MB * 1024 * 1024,

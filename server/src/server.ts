@@ -25,6 +25,8 @@ import { DiskFileStore } from './files/disk-store.js';
 import { JobInputs } from './files/job-inputs.js';
 import { ExecutionArtifacts } from './files/artifacts.js';
 import { startArtifactCleanup } from './files/artifact-cleanup.js';
+import { PgLargeObjectFileStore } from './files/pg-large-object-store.js';
+import type { FileStore } from './files/store.js';
 import { ExecutionFilesRepository } from './files/repository.js';
 import type { SandboxEndpoints } from './executions/runner.js';
 import { CustomImagesRepository } from './images/repository.js';
@@ -60,6 +62,13 @@ export interface RunningServer {
   /** Set on the very first start when no CRONIUM_ADMIN_KEY was given: printed once, never stored in clear. */
   generatedAdminKey?: string;
   stop(): Promise<void>;
+}
+
+function fileStoreFor(config: Config, database: DatabaseDriver): FileStore {
+  if (config.fileStore === 'disk') return new DiskFileStore(path.join(config.dataDir, 'files'));
+  // loadConfig allows postgres only with a PostgreSQL DATABASE_URL, whose driver has a pool.
+  if (!database.pool) throw new Error('CRONIUM_ARTIFACT_STORE=postgres needs the PostgreSQL driver');
+  return new PgLargeObjectFileStore(database.pool);
 }
 
 const listeningPort = (app: FastifyInstance) => (app.server.address() as AddressInfo).port;
@@ -108,8 +117,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
     const counters = createServerCounters();
     const { generatedKey } = await users.bootstrapAdmin(config.adminKey);
 
-    // Input files, stdin and artifacts (issue 26): bytes on the data directory's disk, metadata in the database.
-    const fileStore = new DiskFileStore(path.join(config.dataDir, 'files'));
+    // Input files, stdin and artifacts (issue 26): bytes on the data directory's disk, or in PostgreSQL for servers
+    // that share it (CRONIUM_ARTIFACT_STORE); metadata in the database.
+    const fileStore = fileStoreFor(config, database);
     const executionFiles = new ExecutionFilesRepository(database.db);
     const inputs = new JobInputs(fileStore, executionFiles);
     const artifacts = new ExecutionArtifacts(

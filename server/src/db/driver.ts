@@ -1,3 +1,4 @@
+import type { Pool } from 'pg';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type * as schema from './schema.js';
 
@@ -7,6 +8,8 @@ export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 export interface DatabaseDriver {
   readonly kind: 'pglite' | 'postgres';
   readonly db: Db;
+  /** PostgreSQL only: the pool behind `db`, for what drizzle does not speak (large objects, files/pg-large-object-store.ts). */
+  readonly pool?: Pool;
   migrate(): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;

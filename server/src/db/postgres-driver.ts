@@ -14,6 +14,7 @@ export async function openPostgres(url: string): Promise<DatabaseDriver> {
   return {
     kind: 'postgres',
     db: db as unknown as Db,
+    pool,
     // Several servers may start at once against one database: serialise their migrations.
     migrate: async () => {
       const client = await pool.connect();

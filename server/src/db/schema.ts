@@ -3,6 +3,7 @@ import {
   bigint,
   bigserial,
   boolean,
+  customType,
   index,
   integer,
   jsonb,
@@ -274,4 +275,29 @@ export const executionFiles = pgTable(
     expiresAt: ts('expires_at'),
   },
   (t) => [primaryKey({ columns: [t.executionId, t.kind, t.name] }), index('execution_files_expires_idx').on(t.expiresAt)],
+);
+
+/** A PostgreSQL large object's id (drizzle has no oid column). */
+const oid = customType<{ data: number; driverData: string | number }>({
+  dataType: () => 'oid',
+  fromDriver: (v) => Number(v),
+});
+
+/**
+ * The bytes of files in the PostgreSQL file store (files/pg-large-object-store.ts, CRONIUM_ARTIFACT_STORE=postgres):
+ * each key's large object. A key being written is under a temporary key (`<key>.<random>.part`) until it is
+ * complete, so a server that dies mid-write leaves a row that its execution's deletePrefix removes, never an
+ * object no row names. Created in PGlite too (the same migrations), though the embedded setup keeps files on disk.
+ */
+export const fileObjects = pgTable(
+  'file_objects',
+  {
+    key: text('key').primaryKey(),
+    oid: oid('oid').notNull(),
+    size: bigint('size', { mode: 'number' }).notNull(),
+    sha256: text('sha256').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  // deletePrefix is `key like '<id>/%'`: text_pattern_ops lets it use an index whatever the database's collation.
+  (t) => [index('file_objects_key_prefix_idx').using('btree', t.key.op('text_pattern_ops'))],
 );

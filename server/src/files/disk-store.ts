@@ -3,9 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { FileStore } from './store.js';
-
-const KEY = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9._-]+)*$/;
+import { assertStoreKey, type FileStore } from './store.js';
 
 /**
  * The file store on the data directory's disk (`<data dir>/files/<key>`): the embedded setup's. A file is written
@@ -17,9 +15,7 @@ export class DiskFileStore implements FileStore {
   }
 
   private file(key: string): string {
-    // Keys are the server's own; a key that is not one is a bug, not something to escape.
-    if (!KEY.test(key) || key.split('/').some((s) => s === '.' || s === '..')) throw new Error(`not a file store key: ${key}`);
-    return path.join(this.root, key);
+    return path.join(this.root, assertStoreKey(key));
   }
 
   async put(key: string, body: AsyncIterable<Buffer | Uint8Array>): Promise<{ size: number; sha256: string }> {

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import pg from 'pg';
+import { apiFor, freshPostgres, requireDocker, spawnServer, stdoutOf, testEnv, until } from '../helpers.js';
+
+/**
+ * CRONIUM_ARTIFACT_STORE=postgres: a file stored by one server is read by another. Server A takes the request and
+ * stores its files while its only slot is held by a long execution, so the queued one can only be run by server B,
+ * which has another data directory and reads the files from the shared database.
+ */
+describe('file store shared through PostgreSQL', { timeout: 300_000 }, () => {
+  const procs: ChildProcess[] = [];
+  after(() => procs.forEach((p) => p.kill('SIGKILL')));
+
+  it('an execution whose files server A stored runs on server B with the same bytes', async (t) => {
+    await requireDocker();
+    const url = await freshPostgres(t);
+    if (!url) return;
+    const adminKey = `csk_test_${crypto.randomBytes(16).toString('hex')}`;
+    const shared = {
+      DATABASE_URL: url,
+      CRONIUM_ADMIN_KEY: adminKey,
+      CRONIUM_ENCRYPTION_KEY: crypto.randomBytes(32).toString('hex'),
+      CRONIUM_ARTIFACT_STORE: 'postgres',
+      CRONIUM_POOL_SIZE: '0',
+    };
+    const envA = testEnv({ ...shared, CRONIUM_NODE_ID: 'store-a', CRONIUM_MAX_CONCURRENCY: '1', CRONIUM_MAX_CONCURRENCY_PER_USER: '1' });
+    const a = await spawnServer(envA);
+    procs.push(a.proc);
+    const apiA = apiFor(a.url, adminKey);
+
+    // A's one slot, held until the end of the test.
+    const blocker = await apiA('POST', '/api/v1/executions', { language: 'bash', script: 'sleep 600', timeoutMs: 600_000 });
+    assert.equal(blocker.status, 202, JSON.stringify(blocker.body));
+    await until(async () => {
+      const e = (await apiA('GET', `/api/v1/executions/${blocker.body.id}`)).body;
+      return e.status === 'running' && e.nodeId === 'store-a';
+    }, 60_000);
+
+    // Over one of the store's 1 MiB chunks, with every byte value.
+    const bin = crypto.randomBytes(1_300_000);
+    const sha = crypto.createHash('sha256').update(bin).digest('hex');
+    const stdin = 'through the database\n';
+    const created = await apiA('POST', '/api/v1/executions', {
+      language: 'bash',
+      script: 'echo "sha=$(sha256sum data/blob.bin | cut -d" " -f1)"; echo "csv=$(cat data/orders.csv | wc -l)"; echo "stdin=$(cat)"',
+      files: [
+        { path: 'data/blob.bin', content: bin.toString('base64'), encoding: 'base64' },
+        { path: 'data/orders.csv', content: 'id,amount\n1,10\n2,32\n' },
+      ],
+      stdin,
+    });
+    assert.equal(created.status, 202, JSON.stringify(created.body));
+    const id = created.body.id as string;
+
+    // The bytes are in the database, not on A's disk.
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    try {
+      const keys = (await db.query<{ key: string; size: string }>('select key, size from file_objects where key like $1 order by key', [`${id}/%`])).rows;
+      assert.deepEqual(
+        keys.map((k) => [k.key, Number(k.size)]),
+        [
+          [`${id}/in/0`, bin.length],
+          [`${id}/in/1`, 20],
+          [`${id}/stdin`, Buffer.byteLength(stdin)],
+        ],
+      );
+    } finally {
+      await db.end();
+    }
+    assert.equal(fs.existsSync(path.join(envA.CRONIUM_DATA_DIR!, 'files')), false, 'nothing of it on the data directory');
+    assert.equal((await apiA('GET', `/api/v1/executions/${id}`)).body.status, 'queued', 'A has no free slot');
+
+    const envB = testEnv({ ...shared, CRONIUM_NODE_ID: 'store-b', CRONIUM_MAX_CONCURRENCY: '2', CRONIUM_MAX_CONCURRENCY_PER_USER: '2' });
+    const b = await spawnServer(envB);
+    procs.push(b.proc);
+    const apiB = apiFor(b.url, adminKey);
+    const done = await until(
+      async () => {
+        const e = (await apiB('GET', `/api/v1/executions/${id}`)).body;
+        return !['queued', 'running'].includes(e.status) && e;
+      },
+      120_000,
+      250,
+    );
+    const out = stdoutOf((await apiB('GET', `/api/v1/executions/${id}/logs`)).body.entries);
+    assert.equal(done.status, 'succeeded', `${done.error ?? ''} ${out}`);
+    assert.equal(done.nodeId, 'store-b');
+    assert.match(out, new RegExp(`^sha=${sha}$`, 'm'));
+    assert.match(out, /^csv=3$/m);
+    assert.match(out, /^stdin=through the database$/m);
+    assert.equal(fs.existsSync(path.join(envB.CRONIUM_DATA_DIR!, 'files')), false);
+
+    await apiA('POST', `/api/v1/executions/${blocker.body.id}/cancel`);
+  });
+});
