@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requireAdmin } from '../auth/plugin.js';
 import type { Language } from '../api/enums.js';
 import type { ExecutionStatus } from '../db/schema.js';
-import { AppError, badRequest, notFound, tooLarge } from '../errors.js';
+import { AppError, badRequest, tooLarge } from '../errors.js';
 import { parseAllowEntry } from '../egress/allow-entry.js';
 import type { EgressRepository } from '../egress/repository.js';
 import type { CustomImagesRepository } from '../images/repository.js';

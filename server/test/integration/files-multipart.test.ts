@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import { file, idleRss, json, type Part, peakRssDuring as peakRssOf, randomBody, sendForm } from '../upload-helpers.js';
 import { apiFor, freshPostgres, logsOf, requireDocker, spawnServer, startTestServer, stdoutOf, testEnv, until, type Api, type TestServer } from '../helpers.js';
 
 /**
@@ -15,97 +15,6 @@ import { apiFor, freshPostgres, logsOf, requireDocker, spawnServer, startTestSer
  */
 
 const MiB = 1024 * 1024;
-
-type Body = string | Buffer | { size: number; chunks: () => AsyncIterable<Buffer> };
-interface Part {
-  name: string;
-  /** Makes it a file part (curl -F 'name=@file'); without, a plain field. */
-  filename?: string;
-  type?: string;
-  body: Body;
-}
-
-const sizeOf = (b: Body) => (typeof b === 'string' ? Buffer.byteLength(b) : Buffer.isBuffer(b) ? b.length : b.size);
-async function* chunksOf(b: Body): AsyncIterable<Buffer> {
-  if (typeof b === 'string') yield Buffer.from(b);
-  else if (Buffer.isBuffer(b)) yield b;
-  else yield* b.chunks();
-}
-
-/** `size` random bytes, 1 MiB at a time (never held whole), with their SHA-256 once sent. */
-function randomBody(size: number): { body: Body; sha256: () => string } {
-  const hash = crypto.createHash('sha256');
-  let digest = '';
-  return {
-    body: {
-      size,
-      async *chunks() {
-        for (let left = size; left > 0; left -= MiB) {
-          const c = crypto.randomBytes(Math.min(MiB, left));
-          hash.update(c);
-          yield c;
-        }
-        digest = hash.digest('hex');
-      },
-    },
-    sha256: () => digest,
-  };
-}
-
-const json = (v: unknown): Part => ({ name: 'request', body: JSON.stringify(v) });
-const file = (name: string, body: Body): Part => ({ name, filename: path.basename(name) || 'f', body });
-
-/**
- * Sends a multipart body with a Content-Length, as curl does, writing with backpressure and reading the answer
- * while it writes: a refusal may come before the body is all sent. `abortAfter` cuts the connection after that
- * many bytes of the body.
- */
-async function sendForm(url: string, key: string, parts: Part[], o: { abortAfter?: number } = {}): Promise<{ status: number; body: any }> {
-  const boundary = `----cronium${crypto.randomBytes(8).toString('hex')}`;
-  const head = (p: Part) =>
-    Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="${p.name}"${p.filename !== undefined ? `; filename="${p.filename}"` : ''}\r\n` +
-        (p.type ? `Content-Type: ${p.type}\r\n` : p.filename !== undefined ? 'Content-Type: application/octet-stream\r\n' : '') +
-        '\r\n',
-      'utf8',
-    );
-  const tail = Buffer.from(`--${boundary}--\r\n`);
-  const length = parts.reduce((n, p) => n + head(p).length + sizeOf(p.body) + 2, 0) + tail.length;
-  const u = new URL('/api/v1/executions', url);
-  return new Promise((resolve, reject) => {
-    let answered = false;
-    const req = http.request(
-      { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': length } },
-      (res) => {
-        answered = true;
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode!, body: text ? JSON.parse(text) : null }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', (err) => (o.abortAfter !== undefined ? resolve({ status: 0, body: null }) : reject(err)));
-    const write = (b: Buffer) => (req.write(b) ? Promise.resolve() : new Promise<void>((r) => req.once('drain', () => r())));
-    void (async () => {
-      let sent = 0;
-      for (const p of parts) {
-        for (const b of [head(p), null, Buffer.from('\r\n')]) {
-          for await (const c of b ? [b] : chunksOf(p.body)) {
-            if (answered || req.destroyed) return;
-            await write(c);
-            sent += c.length;
-            if (o.abortAfter !== undefined && sent >= o.abortAfter) return req.destroy();
-          }
-        }
-      }
-      if (!answered) req.end(tail);
-    })().catch(reject);
-  });
-}
-
-/** The server's resident memory in bytes, from /proc. */
-const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 
 /** What the file store and the execution_files table hold: after a refusal, no more than before. */
 async function storeState(dataDir: string, db: pg.Client) {
@@ -146,37 +55,16 @@ describe('multipart files in: a 50 MiB file streamed through a server of its own
     }
   });
 
-  /** The largest RSS seen while `fn` runs, sampled every 20 ms. */
-  async function peakRssDuring<T>(fn: () => Promise<T>): Promise<{ result: T; peak: number; samples: number }> {
-    let peak = rssOf(proc!.pid!);
-    let samples = 1;
-    const timer = setInterval(() => {
-      peak = Math.max(peak, rssOf(proc!.pid!));
-      samples++;
-    }, 20);
-    try {
-      const result = await fn();
-      peak = Math.max(peak, rssOf(proc!.pid!));
-      return { result, peak, samples };
-    } finally {
-      clearInterval(timer);
-    }
-  }
+  const peakRssDuring = <T>(fn: () => Promise<T>) => peakRssOf(proc!.pid!, fn);
 
   let baseline = 0;
   it('idle baseline: after a small multipart execution has run (code loaded, caches warm)', async () => {
     const warm = await sendForm(url, key, [json({ language: 'bash', script: 'cat a.txt', wait: true }), file('a.txt', 'warm')]);
     assert.equal(warm.status, 200, JSON.stringify(warm.body));
     assert.equal(warm.body.status, 'succeeded');
-    await new Promise((r) => setTimeout(r, 2000));
-    const samples: number[] = [];
-    for (let i = 0; i < 20; i++) {
-      samples.push(rssOf(proc!.pid!));
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    samples.sort((a, b) => a - b);
-    baseline = samples[Math.floor(samples.length / 2)]!;
-    console.log(`# idle RSS: ${(baseline / MiB).toFixed(1)} MiB (median of ${samples.length} samples, ${(samples[0]! / MiB).toFixed(1)}–${(samples.at(-1)! / MiB).toFixed(1)})`);
+    const idle = await idleRss(proc!.pid!);
+    baseline = idle.median;
+    console.log(`# idle RSS: ${(baseline / MiB).toFixed(1)} MiB (median of 20 samples, ${(idle.min / MiB).toFixed(1)}–${(idle.max / MiB).toFixed(1)})`);
   });
 
   it('a 50 MiB binary part and a text part, beside a JSON file: the script sees them all, the server stays within 64 MiB of its idle RSS', async () => {

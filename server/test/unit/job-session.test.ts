@@ -22,6 +22,7 @@ function channel(script: (t: Tokens, out: (t: string) => void, err: (t: string) 
   const exited = new Promise<number | null>((r) => (exit = r));
   const ch: SandboxChannel = {
     connect: (o, e) => ((out = o), (err = e), () => undefined),
+    flow: { pause: () => undefined, resume: () => undefined },
     send: (buf) => {
       assert.ok(Buffer.isBuffer(buf), 'a job without files is sent as one buffer');
       sent.push(buf);
