@@ -15,7 +15,7 @@ import {
   statsSchema,
 } from '../executions/response.js';
 import { healthSchema, serviceInfoSchema } from '../health/schemas.js';
-import { artifactListSchema, artifactNameParam, artifactSchema } from '../files/schemas.js';
+import { artifactListSchema, artifactNameParam, artifactSchema, storageListSchema, storageQuery } from '../files/schemas.js';
 import { runtimeSchema } from '../runtimes/schemas.js';
 import { customImageSchema, imageNameParam, registerImageSchema } from '../images/schemas.js';
 import { putSecretSchema, secretName, secretSchema } from '../secrets/schemas.js';
@@ -75,6 +75,7 @@ const responseComponents = {
   DependencyBundle: bundleSchema,
   Artifact: artifactSchema,
   ArtifactList: artifactListSchema,
+  StorageUse: storageListSchema,
   Stats: statsSchema,
   User: userSchema,
   ApiKey: apiKeySchema,
@@ -183,6 +184,13 @@ const operations: Operation[] = [
     summary: 'What the script left under /work/out (and saved with the SDKs’ saveArtifact), collected when it ended',
     params: executionId,
     responses: { 200: ok('{ items, truncated, expiresAt }', artifactListSchema), ...commonErrors },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/storage',
+    summary: 'What the caller’s artifacts take in the file store; every user’s for an admin with scope=all',
+    query: storageQuery,
+    responses: { 200: ok('{ items: [{ userId, artifacts: { bytes, files } }] }', storageListSchema), 400: apiError(), 401: apiError() },
   },
   {
     method: 'get',

@@ -7,7 +7,8 @@ import { visibleExecution } from '../executions/visible.js';
 import type { ExecutionArtifacts } from './artifacts.js';
 import { parseByteRange } from './byte-range.js';
 import type { ExecutionFileRow } from './repository.js';
-import type { artifactSchema } from './schemas.js';
+import { type artifactSchema, storageQuery } from './schemas.js';
+import { parse } from '../validation.js';
 
 export interface ArtifactRoutesOptions {
   executions: Pick<ExecutionsRepository, 'get'>;
@@ -41,6 +42,12 @@ export async function artifactRoutes(app: FastifyInstance, deps: ArtifactRoutesO
     const row = await visibleExecution(deps.executions, req);
     const items = await deps.artifacts.list(row.id);
     return { items: items.map(describe), truncated: row.artifactsTruncated, expiresAt: row.artifactsExpireAt?.toISOString() ?? null };
+  });
+
+  app.get('/api/v1/storage', async (req) => {
+    const q = parse(storageQuery, req.query ?? {}, 'query');
+    const all = q.scope === 'all' && req.actor.role === 'admin';
+    return { items: await deps.artifacts.usage(all ? undefined : req.actor.id) };
   });
 
   app.get('/api/v1/executions/:id/artifacts.zip', async (req, reply) => {

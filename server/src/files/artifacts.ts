@@ -46,6 +46,13 @@ export class ExecutionArtifacts {
     return this.store.get(row.key, range);
   }
 
+  /** What each user's artifacts take (one user's, or everyone's with at least one). */
+  async usage(userId?: string): Promise<{ userId: string; artifacts: { bytes: number; files: number } }[]> {
+    const rows = await this.repo.artifactBytesByUser(userId);
+    if (userId && !rows.length) return [{ userId, artifacts: { bytes: 0, files: 0 } }];
+    return rows.map((r) => ({ userId: r.userId, artifacts: { bytes: r.bytes, files: r.files } }));
+  }
+
   /**
    * Removes the artifacts that expired before `now` (an execution's all expire together); returns the executions
    * whose artifacts went. The bytes go first: a row without bytes reads as gone, bytes without a row would be lost.

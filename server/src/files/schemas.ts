@@ -17,3 +17,13 @@ export const artifactListSchema = z.object({
 });
 
 export const artifactNameParam = z.string().min(1).describe('the artifact’s name, URL-encoded (a "/" in it as %2F)');
+
+export const storageQuery = z
+  .object({ scope: z.enum(['mine', 'all']).default('mine').describe('all: every user’s, for admins; a user always gets their own') })
+  .strict();
+
+export const storageUseSchema = z.object({
+  userId: z.string(),
+  artifacts: z.object({ bytes: z.number().int(), files: z.number().int() }).describe('what the user’s executions’ artifacts take in the file store until they expire'),
+});
+export const storageListSchema = z.object({ items: z.array(storageUseSchema) });

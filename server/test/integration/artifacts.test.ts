@@ -130,6 +130,13 @@ printf '{"ok":true}' > out/summary.json
     }
     const own = await run(srv.api, { language: 'bash', script: 'mkdir out; echo theirs > out/t.txt' }, key);
     assert.equal((await srv.api('GET', `/api/v1/executions/${own.id}/artifacts/t.txt`, undefined, key)).body, 'theirs\n');
+    // Storage use: a user sees their own, an admin everyone's.
+    const mine = await srv.api('GET', '/api/v1/storage', undefined, key);
+    assert.deepEqual(mine.body, { items: [{ userId: user.body.id, artifacts: { bytes: 7, files: 1 } }] });
+    const everyone = (await srv.api('GET', '/api/v1/storage?scope=all')).body.items as { userId: string }[];
+    assert.ok(everyone.some((u) => u.userId === user.body.id) && everyone.length >= 2, JSON.stringify(everyone));
+    assert.deepEqual((await srv.api('GET', '/api/v1/storage?scope=all', undefined, key)).body, mine.body, 'a user asking for all gets their own');
+    assert.equal((await srv.api('GET', '/api/v1/storage?scope=nope')).body.error.field, 'scope');
   });
 
   it('links, hard links, FIFOs and sockets are skipped with a log line; a link swapped meanwhile yields only the script’s bytes', async () => {
