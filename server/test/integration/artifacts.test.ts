@@ -185,6 +185,22 @@ print("host=" + (host[0] if host else "none"))
     }
   });
 
+  it('the SDKs save a file from elsewhere as an artifact, in each language', async () => {
+    const scripts = {
+      bash: 'echo "from bash" > /tmp/r.txt; cronium save-artifact /tmp/r.txt reports/r.txt',
+      python: 'import cronium\nopen("/tmp/r.txt", "w").write("from python\\n")\nprint(cronium.save_artifact("/tmp/r.txt", "reports/r.txt"))',
+      node: 'const fs = require("fs"); const cronium = require("cronium");\nfs.writeFileSync("/tmp/r.txt", "from node\\n");\ncronium.saveArtifact("/tmp/r.txt", "reports/r.txt").then(console.log);',
+    } as const;
+    for (const [language, script] of Object.entries(scripts)) {
+      const ex = await run(srv.api, { language, script });
+      const out = stdoutOf(await logsOf(srv.api, ex.id));
+      assert.equal(ex.status, 'succeeded', `${language}: ${out}`);
+      assert.match(out, /^reports\/r\.txt$/m, `${language} prints the name`);
+      assert.equal(ex.artifactCount, 1, language);
+      assert.equal((await raw(srv, `/api/v1/executions/${ex.id}/artifacts/reports%2Fr.txt`)).bytes.toString(), `from ${language}\n`);
+    }
+  });
+
   it('out/ itself a link is not followed', async () => {
     const ex = await run(srv.api, { language: 'bash', script: 'ln -s /etc out' });
     assert.equal(ex.status, 'succeeded');
