@@ -10,7 +10,8 @@ import { apiFor, freshPostgres, requireDocker, spawnServer, stdoutOf, testEnv, u
 /**
  * CRONIUM_ARTIFACT_STORE=postgres: a file stored by one server is read by another. Server A takes the request and
  * stores its files while its only slot is held by a long execution, so the queued one can only be run by server B,
- * which has another data directory and reads the files from the shared database.
+ * which has another data directory and reads the files from the shared database; A then serves the artifact B
+ * collected.
  */
 describe('file store shared through PostgreSQL', { timeout: 300_000 }, () => {
   const procs: ChildProcess[] = [];
@@ -47,7 +48,7 @@ describe('file store shared through PostgreSQL', { timeout: 300_000 }, () => {
     const stdin = 'through the database\n';
     const created = await apiA('POST', '/api/v1/executions', {
       language: 'bash',
-      script: 'echo "sha=$(sha256sum data/blob.bin | cut -d" " -f1)"; echo "csv=$(cat data/orders.csv | wc -l)"; echo "stdin=$(cat)"',
+      script: 'echo "sha=$(sha256sum data/blob.bin | cut -d" " -f1)"; echo "csv=$(cat data/orders.csv | wc -l)"; echo "stdin=$(cat)"; mkdir out; cp data/blob.bin out/copy.bin',
       files: [
         { path: 'data/blob.bin', content: bin.toString('base64'), encoding: 'base64' },
         { path: 'data/orders.csv', content: 'id,amount\n1,10\n2,32\n' },
@@ -95,6 +96,18 @@ describe('file store shared through PostgreSQL', { timeout: 300_000 }, () => {
     assert.match(out, /^csv=3$/m);
     assert.match(out, /^stdin=through the database$/m);
     assert.equal(fs.existsSync(path.join(envB.CRONIUM_DATA_DIR!, 'files')), false);
+
+    // The artifact B collected is served by A, from the same database.
+    assert.equal(done.artifactCount, 1);
+    const fromA = await fetch(`${a.url}/api/v1/executions/${id}/artifacts/copy.bin`, { headers: { authorization: `Bearer ${adminKey}` } });
+    assert.equal(fromA.status, 200);
+    assert.equal(crypto.createHash('sha256').update(Buffer.from(await fromA.arrayBuffer())).digest('hex'), sha, 'A serves the bytes B collected');
+    const ranged = await fetch(`${a.url}/api/v1/executions/${id}/artifacts/copy.bin`, { headers: { authorization: `Bearer ${adminKey}`, range: 'bytes=1048570-1048579' } });
+    assert.equal(ranged.status, 206);
+    assert.deepEqual(Buffer.from(await ranged.arrayBuffer()), bin.subarray(1048570, 1048580), 'a range across the store’s 1 MiB chunks');
+    const zip = await fetch(`${a.url}/api/v1/executions/${id}/artifacts.zip`, { headers: { authorization: `Bearer ${adminKey}` } });
+    assert.equal(zip.status, 200);
+    assert.ok(Buffer.from(await zip.arrayBuffer()).includes(bin.subarray(0, 4096)), 'the zip holds the bytes (stored, not compressed)');
 
     await apiA('POST', `/api/v1/executions/${blocker.body.id}/cancel`);
   });
