@@ -6,6 +6,7 @@
 // settings (BENCH_TRAFFIC=default,docker): BENCH_SEQUENTIAL back-to-back executions per language and steady
 // rates (BENCH_RATES=2,5,10 per second, BENCH_STEADY_SECONDS=30 each), with the pooled share and p50/p95/p99.
 // Then packages (BENCH_DEPENDENCIES=0 skips): first build, cached bundle and warm runs against a local index.
+// Then files (BENCH_FILES=0 skips): a 50 MiB upload, 100 MiB of artifacts collected and downloaded, the two stores.
 import { execFile, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -103,7 +104,7 @@ async function startServer(extraEnv) {
     await new Promise((r) => proc.once('exit', r));
     fs.rmSync(env.CRONIUM_DATA_DIR, { recursive: true, force: true });
   };
-  return { proc, url, api, stop };
+  return { proc, url, key, api, stop };
 }
 
 async function latencies(server, { expectPooled, poolSize }) {
@@ -198,6 +199,60 @@ async function dependencyRows() {
   } finally {
     await server.stop();
     await index.close();
+  }
+}
+
+/**
+ * Files (issue 26), BENCH_FILE_RUNS times each (3), medians: a 50 MiB file uploaded as multipart (until the 202:
+ * every byte stored), 100 MiB of artifacts collected (an execution writing 100 MiB under out/ against the same
+ * writing it to /tmp, which is not collected: the difference is the collection), and that artifact downloaded.
+ * Then the two file stores side by side (bench/file-stores.ts: disk and PostgreSQL large objects), where
+ * PostgreSQL answers.
+ */
+async function fileRows() {
+  const { register } = await import('tsx/esm/api');
+  register();
+  const { file, json, randomBody, sendForm } = await import('../server/test/upload-helpers.ts');
+  const runs = Number(process.env.BENCH_FILE_RUNS ?? 3);
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const server = await startServer({ CRONIUM_POOL_SIZE: '0', CRONIUM_TMPFS_MB: '200', CRONIUM_MAX_TMPFS_MB: '300' });
+  try {
+    const upload = [];
+    const collected = [];
+    const notCollected = [];
+    const download = [];
+    const write = (dir) => `mkdir -p ${dir}; head -c 100M /dev/zero > ${dir}/big.bin`;
+    const timed = async (script) => {
+      const t0 = process.hrtime.bigint();
+      const e = await server.api('POST', '/api/v1/executions', { language: 'bash', script, wait: true, resources: { memoryMb: 512 } });
+      if (e.status !== 'succeeded') throw new Error(`files: ${script} ended ${e.status}: ${e.error ?? e.message}`);
+      return { ms: ms(t0), id: e.id };
+    };
+    for (let i = 0; i < runs; i++) {
+      const t0 = process.hrtime.bigint();
+      const r = await sendForm(server.url, server.key, [json({ language: 'bash', script: 'true' }), file('in/big.bin', randomBody(50 * 1024 * 1024).body)]);
+      if (r.status !== 202) throw new Error(`files: upload answered ${r.status} ${JSON.stringify(r.body)}`);
+      upload.push(ms(t0));
+      notCollected.push((await timed(write('/tmp/o'))).ms);
+      const c = await timed(write('out'));
+      collected.push(c.ms);
+      const t1 = process.hrtime.bigint();
+      const res = await fetch(`${server.url}/api/v1/executions/${c.id}/artifacts/big.bin`, { headers: { authorization: `Bearer ${server.key}` } });
+      let n = 0;
+      for await (const chunk of res.body) n += chunk.length;
+      if (n !== 100 * 1024 * 1024) throw new Error(`files: downloaded ${n} bytes`);
+      download.push(ms(t1));
+    }
+    const rows = { upload50: median(upload), run100Collected: median(collected), run100NotCollected: median(notCollected), download100: median(download), runs };
+    rows.collect100 = rows.run100Collected - rows.run100NotCollected;
+    log(`files: upload 50 MiB ${rows.upload50.toFixed(0)} ms, collect 100 MiB ${rows.collect100.toFixed(0)} ms, download 100 MiB ${rows.download100.toFixed(0)} ms`);
+    const stores = await exec(process.execPath, ['--import', 'tsx', path.join(root, 'bench/file-stores.ts')], { cwd: path.join(root, 'server') }).then(
+      (r) => r.stdout.trim().split('\n'),
+      (err) => [`file stores not measured: ${String(err.stderr || err.message).trim().split('\n')[0]}`],
+    );
+    return { ...rows, stores };
+  } finally {
+    await server.stop();
   }
 }
 
@@ -426,6 +481,7 @@ async function main() {
   }
 
   if (process.env.BENCH_DEPENDENCIES !== '0') results.dependencies = await dependencyRows();
+  if (process.env.BENCH_FILES !== '0') results.files = await fileRows();
 
   const b = results.baseline.p50;
   const f = (x) => (Number.isFinite(x) ? x.toFixed(0).padStart(7) : '      -');
@@ -474,6 +530,14 @@ async function main() {
       );
     }
     lines.push('(* the cached run was pooled already)');
+  }
+  if (results.files) {
+    const r = results.files;
+    lines.push('', `files (docker driver, no pool, medians of ${r.runs}): upload, collection of artifacts, download`);
+    lines.push(`upload 50 MiB (multipart, until every byte is stored)   ${f(r.upload50)} ms   ${((50 * 1000) / r.upload50).toFixed(0)} MiB/s`);
+    lines.push(`collect 100 MiB from out/ (run ${r.run100Collected.toFixed(0)} ms − same run writing /tmp ${r.run100NotCollected.toFixed(0)} ms)   ${f(r.collect100)} ms`);
+    lines.push(`download 100 MiB                                        ${f(r.download100)} ms   ${((100 * 1000) / r.download100).toFixed(0)} MiB/s`);
+    for (const l of r.stores) lines.push(l);
   }
   lines.push(
     `baseline throughput: bare docker run --rm, ${results.baselineThroughput.concurrency} at a time → ${results.baselineThroughput.perSecond.toFixed(2)} runs/s`,
