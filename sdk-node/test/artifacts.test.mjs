@@ -21,6 +21,7 @@ import { promises as fsp } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { installPackageCopy } from "../test-support/package-copy.mjs";
+import { rejectsWith } from "../test-support/rejects.mjs";
 
 const pkg = installPackageCopy();
 after(() => pkg.cleanup());
@@ -34,21 +35,6 @@ function tree(dir) {
   return readdirSync(dir, { recursive: true }).map(String).sort();
 }
 
-async function rejectsWith(promise, Type, checks) {
-  let caught;
-  try {
-    await promise;
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught, "expected the call to reject");
-  assert.ok(caught instanceof Type, `expected a ${Type.name}, got ${caught?.name}: ${caught?.message}`);
-  for (const [k, v] of Object.entries(checks)) {
-    if (v instanceof RegExp) assert.match(String(caught[k]), v, `error.${k}`);
-    else assert.deepEqual(caught[k], v, `error.${k}`);
-  }
-  return caught;
-}
 
 for (const [kind, sdk] of Object.entries(entries)) {
   describe(`${kind} entry: saveArtifact`, () => {

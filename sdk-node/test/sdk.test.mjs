@@ -4,6 +4,7 @@ import { after, afterEach, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { DEFAULT_CONTEXT, TOKEN, closedPort, proxyEnv, startFakeApi } from "../test-support/fake-api.mjs";
 import { installPackageCopy } from "../test-support/package-copy.mjs";
+import { rejectsWith } from "../test-support/rejects.mjs";
 
 const pkg = installPackageCopy();
 after(() => pkg.cleanup());
@@ -33,20 +34,6 @@ function lastRequest(api) {
   return api.requests.at(-1);
 }
 
-async function rejectsWith(promise, checks) {
-  let caught;
-  try {
-    await promise;
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught, "expected the call to reject");
-  for (const [k, v] of Object.entries(checks)) {
-    if (v instanceof RegExp) assert.match(String(caught[k]), v, `error.${k}`);
-    else assert.deepEqual(caught[k], v, `error.${k}`);
-  }
-  return caught;
-}
 
 for (const [kind, sdk] of Object.entries(entries)) {
   describe(`${kind} entry`, () => {
