@@ -9,7 +9,7 @@
 //   - images: non-root users, no build tools or dev dependencies in the server image, no secret in any
 //     image; the server refuses to start in production with missing or placeholder secrets, naming each
 //   - the stack: health (with the sandbox driver auto chose and why), resource limits, restart policies, networks (internal, ICC off, who is attached)
-//   - a Python execution that uses the SDK (input, secret, variable, output) through the runtime API
+//   - a Python execution that uses the SDK (input, secret, variable, output, an artifact) through the runtime API
 //   - isolation, from inside real sandbox containers: no database (by name or address), no public port of
 //     the server (by its sandbox address, its name, its other address, the host's published port), no
 //     host (a listener on 0.0.0.0), no direct way out (to the outside stand-in), no other sandbox (a second
@@ -219,6 +219,13 @@ function tcpProbe(host, port, timeoutMs = 3000) {
 // ------------------------------------------------------------------------------------------ API
 let api; // base URL of the published API
 let adminKey;
+/** An artifact's bytes as text. */
+async function artifactText(id, name) {
+  const res = await fetch(`${api}/api/v1/executions/${id}/artifacts/${encodeURIComponent(name)}`, { headers: { authorization: `Bearer ${adminKey}` }, signal: AbortSignal.timeout(60_000) });
+  if (res.status !== 200) throw new Error(`artifact ${name} of ${id}: ${res.status} ${await res.text()}`);
+  return res.text();
+}
+
 async function call(method, p, body, { expect } = {}) {
   const started = Date.now();
   const res = await fetch(`${api}${p}`, {
@@ -326,6 +333,8 @@ secret = cronium.get_secret("smoke_secret")
 ctx = cronium.context()
 cronium.set_variable("smoke_var", {"from": "python", "n": inp["n"]})
 print("hello from the compose smoke test")
+open("/tmp/report.txt", "w").write("report %d\n" % inp["n"])
+cronium.save_artifact("/tmp/report.txt", "report.txt")
 cronium.set_output({"double": inp["n"] * 2, "secret_sha256": hashlib.sha256(secret.encode()).hexdigest(), "context_keys": sorted(ctx)})
 `;
 /** Python: what the egress proxy lets through (urllib honours HTTP_PROXY; CONNECT by hand for postgres). */
@@ -628,7 +637,7 @@ async function main() {
   const secretValue = `s3cr3t-${rand(8)}`;
   const secretSha = crypto.createHash('sha256').update(secretValue).digest('hex');
   let sdkRun = null;
-  await check('a Python execution uses the SDK: input, secret, variable, output, logs', async () => {
+  await check('a Python execution uses the SDK: input, secret, variable, output, logs, an artifact', async () => {
     await call('PUT', '/api/v1/secrets/smoke_secret', { value: secretValue });
     sdkRun = await run('python', SDK_PY, { input: { n: 21 }, secrets: ['smoke_secret'] });
     assertEq(sdkRun.status, 'succeeded', `execution (${describeRun(sdkRun)})`);
@@ -638,6 +647,7 @@ async function main() {
     assertEq(v.value, { from: 'python', n: 21 }, 'variable set through the SDK');
     const logs = await logsOf(sdkRun.id);
     assert(logs.some((e) => e.text.includes('hello from the compose smoke test')), 'the print() is not in the logs');
+    assertEq(await artifactText(sdkRun.id, 'report.txt'), 'report 21\n', 'the artifact saved through the SDK, stored by the non-root server');
     return `${sdkRun.durationMs} ms`;
   });
 
@@ -737,13 +747,14 @@ async function main() {
     timings.push(['restart: down + up -d -> healthy', Date.now() - t]);
     return secs(ms);
   });
-  await check('after the restart: the execution, its output and logs, the variable and the secret are all there', async () => {
+  await check('after the restart: the execution, its output, logs and artifact, the variable and the secret are all there', async () => {
     assert(sdkRun?.id, 'no execution from before the restart');
     const again = (await call('GET', `/api/v1/executions/${sdkRun.id}`)).json;
     assertEq(again.status, 'succeeded', 'status');
     assertEq(again.output, sdkRun.output, 'output');
     const logs = await logsOf(sdkRun.id);
     assert(logs.some((e) => e.text.includes('hello from the compose smoke test')), 'logs lost');
+    assertEq(await artifactText(sdkRun.id, 'report.txt'), 'report 21\n', 'artifact');
     assertEq((await call('GET', '/api/v1/variables/smoke_var')).json.value, { from: 'python', n: 21 }, 'variable');
     const secrets = (await call('GET', '/api/v1/secrets')).json.items.map((s) => s.name);
     assert(secrets.includes('smoke_secret'), `secret list: ${secrets}`);
