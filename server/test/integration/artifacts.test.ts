@@ -201,6 +201,22 @@ print("host=" + (host[0] if host else "none"))
     }
   });
 
+  it('under gVisor: collected, a link skipped, and still collected on a time-out', async (t) => {
+    const health = (await srv.api('GET', '/health')).body;
+    if (!health.docker.gvisor) {
+      if (process.env.CI === 'true') assert.fail('gVisor (runsc) is not registered with the Docker engine: CI must run the gVisor tier');
+      t.skip('gVisor (runsc) is not registered with this Docker engine');
+      return;
+    }
+    const ex = await run(srv.api, { language: 'python', isolation: 'gvisor', script: 'import os\nos.makedirs("out")\nopen("out/g.txt","w").write("gvisor")\nos.symlink("/etc/shadow","out/s")' });
+    assert.equal(ex.status, 'succeeded', ex.error);
+    assert.equal(ex.artifactCount, 1);
+    assert.equal((await raw(srv, `/api/v1/executions/${ex.id}/artifacts/g.txt`)).bytes.toString(), 'gvisor');
+    const slow = await run(srv.api, { language: 'bash', isolation: 'gvisor', script: 'mkdir out; echo t > out/t.txt; sleep 60', timeoutMs: 3000 });
+    assert.equal(slow.status, 'timed_out');
+    assert.equal(slow.artifactCount, 1);
+  });
+
   it('out/ itself a link is not followed', async () => {
     const ex = await run(srv.api, { language: 'bash', script: 'ln -s /etc out' });
     assert.equal(ex.status, 'succeeded');
