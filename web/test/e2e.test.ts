@@ -618,6 +618,30 @@ describe('dashboard in Chromium against a real server', { timeout: 900_000 }, ()
     await logs.getByText(`${blobSha}  blob.bin`).waitFor();
   });
 
+  it('takes a file and stdin without client JavaScript: the plain file input, each file under its own name', T, async () => {
+    const ctx = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1360, height: 900 } });
+    try {
+      const p = await ctx.newPage();
+      await signIn(p, bobKey);
+      await p.goto(url('/run?language=bash'));
+      await p.locator('textarea#script').fill('cat notes.txt; cat report.csv | wc -l; cat\n');
+      await p.getByLabel('Standard input').fill('from stdin, no js');
+      await p.getByTestId('files-input').setInputFiles([
+        { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('plain notes\n') },
+        { name: 'report.csv', mimeType: 'text/csv', buffer: Buffer.from('a,b\n1,2\n3,4\n') },
+      ]);
+      await p.getByTestId('run-submit').click();
+      await p.waitForURL(/\/executions\/[0-9a-f-]{36}$/);
+      await p.locator('h1 .badge[data-status="succeeded"]').waitFor({ timeout: 60_000 });
+      const logs = p.getByTestId('logs');
+      await logs.getByText('plain notes').waitFor();
+      await logs.getByText(/^3$/).waitFor();
+      await logs.getByText('from stdin, no js').waitFor();
+    } finally {
+      await ctx.close();
+    }
+  });
+
   let artifactsExecution = '';
 
   it('lists an execution’s artifacts: a download with the right bytes, all as a zip, previews (CSV as a table, JSON, an image), output copy and download', T, async () => {

@@ -89,7 +89,7 @@ export function ArtifactsCard({
             </Table>
             {shown && shownKind && (
               <section className="artifact-preview-box" aria-label={`Preview of ${shown.name}`}>
-                <h3 className="mono small">{shown.name}</h3>
+                <p className="mono small preview-title">{shown.name}</p>
                 <ArtifactPreview key={shown.name} executionId={executionId} artifact={shown} kind={shownKind} />
               </section>
             )}
