@@ -13,6 +13,7 @@ import { type TestServer, requireDocker, startTestServer, until } from '../../se
 import { type WebServer, axeViolations, buildWebIfStale, launchChromium, overflowing, screenshot, startWeb, webRoot } from './support.js';
 
 const T = { timeout: 180_000 };
+const ARTIFACT_CAP = 2 * 1024 * 1024;
 
 describe('dashboard in Chromium against a real server', { timeout: 900_000 }, () => {
   let s: TestServer;
@@ -25,7 +26,8 @@ describe('dashboard in Chromium against a real server', { timeout: 900_000 }, ()
   before(async () => {
     await requireDocker();
     buildWebIfStale();
-    s = await startTestServer();
+    // A small cap on one artifact, so a test can see the page say that one was cut (no other test writes that much).
+    s = await startTestServer({ CRONIUM_MAX_ARTIFACT_BYTES: String(ARTIFACT_CAP) });
     const bob = await s.api('POST', '/api/v1/users', { name: 'bob', role: 'user' });
     assert.equal(bob.status, 201, JSON.stringify(bob.body));
     const key = await s.api('POST', `/api/v1/users/${bob.body.id}/keys`, {});
@@ -736,6 +738,15 @@ describe('dashboard in Chromium against a real server', { timeout: 900_000 }, ()
     const text = await page.getByTestId('artifact-preview').locator('pre').innerText();
     assert.ok(text.startsWith('line 1 of a long log\n'), text.slice(0, 40));
     assert.ok(text.length <= 256 * 1024 && text.length > 250 * 1024, `${text.length} characters shown`);
+  });
+
+  it('says when artifacts were cut by a limit', T, async () => {
+    await asAdmin();
+    const run = await runToEnd('bash', 'mkdir -p out\nhead -c 3M /dev/zero > out/big.bin\necho small > out/small.txt\n');
+    await page.goto(url(`/executions/${run.id}`));
+    await page.getByTestId('artifacts-truncated').waitFor();
+    assert.match(await page.getByTestId('artifacts').locator('tr[data-artifact="big.bin"]').innerText(), /2\.0 MiB/);
+    await page.getByTestId('logs').getByText(/artifact out\/big\.bin cut at 2 MiB/).waitFor();
   });
 
   it('takes the Run page’s timeout above the maximum, says the real limits in seconds, and the server lowers it', T, async () => {
