@@ -16,18 +16,27 @@ let answer: (got: Got) => { status: number; body: unknown };
 const got: Got[] = [];
 /** Called with each chunk of a request body as the fake API receives it. */
 let onChunk: (chunk: Buffer) => void = () => {};
+/** When set, the fake API answers this as soon as it has received `afterBytes` of a body, as the real one refuses a file mid-stream. */
+let early: { afterBytes: number; status: number; body: unknown } | null = null;
 const WEB = 'http://web.test';
 const ID = '11111111-2222-3333-4444-555555555555';
 
 before(async () => {
   api = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
+    let size = 0;
     req.on('data', (c: Buffer) => {
       chunks.push(c);
+      size += c.length;
       onChunk(c);
+      if (early && size >= early.afterBytes && !res.headersSent) {
+        res.writeHead(early.status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(early.body));
+      }
     });
     req.on('error', () => {});
     req.on('end', () => {
+      if (res.headersSent) return;
       const g = { method: req.method!, url: req.url!, contentType: req.headers['content-type'] ?? '', raw: Buffer.concat(chunks), key: req.headers.authorization?.replace(/^Bearer /, '') ?? null };
       got.push(g);
       const r = answer(g);
@@ -46,6 +55,7 @@ after(() => api.close());
 beforeEach(() => {
   got.length = 0;
   onChunk = () => {};
+  early = null;
   answer = () => ({ status: 202, body: { id: ID, status: 'queued' } });
 });
 
@@ -189,6 +199,13 @@ describe('run action with files', () => {
     const d = dataOf(r.value);
     assert.deepEqual(d.fieldErrors, { files: '../x.csv: must not contain ".."' });
     assert.equal(d.values.stdin, 'line one\r\nline two', 'what was typed comes back');
+  });
+
+  it('returns the API’s refusal made while a large file streams, without waiting for the API to read the rest', async () => {
+    early = { afterBytes: 1024 * 1024, status: 413, body: { error: { code: 'TOO_LARGE', message: 'big.bin: larger than the limit of 1048576 bytes per file', field: 'big.bin' } } };
+    const r = await post(runForm((f) => f.append('files', new File([Buffer.alloc(24 * 1024 * 1024, 7)], 'big.bin'))));
+    assert.equal(statusOf(r.value), 413);
+    assert.deepEqual(dataOf(r.value).fieldErrors, { files: 'big.bin: larger than the limit of 1048576 bytes per file' });
   });
 
   it('puts a refusal of stdin next to Standard input', async () => {
