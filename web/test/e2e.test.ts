@@ -4,6 +4,7 @@
  * test-results/screenshots/, and the execution detail also as web/docs/execution-detail.png for the README.
  */
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,6 +13,7 @@ import { type TestServer, requireDocker, startTestServer, until } from '../../se
 import { type WebServer, axeViolations, buildWebIfStale, launchChromium, overflowing, screenshot, startWeb, webRoot } from './support.js';
 
 const T = { timeout: 180_000 };
+const ARTIFACT_CAP = 2 * 1024 * 1024;
 
 describe('dashboard in Chromium against a real server', { timeout: 900_000 }, () => {
   let s: TestServer;
@@ -24,7 +26,8 @@ describe('dashboard in Chromium against a real server', { timeout: 900_000 }, ()
   before(async () => {
     await requireDocker();
     buildWebIfStale();
-    s = await startTestServer();
+    // A small cap on one artifact, so a test can see the page say that one was cut (no other test writes that much).
+    s = await startTestServer({ CRONIUM_MAX_ARTIFACT_BYTES: String(ARTIFACT_CAP) });
     const bob = await s.api('POST', '/api/v1/users', { name: 'bob', role: 'user' });
     assert.equal(bob.status, 201, JSON.stringify(bob.body));
     const key = await s.api('POST', `/api/v1/users/${bob.body.id}/keys`, {});
@@ -565,6 +568,187 @@ describe('dashboard in Chromium against a real server', { timeout: 900_000 }, ()
     await page.getByTestId('egress-rules').getByText('blocked.example.com').waitFor();
   });
 
+  it('runs a script with a dropped file, a picked file and stdin from the Run page, and shows the API’s error next to Files', T, async () => {
+    await asAdmin();
+    // 1.5 MiB that are not text, in more than one chunk on every hop (browser → dashboard → API).
+    const blob = Buffer.alloc(1536 * 1024);
+    for (let i = 0; i < blob.length; i++) blob[i] = (i * 31 + (i >> 9)) & 0xff;
+    const blobSha = crypto.createHash('sha256').update(blob).digest('hex');
+    const dropCsv = async () => {
+      const dt = await page.evaluateHandle(() => {
+        const d = new DataTransfer();
+        d.items.add(new File(['id,amount\n1,10\n2,32\n'], 'orders.csv', { type: 'text/csv' }));
+        return d;
+      });
+      await page.getByTestId('drop-zone').dispatchEvent('drop', { dataTransfer: dt });
+    };
+    await page.goto(url('/run'));
+    await page.locator('.cm-content').waitFor();
+    await chooseLanguage(page, 'Bash');
+    await setScript(page, ['awk -F, \'NR > 1 { s += $2 } END { print "total", s }\' data/orders.csv', 'read -r first; echo "stdin first: $first"', 'read -r second; echo "stdin second: $second"', 'sha256sum blob.bin', ''].join('\n'));
+    await page.getByLabel('Standard input').fill('hello stdin\nsecond line');
+
+    // A path the API refuses: its message, naming the file, next to the Files field.
+    await dropCsv();
+    await page.getByLabel('Path under /work for orders.csv').fill('../orders.csv');
+    await page.getByTestId('run-submit').click();
+    const err = page.locator('[data-field-error="files"]');
+    await err.waitFor();
+    assert.match(await err.innerText(), /^\.\.\/orders\.csv: /, 'the API names the file');
+    assert.equal(page.url(), url('/run'), 'no execution was made');
+
+    // Dropped, then moved into a folder; picked; a third picked and removed again.
+    await dropCsv();
+    await page.getByLabel('Path under /work for orders.csv').fill('data/orders.csv');
+    await page.getByTestId('files-input').setInputFiles([{ name: 'blob.bin', mimeType: 'application/octet-stream', buffer: blob }]);
+    await page.getByTestId('files-input').setInputFiles([{ name: 'unwanted.txt', mimeType: 'text/plain', buffer: Buffer.from('no') }]);
+    const items = page.getByTestId('file-item');
+    await until(async () => (await items.count()) === 3);
+    await page.getByRole('button', { name: 'Remove unwanted.txt' }).click();
+    await until(async () => (await items.count()) === 2);
+    assert.deepEqual(await page.getByTestId('file-size').allInnerTexts(), ['20 B', '1.5 MiB']);
+    assert.match(await page.getByTestId('files-total').innerText(), /2 files, 1\.5 MiB in all/);
+    assert.equal(await page.getByTestId('files-input').evaluate((el) => [...(el as HTMLInputElement).files!].map((f) => f.name).join(',')), 'orders.csv,blob.bin', 'the form posts the listed files');
+    await screenshot(page, 'run-files');
+    await page.getByTestId('run-submit').click();
+    await page.waitForURL(/\/executions\/[0-9a-f-]{36}$/);
+    await page.locator('h1 .badge[data-status="succeeded"]').waitFor({ timeout: 60_000 });
+    const logs = page.getByTestId('logs');
+    await logs.getByText('total 42').waitFor();
+    await logs.getByText('stdin first: hello stdin').waitFor();
+    await logs.getByText('stdin second: second line').waitFor();
+    await logs.getByText(`${blobSha}  blob.bin`).waitFor();
+  });
+
+  it('takes a file and stdin without client JavaScript: the plain file input, each file under its own name', T, async () => {
+    const ctx = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1360, height: 900 } });
+    try {
+      const p = await ctx.newPage();
+      await signIn(p, bobKey);
+      await p.goto(url('/run?language=bash'));
+      await p.locator('textarea#script').fill('cat notes.txt; cat report.csv | wc -l; cat\n');
+      await p.getByLabel('Standard input').fill('from stdin, no js');
+      await p.getByTestId('files-input').setInputFiles([
+        { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('plain notes\n') },
+        { name: 'report.csv', mimeType: 'text/csv', buffer: Buffer.from('a,b\n1,2\n3,4\n') },
+      ]);
+      await p.getByTestId('run-submit').click();
+      await p.waitForURL(/\/executions\/[0-9a-f-]{36}$/);
+      await p.locator('h1 .badge[data-status="succeeded"]').waitFor({ timeout: 60_000 });
+      const logs = p.getByTestId('logs');
+      await logs.getByText('plain notes').waitFor();
+      await logs.getByText(/^3$/).waitFor();
+      await logs.getByText('from stdin, no js').waitFor();
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  let artifactsExecution = '';
+
+  it('lists an execution’s artifacts: a download with the right bytes, all as a zip, previews (CSV as a table, JSON, an image), output copy and download', T, async () => {
+    await asAdmin();
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==', 'base64');
+    const run = await runToEnd(
+      'python',
+      [
+        'import base64, os, cronium',
+        'os.makedirs("out/sub", exist_ok=True)',
+        'open("out/report.csv", "w").write(\'name,qty\\nwidget,3\\n"gadget, large",5\\n\')',
+        'open("out/sub/blob.bin", "wb").write(bytes(range(256)) * 400)',
+        'open("out/data.json", "w").write(\'{"a":[1,2],"b":"<b>x</b>"}\')',
+        `open("out/dot.png", "wb").write(base64.b64decode("${png.toString('base64')}"))`,
+        'cronium.set_output({"total": 42, "rows": 2})',
+        '',
+      ].join('\n'),
+    );
+    assert.equal(run.status, 'succeeded');
+    artifactsExecution = run.id;
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, storageState: await admin.storageState(), acceptDownloads: true });
+    await ctx.grantPermissions(['clipboard-read', 'clipboard-write']);
+    try {
+      const p = await ctx.newPage();
+      await p.goto(url(`/executions/${run.id}`));
+      const card = p.getByTestId('artifacts');
+      const list = card.getByTestId('artifact-list');
+      await list.waitFor();
+      const row = (name: string) => list.locator(`tr[data-artifact="${name}"]`);
+      assert.deepEqual((await list.locator('tbody tr').evaluateAll((rs) => rs.map((r) => r.getAttribute('data-artifact')))).sort(), ['data.json', 'dot.png', 'report.csv', 'sub/blob.bin']);
+      assert.match(await row('sub/blob.bin').innerText(), /100 KiB/);
+      assert.match(await row('report.csv').innerText(), /text\/csv/);
+      assert.match(await card.innerText(), /4 files, .* kept until/);
+      assert.equal(await card.getByTestId('artifacts-truncated').count(), 0);
+
+      // One artifact (its name holds a "/"), through the dashboard with the session cookie: the script's bytes.
+      const [one] = await Promise.all([p.waitForEvent('download'), p.getByRole('link', { name: 'Download sub/blob.bin' }).click()]);
+      assert.equal(one.suggestedFilename(), 'blob.bin');
+      assert.deepEqual(fs.readFileSync((await one.path())!), Buffer.concat(Array.from({ length: 400 }, () => Buffer.from(Array.from({ length: 256 }, (_, i) => i)))));
+      // All of them as a zip.
+      const [zip] = await Promise.all([p.waitForEvent('download'), card.getByTestId('artifacts-zip').click()]);
+      const zipBytes = fs.readFileSync((await zip.path())!);
+      assert.equal(zipBytes.subarray(0, 4).toString('hex'), '504b0304', 'a zip');
+      assert.match(zip.suggestedFilename(), /\.zip$/);
+      for (const n of ['report.csv', 'sub/blob.bin', 'data.json', 'dot.png']) assert.ok(zipBytes.includes(Buffer.from(n)), `the zip holds ${n}`);
+      // Without the session there is nothing to download.
+      const anon = await browser.newContext();
+      try {
+        const r = await anon.request.get(url(`/executions/${run.id}/artifacts/report.csv`), { maxRedirects: 0 });
+        assert.equal(r.status(), 302);
+      } finally {
+        await anon.close();
+      }
+
+      // The CSV as a table, quotes understood; JSON pretty, its markup as text; the image shown.
+      await p.getByRole('button', { name: 'Preview report.csv' }).click();
+      const table = card.getByTestId('csv-table');
+      await table.waitFor();
+      assert.deepEqual(await table.locator('th').allInnerTexts(), ['name', 'qty']);
+      assert.deepEqual(await table.locator('tbody tr').nth(1).locator('td').allInnerTexts(), ['gadget, large', '5']);
+      await p.getByRole('button', { name: 'Preview data.json' }).click();
+      const pre = card.getByTestId('artifact-preview').locator('pre');
+      await pre.waitFor();
+      assert.equal(await pre.innerText(), JSON.stringify({ a: [1, 2], b: '<b>x</b>' }, null, 2));
+      assert.equal(await card.locator('.artifact-preview b').count(), 0, 'markup in a file stays text');
+      await p.getByRole('button', { name: 'Preview dot.png' }).click();
+      const img = card.getByTestId('artifact-preview').locator('img');
+      await img.waitFor();
+      await until(async () => (await img.evaluate((el) => (el as HTMLImageElement).naturalWidth)) === 2);
+      await screenshot(p, 'execution-artifacts');
+
+      // The output panel: copy and download.
+      await p.getByRole('button', { name: 'Copy output' }).click();
+      await p.getByText('Copied the output.').waitFor();
+      assert.deepEqual(JSON.parse(await p.evaluate(() => navigator.clipboard.readText())), { total: 42, rows: 2 });
+      const [out] = await Promise.all([p.waitForEvent('download'), p.getByRole('link', { name: 'Download output' }).click()]);
+      assert.equal(out.suggestedFilename(), `execution-${run.id.slice(0, 8)}-output.json`);
+      assert.deepEqual(JSON.parse(fs.readFileSync((await out.path())!, 'utf8')), { total: 42, rows: 2 });
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  it('previews only the start of a large text artifact and says so', T, async () => {
+    await asAdmin();
+    const run = await runToEnd('bash', 'mkdir -p out\nfor i in $(seq 1 40000); do echo "line $i of a long log"; done > out/big.txt\n');
+    await page.goto(url(`/executions/${run.id}`));
+    await page.getByRole('button', { name: 'Preview big.txt' }).click();
+    const cut = page.getByTestId('preview-cut');
+    await cut.waitFor();
+    assert.match(await cut.innerText(), /The first 256 KiB of \d\d\d KiB/);
+    const text = await page.getByTestId('artifact-preview').locator('pre').innerText();
+    assert.ok(text.startsWith('line 1 of a long log\n'), text.slice(0, 40));
+    assert.ok(text.length <= 256 * 1024 && text.length > 250 * 1024, `${text.length} characters shown`);
+  });
+
+  it('says when artifacts were cut by a limit', T, async () => {
+    await asAdmin();
+    const run = await runToEnd('bash', 'mkdir -p out\nhead -c 3M /dev/zero > out/big.bin\necho small > out/small.txt\n');
+    await page.goto(url(`/executions/${run.id}`));
+    await page.getByTestId('artifacts-truncated').waitFor();
+    assert.match(await page.getByTestId('artifacts').locator('tr[data-artifact="big.bin"]').innerText(), /2\.0 MiB/);
+    await page.getByTestId('logs').getByText(/artifact out\/big\.bin cut at 2 MiB/).waitFor();
+  });
+
   it('takes the Run page’s timeout above the maximum, says the real limits in seconds, and the server lowers it', T, async () => {
     await asAdmin();
     const settings = (await s.api('GET', '/api/v1/settings')).body;
@@ -649,6 +833,7 @@ describe('dashboard in Chromium against a real server', { timeout: 900_000 }, ()
       ['executions', '/executions'],
       ['execution-detail', `/executions/${colourful}`],
       ['execution-failed', `/executions/${broken}`],
+      ...(artifactsExecution ? ([['execution-artifacts', `/executions/${artifactsExecution}`]] as [string, string][]) : []),
       ['run', '/run'],
       ['egress', '/egress'],
       ['secrets', '/secrets'],

@@ -87,6 +87,15 @@ describe('hostPatternProblem', () => {
 });
 
 describe('parseRunForm', () => {
+  it('sends stdin as typed, its CRLF line breaks (a textarea\'s) as LF; an empty box sends none', () => {
+    const r = parseRunForm(form({ language: 'bash', script: 'cat', stdin: 'one\r\ntwo\r\n' }));
+    assert.ok(r.ok);
+    assert.equal(r.value.stdin, 'one\ntwo\n');
+    const none = parseRunForm(form({ language: 'bash', script: 'cat', stdin: '' }));
+    assert.ok(none.ok);
+    assert.equal('stdin' in none.value, false);
+  });
+
   it('builds the API request from the Run form', () => {
     const r = parseRunForm(
       form([

@@ -16,6 +16,9 @@ export const artifactListSchema = z.object({
   expiresAt: isoDateTime.nullable().describe('when the artifacts are removed; null without artifacts'),
 });
 
+export type Artifact = z.infer<typeof artifactSchema>;
+export type ArtifactList = z.infer<typeof artifactListSchema>;
+
 export const artifactNameParam = z.string().min(1).describe('the artifact’s name, URL-encoded (a "/" in it as %2F)');
 
 export const storageQuery = z

@@ -1,5 +1,6 @@
 import { type CSSProperties, type ReactNode, memo, useEffect, useMemo, useRef, useState } from 'react';
 import { LOG_TEXT, parseAnsi, segmentStyle } from '../lib/ansi';
+import { copyText } from '../lib/clipboard';
 import { LOG_STREAMS, type LogLine, filterLines, findMatches, linesToText, toLines } from '../lib/logs';
 import { formatClock, formatUtc, zoneLabel } from '../lib/time';
 import { useTimeZone } from '../lib/timezone';
@@ -69,25 +70,6 @@ const LineView = memo(
   },
   (a, b) => a.line.seq === b.line.seq && a.line.plain === b.line.plain && a.line.parts.length === b.line.parts.length && a.query === b.query && a.timeZone === b.timeZone,
 );
-
-async function copyText(text: string): Promise<boolean> {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch {
-    // No clipboard API (plain http on another host): the old way.
-    const area = document.createElement('textarea');
-    area.value = text;
-    area.setAttribute('readonly', '');
-    area.style.position = 'fixed';
-    area.style.opacity = '0';
-    document.body.appendChild(area);
-    area.select();
-    const ok = document.execCommand('copy');
-    area.remove();
-    return ok;
-  }
-}
 
 /**
  * An execution's log: ANSI colours shown as colours, times in the viewer's zone (UTC on hover), and, with

@@ -60,6 +60,9 @@ export const RUN_FIELDS: Record<string, string> = {
   dependencies: 'packages',
   requirements: 'packages',
   packageJson: 'packages',
+  stdin: 'stdin',
+  stdinBase64: 'stdin',
+  files: 'files',
 };
 
 /** PATCH /api/v1/settings: the form uses the API's own dotted names, except the timeouts, typed in seconds. */

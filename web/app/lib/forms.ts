@@ -207,6 +207,10 @@ export function parseRunForm(form: FormLike): Parsed<CreateExecutionBody> {
     .filter(Boolean);
   if (packages.length && (language === 'python' || language === 'node')) body.dependencies = { [language]: packages };
 
+  // A textarea sends its line breaks as CRLF; the script reads the text as typed. Empty means no stdin, as before.
+  const stdin = raw(form, 'stdin').replace(/\r\n/g, '\n');
+  if (stdin) body.stdin = stdin;
+
   return Object.keys(errors).length ? { ok: false, errors } : { ok: true, value: body };
 }
 

@@ -34,6 +34,7 @@ export type { Runtime } from '../../../server/src/runtimes/schemas';
 export type { Secret } from '../../../server/src/secrets/schemas';
 export type { ApiKey } from '../../../server/src/users/schemas';
 export type { Variable } from '../../../server/src/variables/schemas';
+export type { Artifact, ArtifactList } from '../../../server/src/files/schemas';
 
 /** An execution as listed (GET /api/v1/executions). */
 export type ExecutionSummary = ExecutionListItem;

@@ -1,7 +1,9 @@
 import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction, data } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator } from '@remix-run/react';
 import { useEffect, useMemo, useRef, useState } from 'react';
+import { ArtifactsCard } from '../components/ArtifactsCard';
 import { LogViewer } from '../components/LogViewer';
+import { OutputPanel } from '../components/OutputPanel';
 import { Alert, Card, Facts, JsonBlock, PageHeader, StatusBadge, Table, Time } from '../components/ui';
 import { submitCommand, unknownIntent } from '../lib/actions.server';
 import { requireUser, unwrap } from '../lib/auth.server';
@@ -9,7 +11,7 @@ import { type Explanation, egressReasonText, explain, queueNote } from '../lib/e
 import { formatBytes, formatDuration, shortId } from '../lib/format';
 import { mergeLogs, parseLogEvent, toLogEntry } from '../lib/logs';
 import { requestedPackages } from '../lib/packages';
-import { ACTIVE_STATUSES, type EgressLogEntry, type Execution, type ExecutionSummary, LANGUAGE_LABELS, type LogEntry, type RuntimeCall, type Settings, type Stats } from '../lib/types';
+import { ACTIVE_STATUSES, type ArtifactList, type EgressLogEntry, type Execution, type ExecutionSummary, LANGUAGE_LABELS, type LogEntry, type RuntimeCall, type Settings, type Stats } from '../lib/types';
 import { userNames } from '../lib/users.server';
 import type { Authed } from '../lib/auth.server';
 
@@ -29,6 +31,8 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     userNames(a),
   ]);
   const ex = unwrap(execution);
+  // Artifacts are collected when the script ends: asked for only when the execution says it has some.
+  const artifacts = ex.artifactCount > 0 || ex.artifactsTruncated ? await a.api<ArtifactList>('GET', `/api/v1/executions/${id}/artifacts`) : null;
   return {
     execution: ex,
     // The API says why (GET /executions/:id `queue`); the counts are a fallback for an older server.
@@ -39,6 +43,8 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     calls: calls.ok ? calls.data.items : [],
     egress: egress.ok ? egress.data.items : [],
     egressError: egress.ok ? null : egress.error.message,
+    artifacts: artifacts?.ok ? artifacts.data : null,
+    artifactsError: artifacts && !artifacts.ok ? artifacts.error.message : null,
     names,
   };
 }
@@ -156,7 +162,7 @@ function ScriptView({ script }: { script: string }) {
 }
 
 export default function ExecutionDetail() {
-  const { execution: ex, queue, logs, logsError, logsTruncated, calls, egress, egressError, names } = useLoaderData<typeof loader>();
+  const { execution: ex, queue, logs, logsError, logsTruncated, calls, egress, egressError, artifacts, artifactsError, names } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
   const active = ACTIVE_STATUSES.has(ex.status);
@@ -287,9 +293,7 @@ export default function ExecutionDetail() {
 
       <div className="grid-2">
         <Card title="Output" id="output">
-          <div data-testid="output">
-            <JsonBlock value={ex.output} empty={isActive ? 'Not set yet.' : 'The script set no output.'} label="Output" />
-          </div>
+          <OutputPanel executionId={ex.id} output={ex.output} empty={isActive ? 'Not set yet.' : 'The script set no output.'} />
           <h3>Condition</h3>
           <p data-testid="condition">
             {ex.condition === null || ex.condition === undefined ? <span className="muted">Not set</span> : <code>{String(ex.condition)}</code>}
@@ -305,6 +309,8 @@ export default function ExecutionDetail() {
           )}
         </Card>
       </div>
+
+      <ArtifactsCard executionId={ex.id} list={artifacts} error={artifactsError} active={isActive} truncated={ex.artifactsTruncated} expiresAt={ex.artifactsExpireAt} />
 
       <Card title="Variables it set" id="variables">
         {variables.length ? (

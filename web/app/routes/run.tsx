@@ -1,10 +1,13 @@
-import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction, redirect } from '@remix-run/node';
+import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction, data, redirect } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData, useLocation, useNavigation } from '@remix-run/react';
 import { type ReactNode, useEffect, useRef, useState } from 'react';
 import { CodeEditor } from '../components/CodeEditor';
+import { FilesInput } from '../components/FilesInput';
 import { Alert, Card, Field, PageHeader, fieldProps } from '../components/ui';
 import type { ActionResult } from '../lib/actions';
 import { submitForm } from '../lib/actions.server';
+import { isMultipart, sendRunWithFiles } from '../lib/run-files.server';
+import { FieldAfterFilesError, FormTooLargeError, readStreamedForm } from '../lib/streamed-form.server';
 import { requireUser } from '../lib/auth.server';
 import { RUN_FIELDS } from '../lib/errors';
 import { EXAMPLES, EXAMPLE_INPUT, isStarterOrEmpty } from '../lib/examples';
@@ -30,6 +33,7 @@ export interface RunValues {
   packages: string;
   /** A runtime id, `image:<name>`, or empty for the language's default. */
   runtime: string;
+  stdin: string;
 }
 
 export async function loader({ request }: LoaderFunctionArgs) {
@@ -57,6 +61,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
     secrets: [],
     packages: '',
     runtime: '',
+    stdin: '',
   };
   let fromError: string | null = null;
   const from = search.get('from');
@@ -91,16 +96,29 @@ export async function loader({ request }: LoaderFunctionArgs) {
   };
 }
 
+type Created = { id: string; status: string };
+
 export async function action({ request }: ActionFunctionArgs) {
   const a = await requireUser(request);
-  return submitForm(await request.formData(), {
-    parse: parseRunForm,
-    send: (body) => a.api<{ id: string; status: string }>('POST', '/api/v1/executions', body),
-    fields: RUN_FIELDS,
-    done: (created) => {
-      throw redirect(`/executions/${created.id}`);
-    },
-  });
+  const post = (body: Parameters<typeof a.api>[2]) => a.api<Created>('POST', '/api/v1/executions', body);
+  const done = (created: Created): never => {
+    throw redirect(`/executions/${created.id}`);
+  };
+  if (!isMultipart(request)) return submitForm(await request.formData(), { parse: parseRunForm, send: post, fields: RUN_FIELDS, done });
+  // The form with files: read as it arrives and sent on to the API as it is read, never held whole here.
+  try {
+    return await readStreamedForm(request, (form, files) =>
+      submitForm(form, {
+        parse: parseRunForm,
+        send: (body) => (files ? sendRunWithFiles<Created>(a.apiKey, body, form, files, request.signal) : post(body)),
+        fields: RUN_FIELDS,
+        done,
+      }),
+    );
+  } catch (err) {
+    if (err instanceof FormTooLargeError || err instanceof FieldAfterFilesError) return data<ActionResult>({ ok: false, fieldErrors: {}, formError: err.message }, { status: 400 });
+    throw err;
+  }
 }
 
 function valuesFrom(v: Record<string, string> | undefined, fallback: RunValues): RunValues {
@@ -119,6 +137,7 @@ function valuesFrom(v: Record<string, string> | undefined, fallback: RunValues):
     secrets: (v.secrets ?? '').split('\n').filter(Boolean),
     packages: v.packages ?? '',
     runtime: v.runtime ?? '',
+    stdin: v.stdin ?? '',
   };
 }
 
@@ -190,6 +209,7 @@ function RunForm({
       {Object.keys(errors).length > 0 && !result?.formError && <Alert>Check the highlighted fields.</Alert>}
       <Form
         method="post"
+        encType="multipart/form-data"
         ref={formRef}
         className="run-layout"
         noValidate
@@ -350,6 +370,13 @@ function RunForm({
             <Field id="env" label="Environment variables" error={errors.env} hint="NAME=value, one per line.">
               <textarea {...fieldProps('env', errors.env, true)} className="mono" rows={3} defaultValue={initial.env} spellCheck={false} />
             </Field>
+          </Card>
+          {/* Last in the form: its fields must come before its files (see FilesInput). */}
+          <Card title="Files and stdin">
+            <Field id="stdin" label="Standard input" error={errors.stdin} hint="What the script reads on stdin, closed after it. Leave empty for none.">
+              <textarea {...fieldProps('stdin', errors.stdin, true)} className="mono" rows={3} defaultValue={initial.stdin} spellCheck={false} />
+            </Field>
+            <FilesInput error={errors.files} />
           </Card>
           <button type="submit" className="btn btn-primary btn-block btn-large" disabled={busy} data-testid="run-submit">
             {busy ? 'Starting…' : 'Run'}
