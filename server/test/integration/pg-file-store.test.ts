@@ -11,7 +11,9 @@ import { openPostgres } from '../../src/db/postgres-driver.js';
 import { DiskFileStore } from '../../src/files/disk-store.js';
 import type { FileStore } from '../../src/files/store.js';
 import { FileStoreError, PgLargeObjectFileStore } from '../../src/files/pg-large-object-store.js';
+import { S3FileStore } from '../../src/files/s3-store.js';
 import { freshPostgres } from '../helpers.js';
+import { listKeys, motoPython, startMoto, type MotoServer } from '../moto-server.js';
 
 const MiB = 1024 * 1024;
 
@@ -56,20 +58,31 @@ async function peakRss<T>(fn: () => Promise<T>): Promise<{ value: T; peak: numbe
 }
 
 /**
- * The FileStore contract, on PostgreSQL large objects (CRONIUM_ARTIFACT_STORE=postgres) and, for comparison, on the
- * data directory's disk; what only large objects have (objects unlinked, a reader told of a replacement) on the
- * first only.
+ * The FileStore contract, on PostgreSQL large objects (CRONIUM_ARTIFACT_STORE=postgres), on an S3-compatible store
+ * (CRONIUM_ARTIFACT_STORE=s3://…, against moto's server, started here) and, for comparison, on the data directory's
+ * disk; what only large objects have (objects unlinked, a reader told of a replacement) on the first only.
  */
-for (const kind of ['postgres', 'disk'] as const) describe(`the ${kind} file store`, { timeout: 300_000 }, () => {
+const noMoto = motoPython() ? false : "moto's S3 server is not installed (scripts/host-setup.sh --test installs it)";
+if (noMoto && process.env.CI === 'true') throw new Error(noMoto);
+for (const kind of ['postgres', 's3', 'disk'] as const) describe(`the ${kind} file store`, { timeout: 300_000, skip: kind === 's3' && noMoto }, () => {
   const pgOnly = kind === 'postgres';
   let url: string | undefined;
   let db: DatabaseDriver | undefined;
   let dir: string | undefined;
+  let moto: MotoServer | null = null;
+  let s3: S3FileStore | undefined;
+  let s3Config: Awaited<ReturnType<MotoServer['bucket']>> | undefined;
   let store: FileStore;
-  // What is left behind: large objects and rows in PostgreSQL, files on disk.
+  // What is left behind: large objects and rows in PostgreSQL, objects in the bucket, files on disk.
   const objects = async () =>
-    db ? Number((await db.pool!.query('select count(*)::int as n from pg_largeobject_metadata')).rows[0].n) : fs.readdirSync(dir!, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length;
-  const rows = async () => (db ? (await db.pool!.query<{ key: string }>('select key from file_objects order by key')).rows.map((r) => r.key) : []);
+    db
+      ? Number((await db.pool!.query('select count(*)::int as n from pg_largeobject_metadata')).rows[0].n)
+      : s3Config
+        ? (await listKeys(s3Config)).length
+        : fs.readdirSync(dir!, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length;
+  // And what is half made: rows of PostgreSQL's, multipart uploads not completed nor aborted in S3.
+  const rows = async () =>
+    db ? (await db.pool!.query<{ key: string }>('select key from file_objects order by key')).rows.map((r) => r.key) : s3 ? (await s3.uploadsUnder()).map((u) => u.key) : [];
 
   before(async () => {
     if (pgOnly) {
@@ -77,12 +90,18 @@ for (const kind of ['postgres', 'disk'] as const) describe(`the ${kind} file sto
       db = await openPostgres(url);
       await db.migrate();
       store = new PgLargeObjectFileStore(db.pool!);
+    } else if (kind === 's3') {
+      moto = (await startMoto())!;
+      // Under a prefix, as a deployment sharing a bucket would be, so the store's keys are never the bucket's root.
+      s3Config = await moto.bucket('cronium-files', 'cluster-a/');
+      store = s3 = new S3FileStore(s3Config);
     } else {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-disk-store-'));
       store = new DiskFileStore(dir);
     }
   });
   after(async () => {
+    await moto?.stop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
     await db?.close();
     // 100 MiB of large objects: the database goes with the test.
@@ -210,7 +229,8 @@ for (const kind of ['postgres', 'disk'] as const) describe(`the ${kind} file sto
       store.put(
         'broken/in/0',
         (async function* () {
-          yield crypto.randomBytes(3 * MiB);
+          // Past one S3 part (8 MiB): the multipart upload it started must be aborted.
+          for (let i = 0; i < 3; i++) yield crypto.randomBytes(3 * MiB);
           throw new Error('upload cut');
         })(),
       ),
