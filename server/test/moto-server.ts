@@ -54,7 +54,7 @@ export async function startMoto(): Promise<MotoServer | null> {
   });
   // Keep reading its request log, or a full pipe would stall it.
   child.stdout!.resume();
-  child.stderr!.resume();
+  if (process.env.MOTO_LOG) child.stderr!.pipe(process.stderr); else child.stderr!.resume();
   const creds = { accessKeyId: 'testing', secretAccessKey: 'testing' };
   return {
     endpoint,

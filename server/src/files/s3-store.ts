@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
 import { Readable } from 'node:stream';
 import aws4 from 'aws4';
-import { request } from 'undici';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request, type Dispatcher } from 'undici';
 import { assertStoreKey, type FileStore } from './store.js';
 
 /** Where the store is and who it is (CRONIUM_ARTIFACT_STORE=s3://<bucket>[/<prefix>] and CRONIUM_S3_*; config.ts). */
@@ -36,6 +37,10 @@ export class S3StoreError extends Error {
 }
 
 type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
+
+const RETRY_STATUS = new Set([500, 502, 503, 504]);
+const RETRIES = 4;
+const RETRY_BASE_MS = 50;
 
 const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 const unxml = (s: string) => s.replace(/&(amp|lt|gt|quot|apos);/g, (_, e: string) => XML_ENTITIES[e]!);
@@ -78,15 +83,20 @@ export class S3FileStore implements FileStore {
       // aws4 would make a body form data, which a server may then parse as such (moto does, keeping nothing).
       headers['Content-Type'] ??= 'application/octet-stream';
     }
-    const signed = aws4.sign(
-      { host: this.base.host, path, method, headers, body: opts.body, service: 's3', region: this.config.region },
-      { accessKeyId: this.config.accessKeyId, secretAccessKey: this.config.secretAccessKey, sessionToken: this.config.sessionToken },
-    );
-    const res = await request(new URL(path, this.base), {
-      method,
-      headers: signed.headers as Record<string, string>,
-      body: opts.body,
-    });
+    let res: Dispatcher.ResponseData;
+    for (let attempt = 1; ; attempt++) {
+      // Signed anew each time: the signature carries the time.
+      const signed = aws4.sign(
+        { host: this.base.host, path, method, headers: { ...headers }, body: opts.body, service: 's3', region: this.config.region },
+        { accessKeyId: this.config.accessKeyId, secretAccessKey: this.config.secretAccessKey, sessionToken: this.config.sessionToken },
+      );
+      res = await request(new URL(path, this.base), { method, headers: signed.headers as Record<string, string>, body: opts.body });
+      // S3 asks for a retry of 500 and 503 (InternalError, SlowDown), as its SDKs do; every body here is a buffer,
+      // so sending it again is safe, and nothing of a response is passed on before its status is known.
+      if (!RETRY_STATUS.has(res.statusCode) || attempt === RETRIES) break;
+      await res.body.dump();
+      await sleep(RETRY_BASE_MS * 4 ** (attempt - 1) * (0.5 + Math.random()));
+    }
     if (res.statusCode < 300 || opts.ok?.includes(res.statusCode)) return res;
     const text = await res.body.text().catch(() => '');
     const s3Code = tag(text, 'Code');
@@ -101,7 +111,12 @@ export class S3FileStore implements FileStore {
     const path = this.objectPath(assertStoreKey(key));
     const hash = crypto.createHash('sha256');
     let size = 0;
-    let part = Buffer.allocUnsafe(PART_BYTES);
+    // Two part buffers, used in turn: one filling while the other is sent. A fresh buffer per part would leave
+    // freed 8 MiB blocks to the collector, and RSS would grow by many parts before they are returned.
+    // Until a file reaches one part its chunks are only kept (most files are small: no 16 MiB for 10 bytes of stdin).
+    let buffers: Buffer[] | undefined;
+    let head: Buffer[] = [];
+    let part: Buffer = Buffer.alloc(0);
     let filled = 0;
     let uploadId: string | undefined;
     const etags: string[] = [];
@@ -129,6 +144,17 @@ export class S3FileStore implements FileStore {
         let c = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
         hash.update(c);
         size += c.length;
+        if (!buffers) {
+          if (filled + c.length < PART_BYTES) {
+            head.push(c);
+            filled += c.length;
+            continue;
+          }
+          buffers = [Buffer.allocUnsafe(PART_BYTES), Buffer.allocUnsafe(PART_BYTES)];
+          part = buffers[0]!;
+          Buffer.concat(head).copy(part);
+          head = [];
+        }
         while (c.length) {
           const n = Math.min(c.length, PART_BYTES - filled);
           c.copy(part, filled, 0, n);
@@ -143,14 +169,14 @@ export class S3FileStore implements FileStore {
             // Wait for the part before the one being sent, so no more than two are held.
             await sending;
             sendPart(part);
-            part = Buffer.allocUnsafe(PART_BYTES);
+            part = buffers![etags.length % 2]!;
             filled = 0;
           }
         }
       }
       if (!uploadId) {
         // Smaller than one part (most inputs, stdin, small artifacts): one request instead of three.
-        const res = await this.send('PUT', path, { body: part.subarray(0, filled) });
+        const res = await this.send('PUT', path, { body: buffers ? part.subarray(0, filled) : Buffer.concat(head, filled) });
         await res.body.dump();
       } else {
         if (filled > 0) {
