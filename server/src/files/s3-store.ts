@@ -67,7 +67,11 @@ const q = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.
 export class S3FileStore implements FileStore {
   private readonly base: URL;
 
-  constructor(private readonly config: S3StoreConfig) {
+  /** pageSize: keys per listing page and per DeleteObjects (S3's most is 1000; the tests page with fewer). */
+  constructor(
+    private readonly config: S3StoreConfig,
+    private readonly pageSize = 1000,
+  ) {
     this.base = new URL(config.endpoint);
   }
 
@@ -152,7 +156,7 @@ export class S3FileStore implements FileStore {
           }
           buffers = [Buffer.allocUnsafe(PART_BYTES), Buffer.allocUnsafe(PART_BYTES)];
           part = buffers[0]!;
-          Buffer.concat(head).copy(part);
+          for (let at = 0, i = 0; i < head.length; at += head[i]!.length, i++) head[i]!.copy(part, at);
           head = [];
         }
         while (c.length) {
@@ -231,17 +235,17 @@ export class S3FileStore implements FileStore {
     let token: string | undefined;
     const first = [full];
     do {
-      const xml = await this.sendText('GET', `/${this.config.bucket}?list-type=2&max-keys=1000&prefix=${q(`${full}/`)}${token ? `&continuation-token=${q(token)}` : ''}`);
+      const xml = await this.sendText('GET', `/${this.config.bucket}?list-type=2&max-keys=${this.pageSize}&prefix=${q(`${full}/`)}${token ? `&continuation-token=${q(token)}` : ''}`);
       const keys = [...first.splice(0), ...tags(xml, 'Key')];
       if (keys.length) await this.deleteObjects(keys);
       token = tag(xml, 'IsTruncated') === 'true' ? tag(xml, 'NextContinuationToken') : undefined;
     } while (token);
   }
 
-  /** DeleteObjects takes up to 1000 keys; a listing page is at most that (plus the bare key on the first page). */
+  /** DeleteObjects takes up to 1000 keys; a listing page is at most pageSize (plus the bare key on the first page). */
   private async deleteObjects(keys: string[]): Promise<void> {
-    for (let i = 0; i < keys.length; i += 1000) {
-      const batch = keys.slice(i, i + 1000);
+    for (let i = 0; i < keys.length; i += this.pageSize) {
+      const batch = keys.slice(i, i + this.pageSize);
       const body = Buffer.from(`<Delete><Quiet>true</Quiet>${batch.map((k) => `<Object><Key>${xmlEscape(k)}</Key></Object>`).join('')}</Delete>`);
       // S3 requires a checksum on DeleteObjects.
       const xml = await this.sendText('POST', `/${this.config.bucket}?delete`, {
