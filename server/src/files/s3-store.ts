@@ -26,7 +26,7 @@ export const PART_BYTES = 8 * 1024 * 1024;
 
 export class S3StoreError extends Error {
   constructor(
-    readonly code: 'S3_REQUEST_FAILED' | 'S3_BAD_RESPONSE',
+    readonly code: 'S3_REQUEST_FAILED' | 'S3_BAD_RESPONSE' | 'S3_UNREACHABLE' | 'S3_NO_BUCKET',
     message: string,
     readonly status?: number,
     readonly s3Code?: string,
@@ -39,6 +39,7 @@ export class S3StoreError extends Error {
 type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
 
 const RETRY_STATUS = new Set([500, 502, 503, 504]);
+const RETRY_NETWORK = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED']);
 const RETRIES = 4;
 const RETRY_BASE_MS = 50;
 
@@ -75,6 +76,21 @@ export class S3FileStore implements FileStore {
     this.base = new URL(config.endpoint);
   }
 
+  /**
+   * That the bucket is there and the keys may list it (ListObjectsV2 of one key under the prefix): checked at start,
+   * so a wrong endpoint, bucket or key stops the server with its reason instead of failing executions later.
+   */
+  async check(): Promise<void> {
+    try {
+      await (await this.send('GET', `/${this.config.bucket}?list-type=2&max-keys=1&prefix=${q(this.config.prefix)}`)).body.dump();
+    } catch (err) {
+      if (err instanceof S3StoreError && err.s3Code === 'NoSuchBucket') {
+        throw new S3StoreError('S3_NO_BUCKET', `CRONIUM_ARTIFACT_STORE: the bucket ${this.config.bucket} does not exist at ${this.base.origin} (create it first)`, err.status, err.s3Code);
+      }
+      throw new S3StoreError((err as S3StoreError).code ?? 'S3_UNREACHABLE', `CRONIUM_ARTIFACT_STORE: the bucket ${this.config.bucket} at ${this.base.origin} cannot be used: ${(err as Error).message}`);
+    }
+  }
+
   private objectPath(key: string): string {
     return `/${this.config.bucket}/${this.config.prefix}${key}`;
   }
@@ -94,7 +110,17 @@ export class S3FileStore implements FileStore {
         { host: this.base.host, path, method, headers: { ...headers }, body: opts.body, service: 's3', region: this.config.region },
         { accessKeyId: this.config.accessKeyId, secretAccessKey: this.config.secretAccessKey, sessionToken: this.config.sessionToken },
       );
-      res = await request(new URL(path, this.base), { method, headers: signed.headers as Record<string, string>, body: opts.body });
+      try {
+        res = await request(new URL(path, this.base), { method, headers: signed.headers as Record<string, string>, body: opts.body });
+      } catch (err) {
+        // A kept-alive connection the server closed, a reset: sent again like a 503; past the retries, said as S3's.
+        const code = (err as { code?: string }).code ?? '';
+        if (attempt < RETRIES && RETRY_NETWORK.has(code)) {
+          await sleep(RETRY_BASE_MS * 4 ** (attempt - 1) * (0.5 + Math.random()));
+          continue;
+        }
+        throw new S3StoreError('S3_UNREACHABLE', `S3 ${method} ${this.base.origin}${path.split('?')[0]}: ${(err as Error).message}${code ? ` (${code})` : ''}`);
+      }
       // S3 asks for a retry of 500 and 503 (InternalError, SlowDown), as its SDKs do; every body here is a buffer,
       // so sending it again is safe, and nothing of a response is passed on before its status is known.
       if (!RETRY_STATUS.has(res.statusCode) || attempt === RETRIES) break;

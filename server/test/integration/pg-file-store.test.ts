@@ -3,6 +3,7 @@ import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -11,7 +12,7 @@ import { openPostgres } from '../../src/db/postgres-driver.js';
 import { DiskFileStore } from '../../src/files/disk-store.js';
 import type { FileStore } from '../../src/files/store.js';
 import { FileStoreError, PgLargeObjectFileStore } from '../../src/files/pg-large-object-store.js';
-import { S3FileStore } from '../../src/files/s3-store.js';
+import { S3FileStore, S3StoreError } from '../../src/files/s3-store.js';
 import { freshPostgres } from '../helpers.js';
 import { listKeys, motoPython, startMoto, type MotoServer } from '../moto-server.js';
 
@@ -260,8 +261,20 @@ for (const kind of ['postgres', 's3', 'disk'] as const) describe(`the ${kind} fi
     },
   );
 
-  // What only S3 has: listings in pages, and multipart uploads that deletePrefix aborts.
+  // What only S3 has: the check at start, listings in pages, and multipart uploads that deletePrefix aborts.
   if (kind === 's3') {
+    it('check() passes on the bucket, and names a missing bucket or an endpoint nobody answers at', async () => {
+      await s3!.check();
+      await assert.rejects(new S3FileStore({ ...s3Config!, bucket: 'no-such-bucket' }).check(), (err: unknown) => err instanceof S3StoreError && err.code === 'S3_NO_BUCKET' && /the bucket no-such-bucket does not exist/.test(err.message));
+      const closed = await new Promise<number>((resolve) => {
+        const srv = net.createServer().listen(0, '127.0.0.1', () => {
+          const port = (srv.address() as net.AddressInfo).port;
+          srv.close(() => resolve(port));
+        });
+      });
+      await assert.rejects(new S3FileStore({ ...s3Config!, endpoint: `http://127.0.0.1:${closed}` }).check(), (err: unknown) => err instanceof S3StoreError && err.code === 'S3_UNREACHABLE' && /ECONNREFUSED/.test(err.message));
+    });
+
     it('deletePrefix pages through listings and deletes (pages of 3 keys here, 1000 in use)', async () => {
       const paged = new S3FileStore(s3Config!, 3);
       const keys = Array.from({ length: 10 }, (_, i) => `paged/in/${i}`);
