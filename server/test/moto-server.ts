@@ -52,6 +52,9 @@ export async function startMoto(): Promise<MotoServer | null> {
       reject(new Error(`moto exited (${code}) before it listened: ${seen.slice(-500)}`));
     });
   });
+  // A test that dies before stop() does not leave it behind.
+  const onExit = () => child.kill('SIGKILL');
+  process.once('exit', onExit);
   // Keep reading its request log, or a full pipe would stall it.
   child.stdout!.resume();
   if (process.env.MOTO_LOG) child.stderr!.pipe(process.stderr); else child.stderr!.resume();
@@ -67,6 +70,7 @@ export async function startMoto(): Promise<MotoServer | null> {
       return { endpoint, region: 'us-east-1', bucket: name, prefix, ...creds };
     },
     async stop() {
+      process.off('exit', onExit);
       if (child.exitCode !== null) return;
       const gone = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
