@@ -206,7 +206,7 @@ async function dependencyRows() {
  * Files (issue 26), BENCH_FILE_RUNS times each (3), medians: a 50 MiB file uploaded as multipart (until the 202:
  * every byte stored), 100 MiB of artifacts collected (an execution writing 100 MiB under out/ against the same
  * writing it to /tmp, which is not collected: the difference is the collection), and that artifact downloaded.
- * Then the two file stores side by side (bench/file-stores.ts: disk and PostgreSQL large objects), where
+ * Then the file stores side by side (bench/file-stores.ts: disk, PostgreSQL large objects and, when moto is installed, an S3 bucket), where
  * PostgreSQL answers.
  */
 async function fileRows() {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares this machine to run Cronium Sandbox: a Docker engine (with gVisor's runsc registered when available)
 # and debootstrap for the air-gapped image build. With --test it also brings PostgreSQL (for the multi-server
-# tests) and Chromium (for the dashboard tests). Safe to run again: it only does what is missing.
+# tests), Chromium (for the dashboard tests) and moto's S3 server (for the S3 file store's tests). Safe to run again: it only does what is missing.
 # It installs packages only as root on a Debian/Ubuntu host; elsewhere it says what is missing and stops.
 set -euo pipefail
 
@@ -126,4 +126,18 @@ if [ "$WANT_TEST" = 1 ]; then
   su postgres -c "psql -q -tAc \"select 1 from pg_roles where rolname='cronium'\"" | grep -q 1 ||
     su postgres -c "psql -q -c \"create role cronium login createdb password 'cronium'\""
   say "postgresql is up (postgres://cronium:cronium@127.0.0.1:5432/postgres)"
+
+  # moto's server mode, a real S3-compatible server for the S3 file store's tests (server/test/moto-server.ts starts
+  # it on a free port): python3's own when it has it, else a venv of its own (PyPI's moto[server]), left for the tests.
+  moto_ok() { "$1" -c 'import moto.server, flask' >/dev/null 2>&1; }
+  if moto_ok python3; then
+    say "moto's S3 server is there ($(python3 -c 'import moto; print(moto.__version__)'))"
+  elif [ -x /opt/cronium-moto/bin/python ] && moto_ok /opt/cronium-moto/bin/python; then
+    say "moto's S3 server is there (/opt/cronium-moto)"
+  else
+    say "installing moto's S3 server into /opt/cronium-moto"
+    python3 -m venv /opt/cronium-moto >/tmp/cronium-moto.log 2>&1 &&
+      /opt/cronium-moto/bin/pip install -q 'moto[server]' >>/tmp/cronium-moto.log 2>&1 &&
+      moto_ok /opt/cronium-moto/bin/python || { tail -5 /tmp/cronium-moto.log; say "could not install moto[server] (the S3 store's tests need it)"; exit 1; }
+  fi
 fi

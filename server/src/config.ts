@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { EXECUTION_POLICIES, type ExecutionPolicy, type Isolation, ISOLATION_TIERS, type Language } from './api/enums.js';
 import { DEFAULT_MAX_LOG_LINE_BYTES } from './executions/log-sink.js';
 import { parseOpening } from './egress/policy.js';
+import type { S3StoreConfig } from './files/s3-store.js';
 import type { HttpTimeouts } from './http-timeouts.js';
 import { DRIVER_REQUESTS } from './sandbox/choose-driver.js';
 import { MIN_LIMITS } from './sandbox/limit-minimums.js';
@@ -85,9 +86,19 @@ const envSchema = z.object({
   // What an execution leaves under /work/out: each file, and all of them (beyond: cut or not kept, and said so).
   CRONIUM_MAX_ARTIFACT_BYTES: int(256 * 1024 * 1024, 0),
   CRONIUM_MAX_ARTIFACTS_BYTES: int(1024 * 1024 * 1024, 0),
-  // Where executions' files live (files/store.ts): disk (the data directory) or postgres (large objects, for servers
-  // sharing DATABASE_URL); checked against DATABASE_URL in loadConfig.
+  // Where executions' files live (files/store.ts): disk (the data directory), postgres (large objects, for servers
+  // sharing DATABASE_URL; checked against it in loadConfig) or s3://<bucket>[/<prefix>] (an S3-compatible store).
   CRONIUM_ARTIFACT_STORE: z.string().trim().default('disk'),
+  // For CRONIUM_ARTIFACT_STORE=s3://<bucket>[/<prefix>]: any S3-compatible server, path-style; the AWS_ names too.
+  CRONIUM_S3_ENDPOINT: z.string().url().optional(),
+  CRONIUM_S3_REGION: z.string().trim().min(1).optional(),
+  CRONIUM_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  CRONIUM_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  CRONIUM_S3_SESSION_TOKEN: z.string().min(1).optional(),
+  AWS_REGION: z.string().trim().min(1).optional(),
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  AWS_SESSION_TOKEN: z.string().min(1).optional(),
   CRONIUM_MAX_SCRIPT_BYTES: int(1024 * 1024, 1),
   CRONIUM_MAX_INPUT_BYTES: int(1024 * 1024, 1),
   CRONIUM_MAX_LOG_BYTES: int(1024 * 1024, 1024),
@@ -230,13 +241,42 @@ export interface Config {
   egress: { blockedPorts: number[]; port: number; allowCidrs: string[]; firewall: 'auto' | 'off' | 'external'; dashboardPort: number };
   /** Slow-client bounds of the public and the runtime API. */
   http: HttpTimeouts;
-  /** Where the bytes of executions' files live: the data directory's disk, or PostgreSQL large objects (shared by servers on one database). */
+  /** Where the bytes of executions' files live: the data directory's disk, PostgreSQL large objects or an S3 bucket (either shared by servers on one database). */
   fileStore: FileStoreKind;
+  /** The bucket, prefix, endpoint and credentials when fileStore is s3. */
+  s3Store?: S3StoreConfig;
   /** Third-party package bundles (dependencies/service.ts). */
   dependencies: { bundleDir: string; cacheBytes: number; pipIndexUrl?: string; npmRegistry?: string };
 }
 
-export type FileStoreKind = 'disk' | 'postgres';
+export type FileStoreKind = 'disk' | 'postgres' | 's3';
+
+// S3's bucket naming rules (3–63 of lower-case letters, digits, dots and hyphens); the prefix's segments are store keys'.
+const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const S3_PREFIX = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9._-]+)*$/;
+
+/** CRONIUM_ARTIFACT_STORE=s3://<bucket>[/<prefix>] with CRONIUM_S3_* (or AWS_*): each problem names its variable. */
+function s3StoreConfig(value: string, e: z.infer<typeof envSchema>): { config?: S3StoreConfig; problems: string[] } {
+  const problems: string[] = [];
+  const m = /^s3:\/\/([^/]*)(?:\/(.*?))?\/*$/i.exec(value)!;
+  const bucket = m[1]!;
+  const prefix = m[2] ?? '';
+  if (!S3_BUCKET.test(bucket)) problems.push(`CRONIUM_ARTIFACT_STORE: ${JSON.stringify(bucket)} is not an S3 bucket name (3 to 63 lower-case letters, digits, dots and hyphens), in s3://<bucket>[/<prefix>]`);
+  if (prefix && (!S3_PREFIX.test(prefix) || prefix.split('/').some((p) => p === '.' || p === '..'))) {
+    problems.push(`CRONIUM_ARTIFACT_STORE: the prefix ${JSON.stringify(prefix)} may have only letters, digits, '.', '_', '-' and '/' between segments`);
+  }
+  const region = e.CRONIUM_S3_REGION ?? e.AWS_REGION ?? 'us-east-1';
+  const accessKeyId = e.CRONIUM_S3_ACCESS_KEY_ID ?? e.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = e.CRONIUM_S3_SECRET_ACCESS_KEY ?? e.AWS_SECRET_ACCESS_KEY;
+  if (!accessKeyId) problems.push('CRONIUM_S3_ACCESS_KEY_ID (or AWS_ACCESS_KEY_ID) is required with CRONIUM_ARTIFACT_STORE=s3://…');
+  if (!secretAccessKey) problems.push('CRONIUM_S3_SECRET_ACCESS_KEY (or AWS_SECRET_ACCESS_KEY) is required with CRONIUM_ARTIFACT_STORE=s3://…');
+  const endpoint = e.CRONIUM_S3_ENDPOINT ?? `https://s3.${region}.amazonaws.com`;
+  if (!/^https?:$/.test(new URL(endpoint).protocol)) problems.push(`CRONIUM_S3_ENDPOINT: expected http:// or https://, got ${JSON.stringify(endpoint)}`);
+  else if (new URL(endpoint).pathname.replace(/\/+$/, '') !== '') problems.push('CRONIUM_S3_ENDPOINT: the endpoint is a server (scheme, host and port); the bucket goes in CRONIUM_ARTIFACT_STORE=s3://<bucket>');
+  if (problems.length) return { problems };
+  const sessionToken = e.CRONIUM_S3_SESSION_TOKEN ?? e.AWS_SESSION_TOKEN;
+  return { config: { endpoint, region, bucket, prefix: prefix ? `${prefix}/` : '', accessKeyId: accessKeyId!, secretAccessKey: secretAccessKey!, ...(sessionToken ? { sessionToken } : {}) }, problems };
+}
 
 /** CRONIUM_ARTIFACT_STORE: postgres needs the database to be PostgreSQL (PGlite keeps file contents out of it). */
 function fileStoreKind(value: string, databaseUrl: string | undefined): { kind: FileStoreKind; problem?: string } {
@@ -245,8 +285,8 @@ function fileStoreKind(value: string, databaseUrl: string | undefined): { kind: 
     if (databaseUrl && /^postgres(ql)?:$/.test(new URL(databaseUrl).protocol)) return { kind: 'postgres' };
     return { kind: 'disk', problem: 'CRONIUM_ARTIFACT_STORE=postgres needs DATABASE_URL to be a PostgreSQL database (postgres://…); the embedded PGlite keeps files on the data directory\'s disk (CRONIUM_ARTIFACT_STORE=disk)' };
   }
-  if (/^s3:\/\//i.test(value)) return { kind: 'disk', problem: 'CRONIUM_ARTIFACT_STORE: S3-compatible stores (s3://…) are not supported yet; use disk or postgres' };
-  return { kind: 'disk', problem: `CRONIUM_ARTIFACT_STORE: expected disk or postgres, got ${JSON.stringify(value)}` };
+  if (/^s3:\/\//i.test(value)) return { kind: 's3' };
+  return { kind: 'disk', problem: `CRONIUM_ARTIFACT_STORE: expected disk, postgres or s3://<bucket>[/<prefix>], got ${JSON.stringify(value)}` };
 }
 
 export class ConfigError extends Error {
@@ -279,6 +319,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const fileStore = fileStoreKind(e.CRONIUM_ARTIFACT_STORE, e.DATABASE_URL);
   if (fileStore.problem) problems.push(fileStore.problem);
+  const s3 = fileStore.kind === 's3' ? s3StoreConfig(e.CRONIUM_ARTIFACT_STORE, e) : undefined;
+  if (s3) problems.push(...s3.problems);
   const production = e.NODE_ENV === 'production';
   if (production) {
     // A production server must not run on secrets that someone else may also have.
@@ -380,6 +422,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       keepAliveTimeoutMs: e.CRONIUM_HTTP_KEEP_ALIVE_TIMEOUT_MS,
     },
     fileStore: fileStore.kind,
+    ...(s3?.config ? { s3Store: s3.config } : {}),
     dependencies: {
       bundleDir: path.resolve(e.CRONIUM_BUNDLE_DIR ?? path.join(e.CRONIUM_DATA_DIR, 'bundles')),
       cacheBytes: e.CRONIUM_BUNDLE_CACHE_MB * 1024 * 1024,

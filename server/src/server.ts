@@ -25,6 +25,7 @@ import { DiskFileStore } from './files/disk-store.js';
 import { JobInputs } from './files/job-inputs.js';
 import { ExecutionArtifacts } from './files/artifacts.js';
 import { startArtifactCleanup } from './files/artifact-cleanup.js';
+import { S3FileStore } from './files/s3-store.js';
 import { PgLargeObjectFileStore } from './files/pg-large-object-store.js';
 import type { FileStore } from './files/store.js';
 import { ExecutionFilesRepository } from './files/repository.js';
@@ -66,6 +67,8 @@ export interface RunningServer {
 
 function fileStoreFor(config: Config, database: DatabaseDriver): FileStore {
   if (config.fileStore === 'disk') return new DiskFileStore(path.join(config.dataDir, 'files'));
+  // loadConfig gives s3Store with every s3 store.
+  if (config.fileStore === 's3') return new S3FileStore(config.s3Store!);
   // loadConfig allows postgres only with a PostgreSQL DATABASE_URL, whose driver has a pool.
   if (!database.pool) throw new Error('CRONIUM_ARTIFACT_STORE=postgres needs the PostgreSQL driver');
   return new PgLargeObjectFileStore(database.pool);
@@ -120,6 +123,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     // Input files, stdin and artifacts (issue 26): bytes on the data directory's disk, or in PostgreSQL for servers
     // that share it (CRONIUM_ARTIFACT_STORE); metadata in the database.
     const fileStore = fileStoreFor(config, database);
+    if (fileStore instanceof S3FileStore) await fileStore.check();
     const executionFiles = new ExecutionFilesRepository(database.db);
     const inputs = new JobInputs(fileStore, executionFiles);
     const artifacts = new ExecutionArtifacts(

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
  * chunks both ways, so memory stays bounded whatever the size; metadata (name, size, hash, expiry) is in the
  * database (files/repository.ts), never here. Keys are made by the server (`<execution id>/in/<n>`), never by a
  * request. One implementation per place: the data directory's disk (disk-store.ts) by default, PostgreSQL large objects
- * (pg-large-object-store.ts) for servers sharing one database.
+ * (pg-large-object-store.ts) or an S3-compatible bucket (s3-store.ts) for servers sharing one database.
  */
 export interface FileStore {
   /** Stores the stream under `key` (replacing what was there) and reports what it stored, measured from the bytes. */

@@ -6,16 +6,24 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import { apiFor, freshPostgres, requireDocker, spawnServer, stdoutOf, testEnv, until } from '../helpers.js';
+import { listKeys, motoPython, startMoto, type MotoServer } from '../moto-server.js';
+
+const noMoto = motoPython() ? false : "moto's S3 server is not installed (scripts/host-setup.sh --test installs it)";
+if (noMoto && process.env.CI === 'true') throw new Error(noMoto);
 
 /**
- * CRONIUM_ARTIFACT_STORE=postgres: a file stored by one server is read by another. Server A takes the request and
+ * CRONIUM_ARTIFACT_STORE=postgres, and =s3://… (a bucket of a moto started here): a file stored by one server is read by another. Server A takes the request and
  * stores its files while its only slot is held by a long execution, so the queued one can only be run by server B,
- * which has another data directory and reads the files from the shared database; A then serves the artifact B
- * collected.
+ * which has another data directory and reads the files from the shared database or bucket; A then serves the artifact
+ * B collected.
  */
-describe('file store shared through PostgreSQL', { timeout: 300_000 }, () => {
+for (const kind of ['postgres', 's3'] as const) describe(`file store shared through ${kind === 'postgres' ? 'PostgreSQL' : 'an S3 bucket'}`, { timeout: 300_000, skip: kind === 's3' && noMoto }, () => {
   const procs: ChildProcess[] = [];
-  after(() => procs.forEach((p) => p.kill('SIGKILL')));
+  let moto: MotoServer | null = null;
+  after(async () => {
+    procs.forEach((p) => p.kill('SIGKILL'));
+    await moto?.stop();
+  });
 
   it('an execution whose files server A stored runs on server B with the same bytes', async (t) => {
     await requireDocker();
@@ -26,9 +34,19 @@ describe('file store shared through PostgreSQL', { timeout: 300_000 }, () => {
       DATABASE_URL: url,
       CRONIUM_ADMIN_KEY: adminKey,
       CRONIUM_ENCRYPTION_KEY: crypto.randomBytes(32).toString('hex'),
-      CRONIUM_ARTIFACT_STORE: 'postgres',
       CRONIUM_POOL_SIZE: '0',
     };
+    let s3: Awaited<ReturnType<MotoServer['bucket']>> | undefined;
+    if (kind === 's3') {
+      moto = (await startMoto())!;
+      s3 = await moto.bucket('cronium-cluster', 'shared/');
+      Object.assign(shared, {
+        CRONIUM_ARTIFACT_STORE: `s3://${s3.bucket}/shared`,
+        CRONIUM_S3_ENDPOINT: s3.endpoint,
+        CRONIUM_S3_ACCESS_KEY_ID: s3.accessKeyId,
+        CRONIUM_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      });
+    } else Object.assign(shared, { CRONIUM_ARTIFACT_STORE: 'postgres' });
     const envA = testEnv({ ...shared, CRONIUM_NODE_ID: 'store-a', CRONIUM_MAX_CONCURRENCY: '1', CRONIUM_MAX_CONCURRENCY_PER_USER: '1' });
     const a = await spawnServer(envA);
     procs.push(a.proc);
@@ -58,21 +76,25 @@ describe('file store shared through PostgreSQL', { timeout: 300_000 }, () => {
     assert.equal(created.status, 202, JSON.stringify(created.body));
     const id = created.body.id as string;
 
-    // The bytes are in the database, not on A's disk.
-    const db = new pg.Client({ connectionString: url });
-    await db.connect();
-    try {
-      const keys = (await db.query<{ key: string; size: string }>('select key, size from file_objects where key like $1 order by key', [`${id}/%`])).rows;
-      assert.deepEqual(
-        keys.map((k) => [k.key, Number(k.size)]),
-        [
-          [`${id}/in/0`, bin.length],
-          [`${id}/in/1`, 20],
-          [`${id}/stdin`, Buffer.byteLength(stdin)],
-        ],
-      );
-    } finally {
-      await db.end();
+    // The bytes are in the database (or the bucket), not on A's disk.
+    if (s3) {
+      assert.deepEqual((await listKeys(s3, `shared/${id}/`)).sort(), [`shared/${id}/in/0`, `shared/${id}/in/1`, `shared/${id}/stdin`]);
+    } else {
+      const db = new pg.Client({ connectionString: url });
+      await db.connect();
+      try {
+        const keys = (await db.query<{ key: string; size: string }>('select key, size from file_objects where key like $1 order by key', [`${id}/%`])).rows;
+        assert.deepEqual(
+          keys.map((k) => [k.key, Number(k.size)]),
+          [
+            [`${id}/in/0`, bin.length],
+            [`${id}/in/1`, 20],
+            [`${id}/stdin`, Buffer.byteLength(stdin)],
+          ],
+        );
+      } finally {
+        await db.end();
+      }
     }
     assert.equal(fs.existsSync(path.join(envA.CRONIUM_DATA_DIR!, 'files')), false, 'nothing of it on the data directory');
     assert.equal((await apiA('GET', `/api/v1/executions/${id}`)).body.status, 'queued', 'A has no free slot');

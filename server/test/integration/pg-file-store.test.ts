@@ -3,6 +3,7 @@ import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -11,7 +12,9 @@ import { openPostgres } from '../../src/db/postgres-driver.js';
 import { DiskFileStore } from '../../src/files/disk-store.js';
 import type { FileStore } from '../../src/files/store.js';
 import { FileStoreError, PgLargeObjectFileStore } from '../../src/files/pg-large-object-store.js';
+import { S3FileStore, S3StoreError } from '../../src/files/s3-store.js';
 import { freshPostgres } from '../helpers.js';
+import { listKeys, motoPython, startMoto, type MotoServer } from '../moto-server.js';
 
 const MiB = 1024 * 1024;
 
@@ -56,20 +59,31 @@ async function peakRss<T>(fn: () => Promise<T>): Promise<{ value: T; peak: numbe
 }
 
 /**
- * The FileStore contract, on PostgreSQL large objects (CRONIUM_ARTIFACT_STORE=postgres) and, for comparison, on the
- * data directory's disk; what only large objects have (objects unlinked, a reader told of a replacement) on the
- * first only.
+ * The FileStore contract, on PostgreSQL large objects (CRONIUM_ARTIFACT_STORE=postgres), on an S3-compatible store
+ * (CRONIUM_ARTIFACT_STORE=s3://…, against moto's server, started here) and, for comparison, on the data directory's
+ * disk; what only large objects have (objects unlinked, a reader told of a replacement) on the first only.
  */
-for (const kind of ['postgres', 'disk'] as const) describe(`the ${kind} file store`, { timeout: 300_000 }, () => {
+const noMoto = motoPython() ? false : "moto's S3 server is not installed (scripts/host-setup.sh --test installs it)";
+if (noMoto && process.env.CI === 'true') throw new Error(noMoto);
+for (const kind of ['postgres', 's3', 'disk'] as const) describe(`the ${kind} file store`, { timeout: 300_000, skip: kind === 's3' && noMoto }, () => {
   const pgOnly = kind === 'postgres';
   let url: string | undefined;
   let db: DatabaseDriver | undefined;
   let dir: string | undefined;
+  let moto: MotoServer | null = null;
+  let s3: S3FileStore | undefined;
+  let s3Config: Awaited<ReturnType<MotoServer['bucket']>> | undefined;
   let store: FileStore;
-  // What is left behind: large objects and rows in PostgreSQL, files on disk.
+  // What is left behind: large objects and rows in PostgreSQL, objects in the bucket, files on disk.
   const objects = async () =>
-    db ? Number((await db.pool!.query('select count(*)::int as n from pg_largeobject_metadata')).rows[0].n) : fs.readdirSync(dir!, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length;
-  const rows = async () => (db ? (await db.pool!.query<{ key: string }>('select key from file_objects order by key')).rows.map((r) => r.key) : []);
+    db
+      ? Number((await db.pool!.query('select count(*)::int as n from pg_largeobject_metadata')).rows[0].n)
+      : s3Config
+        ? (await listKeys(s3Config)).length
+        : fs.readdirSync(dir!, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length;
+  // And what is half made: rows of PostgreSQL's, multipart uploads not completed nor aborted in S3.
+  const rows = async () =>
+    db ? (await db.pool!.query<{ key: string }>('select key from file_objects order by key')).rows.map((r) => r.key) : s3 ? (await s3.uploadsUnder()).map((u) => u.key) : [];
 
   before(async () => {
     if (pgOnly) {
@@ -77,12 +91,18 @@ for (const kind of ['postgres', 'disk'] as const) describe(`the ${kind} file sto
       db = await openPostgres(url);
       await db.migrate();
       store = new PgLargeObjectFileStore(db.pool!);
+    } else if (kind === 's3') {
+      moto = (await startMoto())!;
+      // Under a prefix, as a deployment sharing a bucket would be, so the store's keys are never the bucket's root.
+      s3Config = await moto.bucket('cronium-files', 'cluster-a/');
+      store = s3 = new S3FileStore(s3Config);
     } else {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-disk-store-'));
       store = new DiskFileStore(dir);
     }
   });
   after(async () => {
+    await moto?.stop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
     await db?.close();
     // 100 MiB of large objects: the database goes with the test.
@@ -210,7 +230,8 @@ for (const kind of ['postgres', 'disk'] as const) describe(`the ${kind} file sto
       store.put(
         'broken/in/0',
         (async function* () {
-          yield crypto.randomBytes(3 * MiB);
+          // Past one S3 part (8 MiB): the multipart upload it started must be aborted.
+          for (let i = 0; i < 3; i++) yield crypto.randomBytes(3 * MiB);
           throw new Error('upload cut');
         })(),
       ),
@@ -239,6 +260,56 @@ for (const kind of ['postgres', 'disk'] as const) describe(`the ${kind} file sto
       }
     },
   );
+
+  // What only S3 has: the check at start, listings in pages, and multipart uploads that deletePrefix aborts.
+  if (kind === 's3') {
+    it('check() passes on the bucket, and names a missing bucket or an endpoint nobody answers at', async () => {
+      await s3!.check();
+      await assert.rejects(new S3FileStore({ ...s3Config!, bucket: 'no-such-bucket' }).check(), (err: unknown) => err instanceof S3StoreError && err.code === 'S3_NO_BUCKET' && /the bucket no-such-bucket does not exist/.test(err.message));
+      const closed = await new Promise<number>((resolve) => {
+        const srv = net.createServer().listen(0, '127.0.0.1', () => {
+          const port = (srv.address() as net.AddressInfo).port;
+          srv.close(() => resolve(port));
+        });
+      });
+      await assert.rejects(new S3FileStore({ ...s3Config!, endpoint: `http://127.0.0.1:${closed}` }).check(), (err: unknown) => err instanceof S3StoreError && err.code === 'S3_UNREACHABLE' && /ECONNREFUSED/.test(err.message));
+    });
+
+    it('deletePrefix pages through listings and deletes (pages of 3 keys here, 1000 in use)', async () => {
+      const paged = new S3FileStore(s3Config!, 3);
+      const keys = Array.from({ length: 10 }, (_, i) => `paged/in/${i}`);
+      for (const key of keys) await paged.put(key, once(Buffer.from(key)));
+      await paged.put('paged2/in/0', once(Buffer.from('another execution')));
+      await paged.deletePrefix('paged/');
+      for (const key of keys) assert.equal(await paged.get(key), null, key);
+      assert.ok(await paged.get('paged2/in/0'));
+      assert.deepEqual(await listKeys(s3Config!, 'cluster-a/paged'), ['cluster-a/paged2/in/0']);
+    });
+
+    it('deletePrefix aborts an upload in flight under it: the put fails and the file does not come back', async () => {
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let sent!: () => void;
+      const partSent = new Promise<void>((r) => (sent = r));
+      const put = store.put(
+        'inflight/in/0',
+        (async function* () {
+          for (let i = 0; i < 3; i++) yield crypto.randomBytes(3 * MiB);
+          sent();
+          await held;
+          for (let i = 0; i < 3; i++) yield crypto.randomBytes(3 * MiB);
+        })(),
+      );
+      put.catch(() => undefined);
+      await partSent;
+      assert.equal((await s3!.uploadsUnder()).length, 1, 'the multipart upload is open');
+      await store.deletePrefix('inflight/');
+      release();
+      await assert.rejects(put, /S3/);
+      assert.equal(await store.get('inflight/in/0'), null);
+      assert.deepEqual(await s3!.uploadsUnder(), []);
+    });
+  }
 
   it('refuses a key that is not the server’s', async () => {
     await assert.rejects(store.put('../etc/passwd', once(Buffer.from('x'))), /not a file store key/);
