@@ -123,6 +123,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
     // Input files, stdin and artifacts (issue 26): bytes on the data directory's disk, or in PostgreSQL for servers
     // that share it (CRONIUM_ARTIFACT_STORE); metadata in the database.
     const fileStore = fileStoreFor(config, database);
+    if (config.fileStore === 'disk' && database.pool) {
+      log.info('executions\' files are on this server\'s disk (CRONIUM_ARTIFACT_STORE=disk): servers that share this database need CRONIUM_ARTIFACT_STORE=postgres or s3://… to read each other\'s');
+    }
     if (fileStore instanceof S3FileStore) await fileStore.check();
     const executionFiles = new ExecutionFilesRepository(database.db);
     const inputs = new JobInputs(fileStore, executionFiles);
