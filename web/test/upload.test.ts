@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { resetSessionStorage, sealApiKey, sessionStorage } from '../app/lib/session.server';
+import { sealApiKey, sessionStorage } from '../app/lib/session.server';
+import { serveAsCroniumApi } from './fake-api';
 
 type Got = { method: string; url: string; contentType: string; raw: Buffer; key: string | null };
 let api: http.Server;
@@ -44,10 +44,7 @@ before(async () => {
       res.end(JSON.stringify(r.body));
     });
   });
-  await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
-  process.env.CRONIUM_API_URL = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
-  process.env.CRONIUM_SESSION_SECRET = 'unit-test-session-secret-0123456789';
-  resetSessionStorage();
+  await serveAsCroniumApi(api);
 });
 
 after(() => api.close());

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { driverEnv, freshPostgres, logsOf, requireDocker, run, startTestServer, stdoutOf, testDrivers, type TestServer, until } from '../helpers.js';
+import { driverEnv, freshPostgres, gvisorOrSkip, logsOf, requireDocker, run, startTestServer, stdoutOf, testDrivers, type TestServer, until } from '../helpers.js';
 
 /** Artifacts out (issue 26): what a script leaves under /work/out, collected from inside its sandbox. */
 
@@ -202,12 +202,7 @@ print("host=" + (host[0] if host else "none"))
   });
 
   it('under gVisor: collected, a link skipped, and still collected on a time-out', async (t) => {
-    const health = (await srv.api('GET', '/health')).body;
-    if (!health.docker.gvisor) {
-      if (process.env.CI === 'true') assert.fail('gVisor (runsc) is not registered with the Docker engine: CI must run the gVisor tier');
-      t.skip('gVisor (runsc) is not registered with this Docker engine');
-      return;
-    }
+    if (!(await gvisorOrSkip(srv.api, t))) return;
     const ex = await run(srv.api, { language: 'python', isolation: 'gvisor', script: 'import os\nos.makedirs("out")\nopen("out/g.txt","w").write("gvisor")\nos.symlink("/etc/shadow","out/s")' });
     assert.equal(ex.status, 'succeeded', ex.error);
     assert.equal(ex.artifactCount, 1);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createOutsideStandIn } from '../../src/egress/outside-stand-in.js';
-import { containerGone, docker, logsOf, requireDocker, run, startTestServer, stdoutOf, driverEnv, testDrivers, type TestServer, until } from '../helpers.js';
+import { containerGone, docker, gvisorOrSkip, logsOf, requireDocker, run, startTestServer, stdoutOf, driverEnv, testDrivers, type TestServer, until } from '../helpers.js';
 
 /** What every execution gets, checked from inside real containers the way an attacker would probe it. */
 /**
@@ -265,13 +265,7 @@ for (const driver of testDrivers()) for (const mode of ['cold', 'pooled'] as con
   });
 
   it('runs under gVisor when isolation "gvisor" is asked for', async (t) => {
-    const health = (await s.api('GET', '/health')).body;
-    if (!health.docker.gvisor) {
-      // CI installs and registers runsc (scripts/host-setup.sh), so there a missing gVisor is a failure.
-      if (process.env.CI === 'true') assert.fail('gVisor (runsc) is not registered with the Docker engine');
-      t.skip('gVisor (runsc) is not registered with this Docker engine');
-      return;
-    }
+    if (!(await gvisorOrSkip(s.api, t))) return;
     const e = await run(s.api, { language: 'bash', isolation: 'gvisor', script: 'dmesg | head -1; id -u' });
     assert.equal(e.status, 'succeeded', JSON.stringify(e));
     assert.equal(e.isolation, 'gvisor');
