@@ -6,13 +6,11 @@ import { spawn } from "node:child_process";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
-  existsSync,
   linkSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
-  readdirSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -22,6 +20,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_CONTEXT, TOKEN, closedPort, proxyEnv, startFakeApi } from "../../sdk-node/test-support/fake-api.mjs";
+import { tree } from "../../sdk-node/test-support/tree.mjs";
 
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "..", "cronium");
 const HOME = mkdtempSync(join(tmpdir(), "cronium-bash-home-"));
@@ -370,11 +369,6 @@ describe("cronium (bash): connection errors", () => {
   });
 });
 
-/** Every path under `dir` (relative, sorted), so that a test sees anything left behind. */
-function tree(dir) {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true }).map(String).sort();
-}
 
 // save-artifact is local (no API call): run without CRONIUM_API_URL/CRONIUM_TOKEN, on real files in a temporary
 // directory standing in for /work, with CRONIUM_ARTIFACTS_DIR pointing at its out/.

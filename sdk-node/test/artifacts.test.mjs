@@ -5,13 +5,11 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
-  existsSync,
   linkSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
-  readdirSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -22,6 +20,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { installPackageCopy } from "../test-support/package-copy.mjs";
 import { rejectsWith } from "../test-support/rejects.mjs";
+import { tree } from "../test-support/tree.mjs";
 
 const pkg = installPackageCopy();
 after(() => pkg.cleanup());
@@ -29,11 +28,6 @@ const entries = { esm: await pkg.importEsm(), cjs: pkg.requireCjs() };
 
 const BAD_NAMES = ["", "/abs.txt", "a//b", "a/", "./a", "a/./b", "..", ".", "../x", "a/../b", "a\\b", "a\0b", "a\nb"];
 
-/** Every file under `dir` (relative paths), so that a test sees anything left behind. */
-function tree(dir) {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true }).map(String).sort();
-}
 
 
 for (const [kind, sdk] of Object.entries(entries)) {

@@ -14,7 +14,7 @@ import { DependencyError } from '../dependencies/errors.js';
 import type { ExecutionRow, ExecutionsRepository } from './repository.js';
 import type { JobInputs } from '../files/job-inputs.js';
 import { tmpfsFor } from '../files/job-files.js';
-import type { ExecutionArtifacts } from '../files/artifacts.js';
+import type { ArtifactCollection, ExecutionArtifacts } from '../files/artifacts.js';
 
 /** Where a sandbox reaches this server: known once the runtime API and the egress proxy listen. */
 export interface SandboxEndpoints {
@@ -249,7 +249,7 @@ export class ExecutionRunner {
   }
 
   /** Stores the execution's artifacts (before its end is recorded: once it has ended, they can be listed). */
-  private async recordArtifacts(artifacts: import('../files/artifacts.js').ArtifactCollection, s: LogSink): Promise<void> {
+  private async recordArtifacts(artifacts: ArtifactCollection, s: LogSink): Promise<void> {
     const { deps, row } = this;
     try {
       const got = await artifacts.finish();

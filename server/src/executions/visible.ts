@@ -3,7 +3,7 @@ import { notFound } from '../errors.js';
 import type { ExecutionRow, ExecutionsRepository } from './repository.js';
 
 /** The `:id` of a request's path, if it can be an execution's. */
-export function executionIdParam(req: FastifyRequest): string {
+function executionIdParam(req: FastifyRequest): string {
   const id = (req.params as { id: string }).id;
   if (!/^[0-9a-f-]{36}$/i.test(id)) throw notFound(`execution ${id}`);
   return id;

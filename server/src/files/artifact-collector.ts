@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { OutputFlow } from '../sandbox/driver.js';
-import type { ArtifactEntry, ArtifactSink } from './artifact-stream.js';
+import type { ArtifactEntry, ArtifactSink } from '../sandbox/launcher/artifact-block.js';
 import type { NewExecutionFile } from './repository.js';
 import type { FileStore } from './store.js';
 
@@ -68,7 +68,7 @@ export interface CollectedArtifacts {
 const NOTHING: ArtifactEntry = { write() {}, end() {} };
 
 /**
- * Takes the files of an execution's artifacts block (artifact-stream.ts) into the file store, one stream per file
+ * Takes the files of an execution's artifacts block (sandbox/launcher/artifact-block.ts) into the file store, one stream per file
  * with the sandbox's output paused while the store is behind, within the limits; says in `log` what it did not
  * keep and why. `settle`, once the sandbox's output has been read to its end, waits until every file is stored
  * and gives the rows to record.

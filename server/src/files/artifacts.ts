@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { OutputFlow } from '../sandbox/driver.js';
-import type { ArtifactSink } from './artifact-stream.js';
+import type { ArtifactSink } from '../sandbox/launcher/artifact-block.js';
 import { type ArtifactLimits, collectArtifacts, type CollectedArtifacts } from './artifact-collector.js';
 import type { ExecutionFileRow, ExecutionFilesRepository } from './repository.js';
 import type { FileStore } from './store.js';

@@ -19,6 +19,7 @@ export function parseByteRange(header: string | undefined, size: number): { star
   }
   const start = Number(r[1]);
   const end = r[2] === '' ? size - 1 : Math.min(Number(r[2]), size - 1);
-  if (start >= size || end < start) return 'unsatisfiable';
+  // The end is capped at the last byte: a start at or past it, or past the end asked for, leaves nothing.
+  if (end < start) return 'unsatisfiable';
   return { start, end };
 }

@@ -1,4 +1,5 @@
 import type { Isolation, Language } from '../api/enums.js';
+import type { ArtifactSink } from './launcher/artifact-block.js';
 
 export type { Isolation, Language };
 
@@ -68,7 +69,7 @@ export interface SandboxOutput {
    * after the job (launcher/job-session.ts); the sink takes the files. Without it, nothing is collected.
    * `flow` stops reading the sandbox's output while the sink cannot keep up (bounded memory whatever the size).
    */
-  artifacts?(flow: OutputFlow): import('../files/artifact-stream.js').ArtifactSink;
+  artifacts?(flow: OutputFlow): ArtifactSink;
 }
 
 /** Back-pressure on a sandbox's output: stop reading it, read on. */

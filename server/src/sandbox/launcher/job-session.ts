@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { createArtifactReader } from '../../files/artifact-stream.js';
+import { createArtifactReader } from './artifact-block.js';
 import { createEndMarkExtractor, createJobMarkExtractor, createUsageExtractor } from './markers.js';
 import type { OutputFlow, SandboxJob, SandboxOutput, SandboxResult } from '../driver.js';
 import { encodeJob, encodeJobStream, type MarkTokens } from './job-wire.js';

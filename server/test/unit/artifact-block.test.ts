@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { createArtifactReader, safeArtifactName } from '../../src/files/artifact-stream.js';
+import { createArtifactReader, safeArtifactName } from '../../src/sandbox/launcher/artifact-block.js';
 
 /** A tar made the way the launcher makes it (GNU tar, 512-byte records, a NUL-separated list of regular files). */
 function launcherTar(files: Record<string, Buffer>): Buffer {
@@ -44,7 +44,7 @@ function read(stream: Buffer, token: string, chunk: (i: number) => number) {
   return { files: new Map([...files].map(([k, v]) => [k, Buffer.concat(v)])), skipped, complete, text: Buffer.concat(passed).toString('latin1') };
 }
 
-describe('the launcher artifacts block (files/artifact-stream.ts)', () => {
+describe('the launcher artifacts block (sandbox/launcher/artifact-block.ts)', () => {
   const long = `deep/${'d'.repeat(120)}/${'n'.repeat(90)}.txt`;
   const content = { 'report.csv': Buffer.from('a,b\n1,2\n'), 'sub/bin.dat': Buffer.from([0, 1, 2, 255, 0]), [long]: Buffer.from('long'), 'é.txt': Buffer.alloc(0), 'big.bin': Buffer.alloc(1_000_003, 7) };
   const tar = launcherTar(content);
